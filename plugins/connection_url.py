@@ -1,0 +1,40 @@
+"""Other connection URLs with a password: MySQL, Redis, MongoDB (incl. +srv), AMQP. Detection
+only; the secret is the password as written in the URL."""
+
+from __future__ import annotations
+
+from rotator.plugin_api import FamilyDetector
+from rotator.rules import Rule, url_password_pattern
+
+RULES = (
+    Rule(
+        id="connection-url-password",
+        kind="connection_url_password",
+        description="Password embedded in a database or broker URL.",
+        patterns=(
+            url_password_pattern(r"mysql|mysql\+[a-z0-9]+|mariadb|redis|rediss|mongodb|mongodb\+srv|amqp|amqps"),
+        ),
+        keywords=("mysql", "mariadb", "redis", "mongodb", "amqp"),
+        priority=0,
+        min_length=3,
+        examples=(
+            "REDIS_URL=rediss://default:Tq8vB3nK6mX1zL4p@redis.upstash.io:6379",
+            "MONGO_URI=mongodb+srv://api:V7kP2xQ9rL4mN8tB@cluster0.ab1cd.mongodb.net/app",
+            "mysql://root:Wm5qK8xT2vR9pL3n@127.0.0.1:3306/shop",
+            "CELERY_BROKER_URL=amqp://svc:Hz4nV7bM1xK9qL2w@rabbit:5672//",
+        ),
+        counter_examples=(
+            "REDIS_URL=redis://localhost:6379/0",
+            "mongodb://user:password@localhost:27017",
+            "mysql://root:<password>@localhost/db",
+            "REDIS_URL=redis://:${REDIS_PASSWORD}@redis:6379",
+        ),
+    ),
+)
+
+
+class ConnectionUrlDetector(FamilyDetector):
+    """Database or broker URL password."""
+
+    secret_type = "Connection URL Password"
+    rules = RULES

@@ -1,0 +1,81 @@
+"""Values assigned to secret-like names (`*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`,
+`*_DSN`, `*_SALT`…), decided by the name and not by entropy alone, plus values piped into
+`vercel env add`. Placeholders and templates are dropped by rotator's filters."""
+
+from __future__ import annotations
+
+from rotator.plugin_api import FamilyDetector
+from rotator.rules import SECRET_NAME, Rule, assignment_patterns, value_pattern
+
+_KEYWORDS = (
+    "secret", "password", "passwd", "passphrase", "pwd", "token", "credential", "dsn", "salt",
+    "pepper", "key",
+)
+
+RULES = (
+    Rule(
+        id="generic-secret-assignment",
+        kind="generic_secret",
+        description="A value assigned to a variable whose name says it is a secret.",
+        patterns=assignment_patterns(SECRET_NAME, value_pattern(min_length=4)),
+        keywords=_KEYWORDS,
+        confidence="medium",
+        priority=50,
+        unquoted_values_in_code=False,
+        examples=(
+            "DB_PASSWORD=8ThyF#1*@96%dYt!xWHDxdYf",
+            '"Password": "czsdsdfaereSDFC$FFSD"',
+            'password:"asdfadasfdfsda"',
+            "const password = \"test1234\"",
+            "STRIPE_WEBHOOK_SECRET: whsec_Lm4Nq7Rs0Tu3Vw6Xy9Za2Bc5De8Fg1Hi",
+            "ENV API_TOKEN q8W2e4R6t8Y0u2I4o6P8",
+            "  clientSecret: 'Zp0Xo9Ci8Vu7Bt6Nr5Me4Lw3Kq2Jh1G'",
+        ),
+        counter_examples=(
+            "QUESTIONNAIRE_DB_PASSWORD=\nQUESTIONNAIRE_DB_ENABLED=1",
+            'api_key_env = "MY_SECRET1"',
+            '"key": "ctrl+shift+down"',
+            "monkey = banana_split_2000",
+            "public_key = ssh-ed25519",
+            "ACCESS_TOKEN_EXPIRE_MINUTES=15",
+            "GOOGLE_CLIENT_SECRET=<your-google-client-secret>",
+            "| `GOOGLE_CLIENT_SECRET` | No | Google OAuth | oauth-secret |",
+            "token = request.cookies.get('session')",
+            "PASSWORD=changeme",
+            "API_KEY=your-api-key-here",
+            "SECRET=xxxxxxxx",
+            "DB_PASSWORD=${DB_PASSWORD}",
+            "DB_PASSWORD=$DB_PASSWORD",
+            "DB_PASSWORD: ${{ secrets.DB_PASSWORD }}",
+            "SENTRY_DSN=https://key@sentry.io/project-id",
+            "API_KEY=votre-cle-api",
+            'tokenizationId = "6d9f2b8e-3a41-4c2d-9e5f-7a8b9c0d1e2f"',
+        ),
+    ),
+    Rule(
+        id="vercel-env-add-piped-value",
+        kind="generic_secret",
+        description="A value piped into `vercel env add`, which stores it as a project variable.",
+        patterns=(
+            r"(?:echo|printf)[ \t]+(?:-n[ \t]+|-e[ \t]+|'%s'[ \t]+|\"%s\"[ \t]+)?[\"']?"
+            + value_pattern(min_length=6)
+            + r"[\"']?[ \t]*\|[ \t]*(?:npx[ \t]+|pnpm[ \t]+dlx[ \t]+)?vercel[ \t]+env[ \t]+add[ \t]+"
+            r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+        ),
+        keywords=("vercel",),
+        confidence="medium",
+        priority=40,
+        examples=('echo -n "Rk5tB8nW2qX7zL0p" | vercel env add NEXTAUTH_SECRET production',),
+        counter_examples=(
+            "vercel env add NEXTAUTH_SECRET production",
+            'echo "$NEXTAUTH_SECRET" | vercel env add NEXTAUTH_SECRET production',
+        ),
+    ),
+)
+
+
+class GenericSecretDetector(FamilyDetector):
+    """Secret-named assignment."""
+
+    secret_type = "Secret-named Assignment"
+    rules = RULES

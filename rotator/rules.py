@@ -1,0 +1,118 @@
+"""Rules as data: what a credential family's detector is made of, and builders for its patterns.
+
+This module is imported on the pre-commit hot path, so it must stay free of heavy imports
+(no detect-secrets, no hyperscan): plugins describe their rules with it, and the engine
+compiles them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CONFIDENCES = ("high", "medium", "low")
+
+# Characters a bare (unquoted) secret value may hold. Whitespace, quotes, backticks, pipes,
+# angle brackets and semicolons end a value in every syntax we read (.env, shell, YAML, JSON,
+# TOML, INI, Markdown tables, .NET connection strings).
+_VALUE_FIRST = r"""[^\s"'`<>|;,=\\\[\](){}]"""
+_VALUE_REST = r"""[^\s"'`<>|;\\]"""
+
+# Separators between a name and its value: `NAME=v`, `NAME = "v"`, `"NAME": "v"`, `NAME: v`,
+# `'NAME' => 'v'`, `cfg['NAME'] = 'v'`, `NAME := v`, and Markdown table cells `| `NAME` | `v` |`.
+_ASSIGN = r"""[ \t]*["'`]?\]?[ \t]*(?::=|=>|=|:)[ \t]*["'`]?"""
+_TABLE_CELL = r"""`?[ \t]*\|[ \t]*`?"""
+_NAME_BOUNDARY = r"(?:^|[^A-Za-z0-9_.-])"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One detection rule of a credential family.
+
+    `patterns` are Python regular expressions (bytes semantics, ASCII) that must also compile
+    in Hyperscan: no look-arounds, no back-references. Each has a named group `secret` (the
+    value that is hashed and reported) and may have a group `name` (the variable it is
+    assigned to). Every match must contain one of `keywords` (lower case), which the pure-Python
+    engine uses as its prefilter; the tests check this against the examples.
+    """
+
+    id: str
+    kind: str
+    description: str
+    patterns: tuple[str, ...]
+    keywords: tuple[str, ...]
+    confidence: str = "high"
+    # Lower wins when two rules report overlapping text: specific formats beat name-based ones.
+    priority: int = 10
+    # Placeholder filters apply to values a person might have typed as an example. They do not
+    # apply to insecure defaults: `os.getenv("SECRET_KEY", "changeme")` is the finding.
+    placeholders_are_findings: bool = False
+    # Name-based rules read unquoted values only outside code files (in code an unquoted
+    # right-hand side is an expression, not a literal).
+    unquoted_values_in_code: bool = True
+    # Minimum length of the secret value.
+    min_length: int = 4
+    # Minimum Shannon entropy (bits per character) for values of this rule; 0 disables.
+    min_entropy: float = 0.0
+    # Named filters (from rotator.scan.filters) that are skipped for this rule.
+    skip_filters: tuple[str, ...] = ()
+    # The family (plugin module) the rule belongs to; set by the rule loader.
+    family: str = ""
+    examples: tuple[str, ...] = field(default=(), compare=False)
+    counter_examples: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.confidence not in CONFIDENCES:
+            raise ValueError(f"rule {self.id}: confidence must be one of {CONFIDENCES}")
+        if not self.keywords or any(k != k.lower() for k in self.keywords):
+            raise ValueError(f"rule {self.id}: keywords must be a non-empty list of lower-case strings")
+        for pattern in self.patterns:
+            if "(?P<secret>" not in pattern:
+                raise ValueError(f"rule {self.id}: every pattern needs a (?P<secret>...) group")
+
+
+def value_pattern(min_length: int = 4, max_length: int = 256) -> str:
+    """A bare secret value: starts with a character that cannot open a template or a list."""
+    return rf"(?P<secret>{_VALUE_FIRST}{_VALUE_REST}{{{max(min_length - 1, 0)},{max_length - 1}}})"
+
+
+def assignment_patterns(name: str, value: str | None = None) -> tuple[str, ...]:
+    """Patterns for `name` being given a value in any of the syntaxes teams leak secrets in.
+
+    `name` is a regex for the variable name (matched case-insensitively); `value` a regex with
+    a `secret` group (default: any bare value). Covers .env / shell (`export`, `--set K=V`,
+    continuation lines), YAML, JSON, TOML, INI, Python/JS/Ruby assignments, Markdown tables,
+    and Dockerfile `ENV`/`ARG`.
+    """
+    value = value or value_pattern()
+    named = rf"(?P<name>(?i:{name}))"
+    return (
+        rf"{_NAME_BOUNDARY}{named}(?:{_ASSIGN}|{_TABLE_CELL}){value}",
+        rf"(?m)^[ \t]*(?i:ENV|ARG)[ \t]+{named}[ \t]+[\"']?{value}",
+    )
+
+
+def url_password_pattern(schemes: str) -> str:
+    """A URL with credentials, `scheme://user:password@host`; the secret is the password as
+    written (still percent-encoded), which is what a platform variable holds."""
+    return (
+        rf"(?i:\b(?:{schemes}))://(?P<user>[^\s:@/\"'`<>]{{0,128}})"
+        rf":(?P<secret>[^\s@/\"'`<>]{{1,256}})@[^\s/\"'`<>:]{{1,253}}"
+    )
+
+
+def hyperscan_expression(pattern: str) -> bytes:
+    """The Hyperscan spelling of a rule pattern: group names dropped (Hyperscan reports where a
+    pattern matches; Python's `re` extracts the groups afterwards)."""
+    return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", pattern).encode("ascii")
+
+
+# Variable names that hold secrets, matched case-insensitively as whole identifiers:
+# `*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`, `*_DSN`, `*_SALT`, `clientSecret`, …
+# Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`.
+SECRET_NAME = (
+    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|dsn|salt|pepper"
+    r"|(?:api|secret|private|access|auth|encryption|signing|master|session|jwt|app|client"
+    r"|service|license|webhook|admin|storage|account|shared|hmac|crypt|cookie|sendgrid|mail)"
+    r"[_.-]?key)"
+)

@@ -1,0 +1,1 @@
+"""Scanning: sources (files, staged index, history) -> engine -> findings -> filters -> report."""

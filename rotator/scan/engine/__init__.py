@@ -1,0 +1,1 @@
+"""The detection engine: rule loading, the multi-pattern matcher, and value extraction."""

@@ -1,0 +1,153 @@
+"""Finds secrets in one buffer: matcher -> regex extraction -> filters -> overlap resolution.
+
+`find_secrets_in_blob` is the one function every source (files, the staged index, history)
+calls. It works on bytes end to end; only the few matched values are decoded.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from rotator.rules import Rule
+from rotator.scan.engine.ruleset import RuleSet
+from rotator.scan.filters import CandidateContext, reason_to_drop, shannon_entropy
+
+_QUOTES = b"\"'`"
+# The variable a bare value is given to, read leftwards from the value on its line:
+# `NAME=`, `"NAME": "`, `| `NAME` | `` (Markdown tables), `--set NAME=`.
+_NAME_BEFORE = re.compile(
+    rb"""([A-Za-z_][A-Za-z0-9_.-]*)["'`]?\]?[ \t]*(?:=|:|=>|`?[ \t]*\|)[ \t]*["'`]?$"""
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A secret found in a buffer. `value` never leaves memory: reports use its hash."""
+
+    rule: Rule
+    value: str = field(repr=False)
+    value_bytes: bytes = field(repr=False)
+    name: str | None
+    start: int
+    end: int
+    line: int
+    confidence: str
+
+
+@dataclass
+class Dropped:
+    """A candidate a filter rejected (for --verbose explanations; no value kept)."""
+
+    rule_id: str
+    line: int
+    filter: str
+
+
+@dataclass
+class BlobResult:
+    candidates: list[Candidate]
+    dropped: list[Dropped]
+
+
+class _Lines:
+    """Line numbers and line text for offsets, computed only when a match needs them."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._starts: list[int] | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0]
+            find = self.data.find
+            position = find(b"\n")
+            while position != -1:
+                starts.append(position + 1)
+                position = find(b"\n", position + 1)
+            self._starts = starts
+        return self._starts
+
+    def number(self, offset: int) -> int:
+        return bisect_right(self.starts, offset)
+
+    def text(self, offset: int) -> bytes:
+        begin = self.data.rfind(b"\n", 0, offset) + 1
+        end = self.data.find(b"\n", offset)
+        return self.data[begin : end if end != -1 else len(self.data)]
+
+    def prefix(self, offset: int) -> bytes:
+        begin = self.data.rfind(b"\n", 0, offset) + 1
+        return self.data[begin:offset]
+
+
+def _confidence(rule: Rule, value: str) -> str:
+    """Name-based rules start at medium: a long random value is high, a short one low."""
+    if rule.confidence != "medium":
+        return rule.confidence
+    if len(value) >= 16 and shannon_entropy(value) >= 3.5:
+        return "high"
+    if len(value) < 8:
+        return "low"
+    return "medium"
+
+
+def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
+    while end > start and data[end - 1 : end] in (b",", b".", b")", b"]", b"}", b":", b"\\"):
+        end -= 1
+    return end
+
+
+def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult:
+    """Every secret in `data` (already scannable text, see engine.text) at `path`."""
+    candidates: list[Candidate] = []
+    dropped: list[Dropped] = []
+    if not data:
+        return BlobResult(candidates, dropped)
+    lines = _Lines(data)
+    for index in sorted(ruleset.matcher.candidate_patterns(data)):
+        rule = ruleset.pattern_rule[index]
+        for match in ruleset.regex(index).finditer(data):
+            start, end = match.span("secret")
+            if not rule.placeholders_are_findings:
+                end = _strip_trailing_punctuation(data, start, end)
+            if end <= start:
+                continue
+            raw = data[start:end]
+            value = raw.decode("utf-8", errors="replace")
+            name = _name_of(match, lines, start)
+            line_text = lines.text(start).decode("utf-8", errors="replace")
+            quoted = start > 0 and data[start - 1] in _QUOTES
+            context = CandidateContext(rule, value, name, line_text, path, quoted)
+            reason = reason_to_drop(context)
+            line_number = lines.number(start)
+            if reason:
+                dropped.append(Dropped(rule.id, line_number, reason))
+                continue
+            candidates.append(
+                Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value))
+            )
+    return BlobResult(resolve_overlaps(candidates), dropped)
+
+
+def _name_of(match: re.Match[bytes], lines: _Lines, start: int) -> str | None:
+    if "name" in match.re.groupindex and match.group("name"):
+        return match.group("name").decode("ascii", errors="replace")
+    before = _NAME_BEFORE.search(lines.prefix(match.start()))
+    if before is None:
+        before = _NAME_BEFORE.search(lines.prefix(start))
+    return before.group(1).decode("ascii", errors="replace") if before else None
+
+
+def resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
+    """Where two rules report overlapping text, keep the more specific (lower priority value);
+    the same span found by two patterns of one rule is reported once."""
+    ordered = sorted(candidates, key=lambda c: (c.rule.priority, c.start, -c.end))
+    kept: list[Candidate] = []
+    for candidate in ordered:
+        if any(candidate.start < k.end and k.start < candidate.end for k in kept):
+            continue
+        kept.append(candidate)
+    return sorted(kept, key=lambda c: (c.start, c.rule.id))

@@ -1,0 +1,145 @@
+"""Multi-pattern matchers that say which rule patterns can match a buffer.
+
+Two interchangeable implementations: Hyperscan (one compiled database of every pattern,
+one SIMD pass per buffer) and a pure-Python keyword prefilter used where the native wheel is
+missing. Both only select candidate patterns; the extraction that follows runs the same Python
+regular expressions over the whole buffer, so both give identical findings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+
+class Matcher(Protocol):
+    name: str
+
+    def candidate_patterns(self, data: bytes) -> set[int]:
+        """Indexes of the patterns that may match somewhere in `data`."""
+
+
+class KeywordMatcher:
+    """Selects patterns whose keywords occur in the lower-cased buffer (pure Python)."""
+
+    name = "python"
+
+    def __init__(self, keywords: Sequence[Sequence[str]]):
+        self._patterns_by_keyword: dict[bytes, list[int]] = {}
+        for index, words in enumerate(keywords):
+            for word in words:
+                self._patterns_by_keyword.setdefault(word.encode(), []).append(index)
+
+    def candidate_patterns(self, data: bytes) -> set[int]:
+        lowered = data.lower()
+        found: set[int] = set()
+        for word, indexes in self._patterns_by_keyword.items():
+            if word in lowered:
+                found.update(indexes)
+        return found
+
+
+def hyperscan_available() -> bool:
+    return importlib.util.find_spec("hyperscan") is not None
+
+
+class HyperscanMatcher:
+    """One Hyperscan block-mode database holding every pattern Hyperscan accepts.
+
+    The compiled database is serialised to `cache_file` so later runs (the pre-commit hook
+    above all) load it instead of compiling. Patterns Hyperscan rejects fall back to the
+    keyword test, so no rule is ever silently dropped.
+    """
+
+    name = "hyperscan"
+
+    def __init__(
+        self,
+        expressions: Sequence[bytes],
+        keywords: Sequence[Sequence[str]],
+        cache_file: Path | None = None,
+    ):
+        import hyperscan
+
+        self._hs = hyperscan
+        self._database, rejected = self._load_cached(cache_file)
+        if self._database is None:
+            self._database, rejected = self._compile(expressions)
+            if cache_file is not None and self._database is not None:
+                try:
+                    write_atomically(cache_file, hyperscan.dumpb(self._database))
+                    write_atomically(_rejected_file(cache_file), json.dumps(sorted(rejected)).encode())
+                except OSError:
+                    pass  # a read-only cache directory only costs start-up time
+        self._fallback = KeywordMatcher(
+            [keywords[i] if i in rejected else () for i in range(len(keywords))]
+        )
+        self._has_fallback = bool(rejected)
+
+    def _flags(self) -> int:
+        return self._hs.HS_FLAG_SINGLEMATCH
+
+    def _load_cached(self, cache_file: Path | None):
+        hs = self._hs
+        if cache_file is None or not cache_file.exists():
+            return None, set()
+        try:
+            rejected = set(json.loads(_rejected_file(cache_file).read_text()))
+            return hs.loadb(cache_file.read_bytes(), hs.HS_MODE_BLOCK), rejected
+        except (hs.error, OSError, ValueError, TypeError):
+            return None, set()  # a stale or truncated cache is rebuilt
+
+    def _compile(self, expressions: Sequence[bytes]):
+        """Compile all patterns at once; if Hyperscan refuses some, find which and leave them
+        to the keyword fallback."""
+        hs = self._hs
+        accepted = list(range(len(expressions)))
+        rejected: set[int] = set()
+        try:
+            return self._build(expressions, accepted), rejected
+        except hs.error:
+            pass
+        for index in list(accepted):
+            try:
+                self._build(expressions, [index])
+            except hs.error:
+                rejected.add(index)
+        accepted = [i for i in accepted if i not in rejected]
+        return (self._build(expressions, accepted) if accepted else None), rejected
+
+    def _build(self, expressions: Sequence[bytes], indexes: list[int]):
+        database = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        database.compile(
+            expressions=[expressions[i] for i in indexes],
+            ids=list(indexes),
+            flags=[self._flags()] * len(indexes),
+        )
+        return database
+
+    def candidate_patterns(self, data: bytes) -> set[int]:
+        found: set[int] = set()
+
+        def on_match(pattern_id, _start, _end, _flags, _context):
+            found.add(pattern_id)
+
+        if data and self._database is not None:
+            self._database.scan(data, match_event_handler=on_match)
+        if self._has_fallback:
+            found |= self._fallback.candidate_patterns(data)
+        return found
+
+
+def _rejected_file(cache_file: Path) -> Path:
+    return cache_file.with_suffix(".rejected.json")
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write `payload` so a reader never sees half a file (caches are shared by processes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(payload)
+    temporary.replace(path)

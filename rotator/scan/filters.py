@@ -1,0 +1,216 @@
+"""False-positive filters: each a small named predicate, True when a candidate is NOT a secret.
+
+One idea per function, named so the report (`--verbose`) can say which filter dropped a
+candidate. The shapes come from DESIGN.md and research/SCANNER-USER-ASKS.md §1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rotator.rules import Rule
+
+
+@dataclass(frozen=True)
+class CandidateContext:
+    """What a filter may look at: never logged, never stored."""
+
+    rule: Rule
+    value: str
+    name: str | None
+    line: str
+    path: str
+    quoted: bool
+
+
+ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
+
+_TEMPLATE = re.compile(
+    r"""^(?:\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
+)
+_TEMPLATE_INSIDE = re.compile(r"\$\{\{?[^}]*\}|\{\{[^}]*\}\}|\$\([^)]*\)|\$[A-Z_]{3,}")
+_PLACEHOLDER_WORDS = re.compile(
+    r"""(?ix)
+    ^(?:your|votre|tu|dein|ihr|my|insert|enter|put|replace|add|set|paste|generate|generated|
+        example|sample|dummy|fake|test|mock|placeholder|changeme|change|todo|tbd|fixme|
+        redacted|hidden|removed|secret|password|passwd|token|key|value|none|null|nil|
+        undefined|empty|default|xxx+|foo|bar|demo)(?:[-_.\s]|$)
+    """
+)
+_PLACEHOLDER_EXACT = {
+    "changeme", "change_me", "change-me", "password", "passwd", "secret", "token", "apikey",
+    "api_key", "api-key", "none", "null", "nil", "undefined", "true", "false", "yes", "no",
+    "redacted", "hidden", "placeholder", "example", "sample", "dummy", "test", "testing",
+    "required", "optional", "string", "str", "env", "value", "pass", "pwd", "secretkey",
+    "secret_key", "mysecret", "supersecret", "letmein", "admin", "root", "default", "todo",
+}
+_NAMING_WORDS = {"your", "my", "here", "key", "salt", "ici", "votre", "oauth", "azure", "client"}
+_FILLER = re.compile(r"^(.)\1{3,}$|^(?:x{3,}|\*{3,}|\.{3,}|-{3,}|_{3,}|#{3,}|0{4,}|…+)$", re.IGNORECASE)
+_MASKED = re.compile(r"(?:\*{3,}|x{4,}|X{4,}|•{3,}|\.\.\.|…)")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GIT_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{7,12}$")
+_INTEGRITY = re.compile(r"^(?:sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+$", re.IGNORECASE)
+_CODE_EXPRESSION = re.compile(
+    r"""^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_][\w.]*\s*[(\[].*|
+        (?:os|process|env|config|settings|self|this|ENV|import|require)\b.*|
+        new\s.*|await\s.*|function.*|lambda.*)$""",
+    re.VERBOSE,
+)
+_WORDY = re.compile(r"^[a-z]+(?:[-_ .][a-z]+)*[0-9]{0,4}$")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_PATH = re.compile(r"^(?:~?/|\./|\.\./|[A-Za-z]:\\)")
+LOCK_FILES = {
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
+    "pipfile.lock", "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "uv.lock",
+    "bun.lockb", "packages.lock.json", "podfile.lock", "mix.lock", "pubspec.lock",
+}
+CODE_SUFFIXES = {
+    ".py", ".pyi", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".go", ".java", ".kt", ".kts",
+    ".rb", ".php", ".cs", ".rs", ".swift", ".scala", ".c", ".h", ".cc", ".cpp", ".hpp", ".m",
+    ".dart", ".lua", ".ex", ".exs", ".groovy", ".vue", ".svelte",
+}
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    length = len(value)
+    return -sum(c / length * math.log2(c / length) for c in counts.values())
+
+
+def is_allowlisted_line(c: CandidateContext) -> bool:
+    """`pragma: allowlist secret` (detect-secrets) or `gitleaks:allow` on the line."""
+    return any(marker in c.line for marker in ALLOWLIST_MARKERS)
+
+
+def is_template_reference(c: CandidateContext) -> bool:
+    """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`…"""
+    return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value))
+
+
+def is_bracketed_placeholder(c: CandidateContext) -> bool:
+    """`<generate-with-openssl>`, `[auto-populated]`, `{secret}`, `(optional)`."""
+    v = c.value
+    return v[:1] in "<[{(" or v[-1:] in ">]})" and any(ch in v for ch in "<[{(")
+
+
+def is_placeholder_word(c: CandidateContext) -> bool:
+    """`your-api-key`, `votre-secret`, `changeme`, `example_token`, `test_key`, `xxx`, `***`."""
+    v = c.value.strip()
+    lowered = v.lower()
+    if lowered in _PLACEHOLDER_EXACT or _FILLER.match(v) or _MASKED.search(v):
+        return True
+    if _PLACEHOLDER_WORDS.match(v) and _WORDY.match(lowered):
+        return True
+    # `oauth-secret`, `test_salt`, `my-secret-value`: lower-case words that name the thing.
+    if _WORDY.match(v):
+        words = re.split(r"[-_ .]", lowered.rstrip("0123456789"))
+        return len(words) >= 2 and any(w in _PLACEHOLDER_EXACT or w in _NAMING_WORDS for w in words)
+    return False
+
+
+def is_env_var_name(c: CandidateContext) -> bool:
+    """The value is itself a variable name (`api_key_env = "MY_SECRET1"`)."""
+    return bool(_ENV_NAME.match(c.value)) and c.value.upper() == c.value
+
+
+def is_code_expression(c: CandidateContext) -> bool:
+    """An unquoted right-hand side in code is an expression (`token = request.cookies.get(…)`)."""
+    return not c.quoted and bool(_CODE_EXPRESSION.match(c.value))
+
+
+def is_unquoted_in_code_file(c: CandidateContext) -> bool:
+    """In source code a literal is quoted; a bare word after `=` is a variable."""
+    if c.quoted or c.rule.unquoted_values_in_code:
+        return False
+    dot = c.path.rfind(".")
+    return dot >= 0 and c.path[dot:].lower() in CODE_SUFFIXES
+
+
+def is_uuid(c: CandidateContext) -> bool:
+    """UUIDs are identifiers far more often than credentials."""
+    return bool(_UUID.match(c.value))
+
+
+def is_commit_sha(c: CandidateContext) -> bool:
+    """A git object id next to a commit/sha/rev word."""
+    return bool(_GIT_SHA.match(c.value)) and bool(re.search(r"(?i)commit|sha|rev|hash|ref", c.line))
+
+
+def is_integrity_hash(c: CandidateContext) -> bool:
+    """Subresource-integrity and lock-file checksums (`sha512-…`)."""
+    return bool(_INTEGRITY.match(c.value))
+
+
+def is_lock_file(c: CandidateContext) -> bool:
+    """package-lock.json, yarn.lock, poetry.lock…: hashes, never credentials."""
+    return c.path.rsplit("/", 1)[-1].lower() in LOCK_FILES
+
+
+def is_url_or_path(c: CandidateContext) -> bool:
+    """A name-based rule whose value is a plain URL or a file path (`SECRET_KEY_FILE`-style
+    indirection); URLs that embed credentials are the URL rules' business."""
+    return bool(_URL.match(c.value) or _PATH.match(c.value))
+
+
+def is_sequential_example(c: CandidateContext) -> bool:
+    """Hand-written "example outputs" such as `aB7xK9pL2mN4qR6sT8uV1wX3yZ5c…` or `abcd1234…`:
+    far more neighbouring letters follow the alphabet than random text could."""
+    letters = [ch.lower() for ch in c.value if ch.isalpha()]
+    digits = [int(ch) for ch in c.value if ch.isdigit()]
+    if len(letters) < 8:
+        return bool(re.fullmatch(r"(?:0123456789|123456789|12345678|1234567|abcdefgh?)", c.value))
+    steps = [abs(ord(b) - ord(a)) for a, b in zip(letters, letters[1:], strict=False)]
+    neighbours = sum(1 for s in steps if s == 1)
+    digit_steps = [abs(b - a) for a, b in zip(digits, digits[1:], strict=False)]
+    runs = sum(1 for s in digit_steps if s in (1, 2))
+    return neighbours >= 6 and neighbours / len(steps) >= 0.35 or (
+        neighbours >= 4 and len(digit_steps) >= 6 and runs / len(digit_steps) >= 0.8
+    )
+
+
+def is_too_short(c: CandidateContext) -> bool:
+    return len(c.value) < c.rule.min_length
+
+
+def is_low_entropy(c: CandidateContext) -> bool:
+    return c.rule.min_entropy > 0 and shannon_entropy(c.value) < c.rule.min_entropy
+
+
+Filter = Callable[[CandidateContext], bool]
+
+# Order matters only for the name reported: cheap and certain filters first.
+ALWAYS: tuple[Filter, ...] = (is_allowlisted_line, is_too_short, is_low_entropy)
+PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
+    is_lock_file,
+    is_template_reference,
+    is_bracketed_placeholder,
+    is_placeholder_word,
+    is_env_var_name,
+    is_unquoted_in_code_file,
+    is_code_expression,
+    is_uuid,
+    is_commit_sha,
+    is_integrity_hash,
+    is_url_or_path,
+    is_sequential_example,
+)
+
+
+def reason_to_drop(c: CandidateContext) -> str | None:
+    """The name of the first filter that rejects the candidate, or None to keep it."""
+    for check in ALWAYS:
+        if check.__name__ not in c.rule.skip_filters and check(c):
+            return check.__name__
+    if c.rule.placeholders_are_findings:
+        return None
+    for check in PLACEHOLDER_FILTERS:
+        if check.__name__ not in c.rule.skip_filters and check(c):
+            return check.__name__
+    return None

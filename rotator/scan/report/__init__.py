@@ -1,0 +1,1 @@
+"""Report writers: text for people, JSON (the contract), SARIF for code scanning."""
