@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -93,15 +94,13 @@ def _scan_all(files: list[FileToScan], ruleset: RuleSet, settings: ScanSettings,
     jobs = options.jobs or os.cpu_count() or 1
     total = 0
     for item in files:
-        try:
+        with contextlib.suppress(OSError):
             total += min(item.absolute.stat().st_size, settings.max_file_size)
-        except OSError:
-            pass
     if jobs <= 1 or total < PARALLEL_THRESHOLD or "fork" not in _start_methods():
         for item in files:
             yield scan_one_file(item, ruleset, settings.max_file_size)
         return
-    ruleset.matcher  # compile (or load) once here; forked workers inherit it
+    _ = ruleset.matcher  # compile (or load) once here; forked workers inherit it
     chunks = _chunks_by_size(files, jobs * 8)
     with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
                              initargs=(ruleset,)) as pool:

@@ -89,7 +89,9 @@ class HyperscanMatcher:
             return None, set()
         try:
             rejected = set(json.loads(_rejected_file(cache_file).read_text()))
-            return hs.loadb(cache_file.read_bytes(), hs.HS_MODE_BLOCK), rejected
+            database = hs.loadb(cache_file.read_bytes(), hs.HS_MODE_BLOCK)
+            database.scratch = hs.Scratch(database)  # a loaded database comes without one
+            return database, rejected
         except (hs.error, OSError, ValueError, TypeError):
             return None, set()  # a stale or truncated cache is rebuilt
 

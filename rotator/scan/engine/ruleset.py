@@ -8,6 +8,7 @@ starts without importing a single plugin.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -160,8 +161,7 @@ def load_ruleset(
     if rules is None:
         rules = [rule for path in files for rule in rules_from_plugin(path)]
         if cache_file is not None:
-            try:
+            # a read-only cache directory only costs start-up time
+            with contextlib.suppress(OSError):
                 write_atomically(cache_file, json.dumps([asdict(r) for r in rules]).encode())
-            except OSError:
-                pass  # a read-only home only costs start-up time
     return RuleSet(rules=rules, stamp=stamp, engine=engine, cache_dir=cache_dir)
