@@ -27,9 +27,9 @@ RULES = (
             '"Password": "czsdsdfaereSDFC$FFSD"',
             'password:"asdfadasfdfsda"',
             "const password = \"test1234\"",
-            "STRIPE_WEBHOOK_SECRET: whsec_Lm4Nq7Rs0Tu3Vw6Xy9Za2Bc5De8Fg1Hi",
-            "ENV API_TOKEN q8W2e4R6t8Y0u2I4o6P8",
-            "  clientSecret: 'Zp0Xo9Ci8Vu7Bt6Nr5Me4Lw3Kq2Jh1G'",
+            "STRIPE_WEBHOOK_SECRET: whsec_E9aIbLcA8gpcn4aQPa6Fcti3TPWQUv",
+            "ENV API_TOKEN LI6OFV1dUkxc7X4iGmvI",
+            "  clientSecret: 'pnBXO6kxR6H1Sc0MVHhD8wTieoNNbNs9'",
         ),
         counter_examples=(
             "QUESTIONNAIRE_DB_PASSWORD=\nQUESTIONNAIRE_DB_ENABLED=1",
@@ -65,7 +65,7 @@ RULES = (
         keywords=("vercel",),
         confidence="medium",
         priority=40,
-        examples=('echo -n "Rk5tB8nW2qX7zL0p" | vercel env add NEXTAUTH_SECRET production',),
+        examples=('echo -n "OExk3V8honzomymV" | vercel env add NEXTAUTH_SECRET production',),
         counter_examples=(
             "vercel env add NEXTAUTH_SECRET production",
             'echo "$NEXTAUTH_SECRET" | vercel env add NEXTAUTH_SECRET production',

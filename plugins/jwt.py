@@ -21,9 +21,9 @@ RULES = (
         min_length=8,
         examples=(
             'JWT_SECRET="bm9wZV9ub3RfcmVhbF9qd3Rfc2VjcmV0XzAx"',
-            "BETTER_AUTH_SECRET=Vb7nM2qW9eR4tY6uI1oP3aS5dF8gH0jK",
-            "| `JWT_SECRET` | `Ty8uI2oP4aS6dF9gH1jK3lZ5xC7vB0nM=` | Additional JWT security |",
-            "jwt_secret_key: 'Lk4jH7gF2dS9aQ1wE6rT3yU8iO5pZ0xC'",
+            "BETTER_AUTH_SECRET=1jtMLwQKXReqZuJQ8BufEkXlltouss5p",
+            "| `JWT_SECRET` | `I4UaynyawEz0M5+tsilWOGiM/wQIqDkQ` | Additional JWT security |",
+            "jwt_secret_key: 'pnbHUoLEPE6u74rWAcXeoOqiJ8OcNeur'",
         ),
         counter_examples=(
             "JWT_SECRET=<32+ chars>",

@@ -17,10 +17,10 @@ RULES = (
         priority=5,
         min_length=8,
         examples=(
-            'NEXTAUTH_SECRET="Qx1vN0cJm3b8Zr5Tt2LwYk7Hs9Ue4Gd6Pa1Ro0Ci3Fk="',
-            "export AUTH_SECRET=Pq9wE2rT5yU8iO1pA4sD7fG0hJ3kL6zX",
-            "| `NEXTAUTH_SECRET` | `Hn3bV6cX9zL2kJ5hG8fD1sA4qW7eR0tY=` | JWT authentication |",
-            "  NEXTAUTH_SECRET: k2Jd93LsQp0aVn7Xc4Rt6YbM1wHe8UgZ",
+            'NEXTAUTH_SECRET="tFJKTpKj63RIKZaOisWGI4sKIwmj0k60km8hTfw3xvs="',
+            "export AUTH_SECRET=oSuE9h0uOOrPFpTQwaqy3BCv1fwWh83P",
+            "| `NEXTAUTH_SECRET` | `zNs8YTW0y/mqHMb9cfjHHs/QZ9v5mf4q` | JWT authentication |",
+            "  NEXTAUTH_SECRET: 8LGSQYKFNJR3wwWiK0rw3Um2ZEubqDIq",
         ),
         counter_examples=(
             "NEXTAUTH_SECRET=<32+ chars, MUST match frontend>",

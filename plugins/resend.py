@@ -16,9 +16,9 @@ RULES = (
         priority=0,
         min_entropy=3.0,
         examples=(
-            'RESEND_API_KEY="re_Ab3dE5gH_1a2B3c4D5e6F7g8H9i0J1k2L"',
-            "| `RESEND_API_KEY` | `re_Zq9xW8vU_7t6S5r4Q3p2O1n0M9l8K7j6I` | Email |",
-            "resend = Resend('re_Qm3kP7Lx_9hT2vN8bR4cW6yJ1dF5gS0aZe')",
+            'RESEND_API_KEY="re_G2ZYwuFo_EgE0xN6GD7n91HCXbeorVT0u"',
+            "| `RESEND_API_KEY` | `re_Zo41IugZ_7yGV3yL04urFNpBiVLMCwCPv` | Email |",
+            "resend = Resend('re_Yc0JDIrv_D1yEBABfCxJAcPEV3MiWPDSx')",
         ),
         counter_examples=(
             'RESEND_API_KEY="re_xxxxxxxxx"',

@@ -19,10 +19,10 @@ RULES = (
         priority=5,
         min_length=8,
         examples=(
-            'SECRET_KEY="uQ2b9Zx7Kd3Lm5Np8Rt1Vw4Yz6Ac0EfGh="',
+            'SECRET_KEY="Bsck/7oFH88BL2uPabC2CLqFCqHB5U5+Y1hnS/kLRsE="',
             "SECRET_KEY = 'django-insecure-8f#k2$m9q@x7w!z3p&v5r*t1y^u4i'",
             "DJANGO_SECRET_KEY=5f0c9e2a7b3d4f6e8a1c0b9d7e5f3a2c",
-            "app.config['SECRET_KEY'] = 'Hy7Gt5Rf3Ed1Ws9Qa8Zx6Cv4Bn2Mk0Lp'",
+            "app.config['SECRET_KEY'] = 'OOMk69iKhH1aO8Ka0pMw2JIO7cjcpTcP'",
         ),
         counter_examples=(
             "SECRET_KEY=<generate-with-openssl-rand-base64-32>",

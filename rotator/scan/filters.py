@@ -32,7 +32,7 @@ ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
 _TEMPLATE = re.compile(
     r"""^(?:\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
 )
-_TEMPLATE_INSIDE = re.compile(r"\$\{\{?[^}]*\}|\{\{[^}]*\}\}|\$\([^)]*\)|\$[A-Z_]{3,}")
+_TEMPLATE_INSIDE = re.compile(r"\$\{\{?[A-Za-z_ .]|\{\{[^}]*\}\}|\$\([^)]*\)|[/:@]\$[A-Za-z_]{2,}")
 _PLACEHOLDER_WORDS = re.compile(
     r"""(?ix)
     ^(?:your|votre|tu|dein|ihr|my|insert|enter|put|replace|add|set|paste|generate|generated|

@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated rule cache per test session, and the built rule set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Tests never read or write the user's ~/.cache/rotator."""
+    cache = tmp_path_factory.mktemp("rotator-cache")
+    previous = os.environ.get("ROTATOR_CACHE_DIR")
+    os.environ["ROTATOR_CACHE_DIR"] = str(cache)
+    yield cache
+    if previous is None:
+        os.environ.pop("ROTATOR_CACHE_DIR", None)
+    else:
+        os.environ["ROTATOR_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def ruleset(isolated_cache):
+    from rotator.scan.engine.ruleset import load_ruleset
+
+    return load_ruleset()
+
+
+@pytest.fixture(scope="session")
+def python_ruleset(isolated_cache):
+    from rotator.scan.engine.ruleset import load_ruleset
+
+    return load_ruleset(engine="python")
