@@ -60,7 +60,30 @@ def _use_colour(no_color: bool, output: Path | None) -> bool:
     return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns an unexpected exception into one line (no traceback, no message text that could
+    carry a scanned value); ROTATOR_DEBUG=1 shows the traceback for bug reports."""
+
+    def invoke(self, ctx):
+        from rotator.errors import RotatorError
+
+        try:
+            return super().invoke(ctx)
+        except RotatorError as error:
+            raise Failure(str(error)) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise Failure("interrupted") from None
+        except Exception as error:
+            if os.environ.get("ROTATOR_DEBUG"):
+                raise
+            raise Failure(
+                f"internal error ({type(error).__name__}); rerun with ROTATOR_DEBUG=1 and report it"
+            ) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rotator")
 def main() -> None:
     """Find committed credentials, tell where they are live, rotate them, prove it worked.

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rotator import __version__
+from rotator.errors import RotatorError
 from rotator.rules import Rule, hyperscan_expression
 from rotator.scan.engine.matcher import (
     HyperscanMatcher,
@@ -33,7 +34,7 @@ from rotator.scan.engine.matcher import (
 RULE_FORMAT = 1
 
 
-class PluginError(Exception):
+class PluginError(RotatorError):
     """A plugin file could not be loaded or declares invalid rules."""
 
 
