@@ -123,6 +123,38 @@ def scan(paths, all_files, max_file_size, jobs, output_format, output, quiet, ve
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
 
 
+@main.command()
+@click.argument("repo", required=False, type=click.Path(path_type=Path), default=".")
+@click.option("--no-cache", is_flag=True, help="Rescan every blob; do not read or write the audit cache.")
+@click.option("--no-worktree", is_flag=True, help="History only: skip uncommitted and untracked files.")
+@click.option("--max-file-size", help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
+@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@_output_options
+def audit(repo, no_cache, no_worktree, max_file_size, jobs, output_format, output, quiet, verbose,
+          no_color, config_path):
+    """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
+    working tree; tells where each secret entered, whether HEAD still has it, and which refs
+    still reach it. Works on clones and bare mirrors.
+    """
+    from dataclasses import replace
+
+    from rotator.config import find_config, load_config, parse_size
+    from rotator.scan.audit import AuditOptions, audit_repository
+
+    config = load_config(config_path or find_config(repo))
+    settings = config.scan
+    if max_file_size:
+        settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+    show_progress = not quiet and output_format == "text" and sys.stderr.isatty()
+    result = audit_repository(
+        repo, settings,
+        AuditOptions(use_cache=not no_cache, jobs=jobs, include_worktree=not no_worktree,
+                     progress=show_progress),
+    )
+    _report(result, output_format, output, quiet, verbose, no_color)
+    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+
+
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
     if output_format == "json":
         from rotator.scan.report.json_report import render_json

@@ -54,6 +54,9 @@ class Rule:
     min_length: int = 4
     # Minimum Shannon entropy (bits per character) for values of this rule; 0 disables.
     min_entropy: float = 0.0
+    # A pattern that can span lines (PEM blocks) is run over the whole buffer; single-line
+    # patterns run only on the lines holding one of the rule's keywords.
+    multiline: bool = False
     # Named filters (from rotator.scan.filters) that are skipped for this rule.
     skip_filters: tuple[str, ...] = ()
     # The family (plugin module) the rule belongs to; set by the rule loader.
@@ -101,10 +104,22 @@ def url_password_pattern(schemes: str) -> str:
     )
 
 
+_TRAILING_REPEAT = re.compile(r"\{(\d+),\d*\}((?:\))*)$")
+
+
 def hyperscan_expression(pattern: str) -> bytes:
-    """The Hyperscan spelling of a rule pattern: group names dropped (Hyperscan reports where a
-    pattern matches; Python's `re` extracts the groups afterwards)."""
-    return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", pattern).encode("ascii")
+    """The Hyperscan spelling of a rule pattern, used to locate matches, not to extract them.
+
+    Group names are dropped (Python's `re` extracts groups afterwards), and a trailing bounded
+    repeat `{m,n}` becomes `{m}`: the expression then ends where the value starts, so Hyperscan
+    reports one end offset per match instead of one per possible value length, and that offset
+    still lies on the line of the real match.
+    """
+    expression = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", pattern)
+    expression = _TRAILING_REPEAT.sub(
+        lambda m: "{" + (m.group(1) if m.group(1) != "0" else "0,1") + "}" + m.group(2), expression
+    )
+    return expression.encode("ascii")
 
 
 # Variable names that hold secrets, matched case-insensitively as whole identifiers:

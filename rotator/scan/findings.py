@@ -75,31 +75,95 @@ class Finding:
         return self.state in LEAKED_STATES
 
 
-def group_into_findings(hits: Iterable[tuple[Candidate, Location]]) -> list[Finding]:
+def summarize_refs(refs: list[str], keep: int = 20) -> list[str]:
+    """Ref names for a report: branches and the stash always by name; a namespace with more
+    than `keep` refs (pull requests, release tags) as one `refs/pull/* (1,412 refs)` entry."""
+    by_namespace: dict[str, list[str]] = {}
+    for ref in sorted(refs):
+        parts = ref.split("/")
+        namespace = "/".join(parts[:2]) if len(parts) > 2 else ref
+        by_namespace.setdefault(namespace, []).append(ref)
+    summary: list[str] = []
+    for namespace, names in by_namespace.items():
+        if len(names) > keep and namespace not in ("refs/heads",):
+            summary.append(f"{namespace}/* ({len(names):,} refs)")
+        else:
+            summary.extend(names)
+    return summary
+
+
+def finding_to_state(finding: Finding) -> dict:
+    """A plain dict for the audit cache (hashes, previews and positions only)."""
+    state = {k: v for k, v in finding.__dict__.items() if k != "locations"}
+    state["locations"] = [list(loc.__dict__.values()) for loc in finding.locations]
+    return state
+
+
+def finding_from_state(state: dict) -> Finding:
+    data = dict(state)
+    data["locations"] = [Location(*values) for values in data.pop("locations")]
+    return Finding(**data)
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """One occurrence of a secret, reduced to what may be stored: hash, preview, position.
+
+    Candidates become hits as soon as they leave the engine; history workers send hits (never
+    values) between processes and the audit cache stores them.
+    """
+
+    rule: str
+    kind: str
+    family: str
+    description: str
+    secret_sha256: str
+    redacted: str
+    name: str | None
+    confidence: str
+    line: int
+
+    @classmethod
+    def from_candidate(cls, candidate: Candidate) -> SecretHit:
+        rule = candidate.rule
+        return cls(
+            rule=rule.id,
+            kind=rule.kind,
+            family=rule.family,
+            description=rule.description,
+            secret_sha256=secret_sha256(candidate.value_bytes),
+            redacted=redact(candidate.value),
+            name=candidate.name,
+            confidence=candidate.confidence,
+            line=candidate.line,
+        )
+
+
+def group_into_findings(hits: Iterable[tuple[SecretHit, Location]]) -> list[Finding]:
     """One finding per (rule, secret, path); each occurrence becomes a location."""
     findings: dict[tuple[str, str, str], Finding] = {}
-    for candidate, location in hits:
-        digest = secret_sha256(candidate.value_bytes)
-        key = (candidate.rule.id, digest, location.path)
+    seen: set[tuple[tuple[str, str, str], Location]] = set()
+    for hit, location in hits:
+        key = (hit.rule, hit.secret_sha256, location.path)
         finding = findings.get(key)
         if finding is None:
-            rule = candidate.rule
             finding = Finding(
-                rule=rule.id,
-                kind=rule.kind,
-                family=rule.family,
-                description=rule.description,
-                name=candidate.name,
-                secret_sha256=digest,
-                redacted=redact(candidate.value),
-                confidence=candidate.confidence,
+                rule=hit.rule,
+                kind=hit.kind,
+                family=hit.family,
+                description=hit.description,
+                name=hit.name,
+                secret_sha256=hit.secret_sha256,
+                redacted=hit.redacted,
+                confidence=hit.confidence,
                 path=location.path,
             )
             findings[key] = finding
-        elif finding.name is None and candidate.name:
-            finding.name = candidate.name
-        if location not in finding.locations:
+        elif finding.name is None and hit.name:
+            finding.name = hit.name
+        if (key, location) not in seen:
+            seen.add((key, location))
             finding.locations.append(location)
     for finding in findings.values():
-        finding.locations.sort(key=lambda loc: (loc.date or "", loc.path, loc.line, loc.commit or ""))
+        finding.locations.sort(key=lambda loc: (loc.date or "9999", loc.path, loc.line, loc.commit or ""))
     return sorted(findings.values(), key=lambda f: (f.path, f.locations[0].line, f.rule))

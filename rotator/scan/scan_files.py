@@ -15,7 +15,7 @@ from rotator.errors import RotatorError
 from rotator.scan.engine.detect import Candidate, find_secrets_in_blob
 from rotator.scan.engine.ruleset import RuleSet, load_ruleset
 from rotator.scan.engine.text import scannable_text
-from rotator.scan.findings import Location, group_into_findings
+from rotator.scan.findings import Location, SecretHit, group_into_findings
 from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources.files import FileToScan, select_files
 from rotator.scan.sources.git import run_git
@@ -29,11 +29,15 @@ class ScanOptions:
     all_files: bool = False
     jobs: int = 0  # 0: one per core
     use_cache: bool = True
+    # Only files in these states (None: all); the audit asks for uncommitted and untracked.
+    states: frozenset[str] | None = None
 
 
 def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) -> ScanResult:
     started = time.perf_counter()
     selection = select_files(paths, all_files=options.all_files, exclude=settings.exclude)
+    if options.states is not None:
+        selection.files = [f for f in selection.files if f.state in options.states]
     if selection.missing and not selection.files:
         raise RotatorError(
             f"no such file or directory: {', '.join(selection.missing)}", "check the path"
@@ -45,7 +49,7 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
         hits.extend(file_hits)
         stats.add(file_stats)
     hits = _promote_committed_copies(hits, selection.files)
-    findings = group_into_findings(hits)
+    findings = group_into_findings((SecretHit.from_candidate(c), loc) for c, loc in hits)
     warnings = [f"not found: {m}" for m in selection.missing]
     target = " ".join(str(p) for p in paths)
     return ScanResult(target, "files", findings, stats, time.perf_counter() - started,
@@ -73,7 +77,9 @@ def scan_one_file(item: FileToScan, ruleset: RuleSet, max_size: int):
     result = find_secrets_in_blob(text, item.display, ruleset)
     for dropped in result.dropped:
         stats.dropped_by_filter[dropped.filter] += 1
-    hits = [(c, Location(path=item.display, line=c.line, state=item.state)) for c in result.candidates]
+    hits = [
+        (c, Location(path=item.display, line=c.line, state=item.state)) for c in result.candidates
+    ]
     return hits, stats
 
 

@@ -7,7 +7,6 @@ calls. It works on bytes end to end; only the few matched values are decoded.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from rotator.rules import Rule
@@ -56,22 +55,16 @@ class _Lines:
 
     def __init__(self, data: bytes):
         self.data = data
-        self._starts: list[int] | None = None
-
-    @property
-    def starts(self) -> list[int]:
-        if self._starts is None:
-            starts = [0]
-            find = self.data.find
-            position = find(b"\n")
-            while position != -1:
-                starts.append(position + 1)
-                position = find(b"\n", position + 1)
-            self._starts = starts
-        return self._starts
+        self._offset = 0
+        self._line = 1
 
     def number(self, offset: int) -> int:
-        return bisect_right(self.starts, offset)
+        # Matches mostly arrive in order: count newlines from the previous answer (in C).
+        if offset < self._offset:
+            self._offset, self._line = 0, 1
+        self._line += self.data.count(b"\n", self._offset, offset)
+        self._offset = offset
+        return self._line
 
     def text(self, offset: int) -> bytes:
         begin = self.data.rfind(b"\n", 0, offset) + 1
@@ -107,9 +100,17 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
     if not data:
         return BlobResult(candidates, dropped)
     lines = _Lines(data)
-    for index in sorted(ruleset.matcher.candidate_patterns(data)):
+    lowered: bytes | None = None
+    for index, ends in sorted(ruleset.matcher.candidate_patterns(data).items()):
         rule = ruleset.pattern_rule[index]
-        for match in ruleset.regex(index).finditer(data):
+        if rule.multiline:
+            regions = [(0, len(data))]
+        elif ends is not None:
+            regions = line_regions(data, [end - 1 for end in ends])
+        else:
+            lowered = data.lower() if lowered is None else lowered
+            regions = keyword_line_regions(data, lowered, rule.keywords)
+        for match in _matches(ruleset.regex(index), data, regions):
             start, end = match.span("secret")
             if not rule.placeholders_are_findings:
                 end = _strip_trailing_punctuation(data, start, end)
@@ -130,6 +131,64 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
                 Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value))
             )
     return BlobResult(resolve_overlaps(candidates), dropped)
+
+
+def line_regions(data: bytes, offsets: list[int]) -> list[tuple[int, int]]:
+    """Merged spans of the lines holding `offsets`, each starting one byte early so a pattern's
+    boundary can see the newline before the line."""
+    spans: list[tuple[int, int]] = []
+    rfind, find = data.rfind, data.find
+    last_end = -1
+    for offset in sorted(offsets):
+        if offset < last_end:
+            continue  # already inside the previous line
+        start = rfind(b"\n", 0, offset) + 1
+        end = find(b"\n", offset)
+        end = len(data) if end == -1 else end
+        spans.append((max(start - 1, 0), end))
+        last_end = end
+    return _merge(spans)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if len(spans) <= 1:
+        return spans
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end + 1:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def keyword_line_regions(data: bytes, lowered: bytes, keywords) -> list[tuple[int, int]]:
+    """Merged spans of the lines that hold a keyword, each starting one byte early so a
+    pattern's boundary can see the newline before the line.
+
+    Every match of a single-line rule contains one of its keywords, so running the rule's
+    regex on these spans finds exactly what a run over the whole buffer finds, at a fraction
+    of the cost on large files.
+    """
+    spans: list[tuple[int, int]] = []
+    find, rfind = lowered.find, data.rfind
+    for keyword in keywords:
+        word = keyword.encode()
+        position = find(word)
+        while position != -1:
+            start = rfind(b"\n", 0, position) + 1
+            end = data.find(b"\n", position + len(word))
+            end = len(data) if end == -1 else end
+            spans.append((max(start - 1, 0), end))
+            position = find(word, end)
+    return _merge(spans)
+
+
+def _matches(regex: re.Pattern[bytes], data: bytes, regions: list[tuple[int, int]]):
+    for start, end in regions:
+        yield from regex.finditer(data, start, end)
 
 
 def _name_of(match: re.Match[bytes], lines: _Lines, start: int) -> str | None:

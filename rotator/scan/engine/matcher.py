@@ -19,8 +19,9 @@ from typing import Protocol
 class Matcher(Protocol):
     name: str
 
-    def candidate_patterns(self, data: bytes) -> set[int]:
-        """Indexes of the patterns that may match somewhere in `data`."""
+    def candidate_patterns(self, data: bytes) -> dict[int, list[int] | None]:
+        """Patterns that may match in `data`, each with the end offsets of its possible matches
+        (None when the matcher only knows that a keyword occurs somewhere)."""
 
 
 class KeywordMatcher:
@@ -34,12 +35,12 @@ class KeywordMatcher:
             for word in words:
                 self._patterns_by_keyword.setdefault(word.encode(), []).append(index)
 
-    def candidate_patterns(self, data: bytes) -> set[int]:
+    def candidate_patterns(self, data: bytes) -> dict[int, list[int] | None]:
         lowered = data.lower()
-        found: set[int] = set()
+        found: dict[int, list[int] | None] = {}
         for word, indexes in self._patterns_by_keyword.items():
             if word in lowered:
-                found.update(indexes)
+                found.update(dict.fromkeys(indexes))
         return found
 
 
@@ -56,6 +57,7 @@ class HyperscanMatcher:
     """
 
     name = "hyperscan"
+    FORMAT = b"hyperscan-block-v2"  # bump when flags or database layout change
 
     def __init__(
         self,
@@ -81,7 +83,9 @@ class HyperscanMatcher:
         self._has_fallback = bool(rejected)
 
     def _flags(self) -> int:
-        return self._hs.HS_FLAG_SINGLEMATCH
+        # Every end offset is wanted (it tells which line to extract from); the expressions are
+        # built to end where a value starts, so there is about one report per real match.
+        return 0
 
     def _load_cached(self, cache_file: Path | None):
         hs = self._hs
@@ -122,16 +126,21 @@ class HyperscanMatcher:
         )
         return database
 
-    def candidate_patterns(self, data: bytes) -> set[int]:
-        found: set[int] = set()
+    def candidate_patterns(self, data: bytes) -> dict[int, list[int] | None]:
+        ends: dict[int, list[int]] = {}
 
-        def on_match(pattern_id, _start, _end, _flags, _context):
-            found.add(pattern_id)
+        def on_match(pattern_id, _start, end, _flags, _context):
+            offsets = ends.get(pattern_id)
+            if offsets is None:
+                ends[pattern_id] = [end]
+            else:
+                offsets.append(end)
 
         if data and self._database is not None:
             self._database.scan(data, match_event_handler=on_match)
+        found: dict[int, list[int] | None] = dict(ends)
         if self._has_fallback:
-            found |= self._fallback.candidate_patterns(data)
+            found.update(self._fallback.candidate_patterns(data))
         return found
 
 

@@ -134,8 +134,10 @@ class RuleSet:
         keywords = [rule.keywords for rule in self.pattern_rule]
         use_hyperscan = self.engine == "hyperscan" or (self.engine == "auto" and hyperscan_available())
         if use_hyperscan:
-            cache_file = None if self.cache_dir is None else self.cache_dir / f"hs-{self.stamp}.db"
             expressions = [hyperscan_expression(p) for p in self.pattern_source]
+            # keyed on what is compiled, so a change in how expressions are built invalidates it
+            digest = hashlib.sha256(b"\0".join(expressions) + HyperscanMatcher.FORMAT).hexdigest()
+            cache_file = None if self.cache_dir is None else self.cache_dir / f"hs-{digest[:24]}.db"
             return HyperscanMatcher(expressions, keywords, cache_file)
         return KeywordMatcher(keywords)
 

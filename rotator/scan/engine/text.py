@@ -35,6 +35,9 @@ def scannable_text(data: bytes) -> bytes | None:
     Everything is matched as bytes: invalid UTF-8 stays as it is (the patterns are ASCII), so a
     file with one bad byte is still scanned whole.
     """
+    head = data[:_SNIFF]
+    if b"\x00" not in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data  # the common case: no NUL, no BOM, plain text
     codec = is_probably_utf16(data)
     if codec:
         text = data.decode(codec, errors="replace").lstrip("\ufeff")

@@ -52,6 +52,40 @@ def _finding_block(finding: Finding, style: _Style) -> list[str]:
     return lines
 
 
+def _short_date(value: str | None) -> str:
+    return value[:10] if value else "an unknown date"
+
+
+def exposure_story(findings: list[Finding]) -> str:
+    """One sentence per secret across all the paths it was found at (the audit's headline)."""
+    first = min(findings, key=lambda f: (f.locations[0].date or "9999"))
+    entry = first.locations[0]
+    label = first.name or first.kind
+    if entry.commit:
+        who = f", by {entry.author}" if entry.author else ""
+        story = f"{label} leaked {_short_date(entry.date)} in {first.path} ({entry.commit[:7]}{who})"
+    else:
+        story = f"{label} is in {first.path} ({STATE_LABELS.get(entry.state, entry.state)})"
+    others = sorted({f.path for f in findings} - {first.path})
+    if others:
+        story += f", copied to {len(others)} more file{'s' if len(others) > 1 else ''}"
+    in_head = [f.path for f in findings if f.in_head]
+    refs = sorted({r for f in findings for r in f.reachable_from})
+    committed = any(loc.commit for f in findings for loc in f.locations)
+    if in_head:
+        story += f"; still in HEAD ({', '.join(in_head)}): rotate it, then remove it"
+    elif committed:
+        removal = next((f.removed_in for f in findings if f.removed_in), None)
+        if removal:
+            story += f", removed in {removal[:7]}"
+        if refs:
+            story += (f" — still reachable from {len(refs)} ref{'s' if len(refs) > 1 else ''}: "
+                      "rotate it; rewriting history is not enough")
+    else:
+        story += ": never committed; keep it out of git"
+    return story + "."
+
+
 def summary_line(result: ScanResult) -> str:
     stats = result.stats
     parts = [f"{len(result.leaks)} leaked secret(s)"]
@@ -79,9 +113,21 @@ def summary_line(result: ScanResult) -> str:
 def render_text(result: ScanResult, colour: bool = False, verbose: bool = False) -> str:
     style = _Style(colour)
     lines: list[str] = []
-    for finding in result.findings:
-        lines.extend(_finding_block(finding, style))
-        lines.append("")
+    if result.mode == "audit":
+        by_secret: dict[tuple[str, str], list[Finding]] = {}
+        for finding in result.findings:
+            by_secret.setdefault((finding.secret_sha256, finding.rule), []).append(finding)
+        for group in by_secret.values():
+            lines.append(style(exposure_story(group), "bold"))
+            for finding in group:
+                lines.extend("  " + line for line in _finding_block(finding, style))
+                if finding.reachable_from and verbose:
+                    lines.append(style(f"      reachable from: {', '.join(finding.reachable_from)}", "dim"))
+            lines.append("")
+    else:
+        for finding in result.findings:
+            lines.extend(_finding_block(finding, style))
+            lines.append("")
     for warning in result.warnings:
         lines.append(style(f"warning: {warning}", "yellow"))
     if verbose and result.stats.dropped_by_filter:

@@ -1,0 +1,354 @@
+"""`rotator audit`: every blob of every ref once, then the exposure story of each secret.
+
+Flow: list blobs (rev-list) -> skip cached/oversized -> scan in worker processes, each with
+its own `git cat-file --batch` -> attribute matched blobs to the commits that introduced them
+(`git log --raw`) -> findings with first commit, HEAD status, removal and reachable refs ->
+plus the working tree's uncommitted and untracked files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+
+from rotator.config import ScanSettings
+from rotator.errors import RotatorError
+from rotator.scan.audit_cache import BINARY, CLEAN, MATCHED, AuditCache
+from rotator.scan.engine.detect import find_secrets_in_blob
+from rotator.scan.engine.ruleset import RuleSet, cache_directory, load_ruleset
+from rotator.scan.engine.text import scannable_text
+from rotator.scan.findings import (
+    Finding,
+    Location,
+    SecretHit,
+    finding_from_state,
+    finding_to_state,
+    group_into_findings,
+    summarize_refs,
+)
+from rotator.scan.progress import Progress
+from rotator.scan.result import ScanResult, ScanStats
+from rotator.scan.sources import history as git_history
+from rotator.scan.sources.git import run_git
+
+# Each chunk is one `git cat-file` process: large chunks keep its delta-base cache warm.
+CHUNK_BYTES = 256 * 1024 * 1024
+CHUNK_BLOBS = 20000
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    use_cache: bool = True
+    jobs: int = 0
+    include_worktree: bool = True
+    progress: bool = False
+
+
+def resolve_repository(path: Path) -> Path:
+    """The directory to run git in: a work tree root or a bare repository."""
+    if not path.exists():
+        raise RotatorError(f"no such repository: {path}", "pass the path of a git clone or mirror")
+    out = run_git(["rev-parse", "--is-bare-repository", "--show-toplevel"], path, check=False)
+    lines = out.decode().split()
+    if not lines:
+        raise RotatorError(f"{path} is not a git repository", "run `git init` or pass a clone")
+    if lines[0] == "true":
+        return Path(run_git(["rev-parse", "--absolute-git-dir"], path).decode().strip())
+    return Path(lines[1]) if len(lines) > 1 else path.resolve()
+
+
+def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) -> ScanResult:
+    started = time.perf_counter()
+    repo = resolve_repository(path)
+    # --no-cache is about blob results; the compiled matcher is always worth reusing
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine)
+    ruleset_key = f"{ruleset.version}:{settings.max_file_size}:{'/'.join(settings.exclude)}"
+    cache = (
+        AuditCache(cache_directory() / "audit", git_history.git_dir(repo), ruleset_key)
+        if options.use_cache else None
+    )
+    try:
+        findings, stats, warnings = _history_findings(repo, ruleset, settings, options, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    if options.include_worktree and not git_history.is_bare(repo):
+        findings, worktree_stats = _merge_worktree(repo, findings, settings)
+        stats.add(worktree_stats)
+    return ScanResult(str(path), "audit", findings, stats, time.perf_counter() - started,
+                      ruleset.matcher.name, warnings)
+
+
+def _history_findings(repo, ruleset, settings, options, cache):
+    refs_key = git_history.refs_fingerprint(repo)
+    if cache is not None:
+        cached = cache.report(refs_key)
+        if cached is not None:
+            stats = ScanStats(**{k: v for k, v in cached["stats"].items() if k != "dropped_by_filter"})
+            stats.cached_blobs = stats.blobs
+            findings = [finding_from_state(f) for f in cached["findings"]]
+            return findings, stats, cached["warnings"]
+    pending_history = git_history.PendingHistory(repo)
+    try:
+        return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history)
+    except BaseException:
+        pending_history.cancel()
+        raise
+
+
+def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history):
+    stats = ScanStats()
+    warnings = []
+    if git_history.is_shallow(repo):
+        warnings.append("shallow clone: commits before the shallow boundary were not seen "
+                        "(run `git fetch --unshallow` for a full audit)")
+    known = cache.known() if cache is not None else {}
+    stream = git_history.BlobStream(repo)
+    paths_by_blob: dict[str, str] = {}
+    matched_oids: list[str] = []
+
+    def blobs_to_scan():
+        """New blobs under the size limit; cached ones are counted on the way."""
+        for blob in stream:
+            paths_by_blob[blob.oid] = blob.path
+            if blob.size > settings.max_file_size:
+                stats.skipped_large += 1
+                continue
+            status = known.get(blob.oid)
+            if status is None:
+                yield blob
+            elif status == BINARY:
+                stats.skipped_binary += 1
+                stats.cached_blobs += 1
+            else:
+                stats.cached_blobs += 1
+                stats.blobs += 1
+                if status == MATCHED:
+                    matched_oids.append(blob.oid)
+
+    results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
+    stats.missing_objects += stream.missing
+    if stats.missing_objects:
+        warnings.append(f"{stats.missing_objects} object(s) missing from the object store "
+                        "(partial clone or damaged repository): they were not scanned")
+    hits_by_blob = cache.hits(matched_oids) if cache is not None else {}
+    for oid, status, hits in results:
+        if status == MATCHED:
+            hits_by_blob[oid] = hits
+    if cache is not None:
+        cache.record(results)
+    history = pending_history.collect(set(hits_by_blob))
+    stats.commits = len(history.commits)
+    findings = attribute(repo, hits_by_blob, history, paths_by_blob)
+    if cache is not None:
+        cache.store_report(refs_key, {
+            "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
+            "findings": [finding_to_state(f) for f in findings],
+            "warnings": warnings,
+        })
+    return findings, stats, warnings
+
+
+# ---- scanning blobs in worker processes -------------------------------------------------
+
+_worker: tuple[Path, RuleSet] | None = None
+
+
+def _init_worker(repo: Path, ruleset: RuleSet) -> None:
+    global _worker  # set once per worker process by the pool initializer
+    _worker = (repo, ruleset)
+
+
+def _scan_chunk(chunk):
+    assert _worker is not None
+    repo, ruleset = _worker
+    return scan_blob_chunk(repo, chunk, ruleset)
+
+
+def scan_blob_chunk(repo: Path, chunk, ruleset: RuleSet):
+    """Scan one run of blobs; returns per-blob (oid, status, hits) and the chunk's counts."""
+    results = []
+    stats = ScanStats()
+    for blob, content in git_history.read_blobs(repo, chunk):
+        if content is None:
+            stats.missing_objects += 1
+            continue
+        text = scannable_text(content)
+        if text is None:
+            stats.skipped_binary += 1
+            results.append((blob.oid, BINARY, []))
+            continue
+        stats.blobs += 1
+        stats.bytes += len(content)
+        found = find_secrets_in_blob(text, blob.path, ruleset)
+        for dropped in found.dropped:
+            stats.dropped_by_filter[dropped.filter] += 1
+        hits = [SecretHit.from_candidate(c) for c in found.candidates]
+        results.append((blob.oid, MATCHED if hits else CLEAN, hits))
+    return results, stats
+
+
+def _chunks(blobs, progress: Progress):
+    chunk, size = [], 0
+    for blob in blobs:
+        chunk.append(blob)
+        size += blob.size
+        progress.total_items += 1
+        progress.total_bytes += blob.size
+        if size >= CHUNK_BYTES or len(chunk) >= CHUNK_BLOBS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
+    """Scan a stream of blobs in chunks, in worker processes when there is more than one core;
+    returns every blob's (oid, status, hits)."""
+    progress = Progress(0, 0, options.progress)
+    jobs = options.jobs or os.cpu_count() or 1
+    results = []
+
+    def absorb(outcome) -> None:
+        chunk_results, chunk_stats = outcome
+        results.extend(chunk_results)
+        stats.add(chunk_stats)
+        progress.advance(len(chunk_results), chunk_stats.bytes)
+
+    try:
+        if jobs <= 1 or "fork" not in get_all_start_methods():
+            for chunk in _chunks(blobs, progress):
+                absorb(scan_blob_chunk(repo, chunk, ruleset))
+            return results
+        _ = ruleset.matcher  # compiled once here; forked workers inherit it
+        with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
+                                 initargs=(repo, ruleset)) as pool:
+            futures = [pool.submit(_scan_chunk, chunk) for chunk in _chunks(blobs, progress)]
+            for future in futures:
+                absorb(future.result())
+        return results
+    finally:
+        progress.close()
+
+
+# ---- attribution: where each secret entered, and what still reaches it -------------------
+
+
+def attribute(repo: Path, hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob) -> list[Finding]:
+    """Turn matched blobs into findings with the commits that introduced each secret per path."""
+    holders: dict[tuple[str, str], set[str]] = defaultdict(set)  # (rule, sha) -> blobs
+    for oid, hits in hits_by_blob.items():
+        for hit in hits:
+            holders[(hit.rule, hit.secret_sha256)].add(oid)
+    introductions: list[tuple[SecretHit, Location]] = []
+    introduced_blobs: set[str] = set()
+    removals: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (rule, sha, path)
+    for change in history.changes:
+        info = history.commits.get(change.commit)
+        for hit in hits_by_blob.get(change.after, ()):
+            key = (hit.rule, hit.secret_sha256)
+            if any(b in holders[key] for b in change.before):
+                continue  # the secret was already there: an edit, not an introduction
+            introduced_blobs.add(change.after)
+            introductions.append((hit, Location(
+                path=change.path, line=hit.line, commit=change.commit,
+                author=info.author if info else None, date=info.date if info else None,
+                state="committed",
+            )))
+        for before in change.before:
+            for hit in hits_by_blob.get(before, ()):
+                key = (hit.rule, hit.secret_sha256)
+                if change.after not in holders[key]:
+                    removals[(*key, change.path)].append(change.commit)
+    for oid, hits in hits_by_blob.items():
+        if oid not in introduced_blobs:  # reachable, but no commit diff shows it (e.g. a tag to a blob)
+            for hit in hits:
+                introductions.append((hit, Location(path=paths_by_blob.get(oid, oid), line=hit.line,
+                                                    state="committed")))
+    findings = group_into_findings(introductions)
+    _describe_exposure(repo, findings, holders, removals, history)
+    return findings
+
+
+def _describe_exposure(repo, findings: list[Finding], holders, removals, history) -> None:
+    head = git_history.head_tree(repo)
+    head_oid = run_git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], repo, check=False).decode().strip()
+    on_default_branch = _ancestors(head_oid, history) if head_oid else set()
+    position = {oid: i for i, oid in enumerate(history.order)}  # smaller = more recent
+    targets = sorted({loc.commit for f in findings for loc in f.locations if loc.commit})
+    reach = _reachability_bits(targets, history)
+    tips = git_history.ref_tips(repo)
+    tip_bits = {name: reach.get(oid, 0) for name, oid in tips.items()}
+    bit_of = {oid: 1 << i for i, oid in enumerate(targets)}
+    for finding in findings:
+        key = (finding.rule, finding.secret_sha256)
+        dated = [loc for loc in finding.locations if loc.commit]
+        finding.first_commit = dated[0].commit if dated else None
+        finding.in_head = head.get(finding.path) in holders[key]
+        if not finding.in_head:
+            candidates = [c for c in removals.get((*key, finding.path), []) if c in on_default_branch]
+            finding.removed_in = min(candidates, key=lambda c: position.get(c, 0)) if candidates else None
+        mask = 0
+        for loc in dated:
+            mask |= bit_of.get(loc.commit, 0)
+        finding.reachable_from = summarize_refs([name for name, bits in tip_bits.items() if bits & mask])
+
+
+def _ancestors(start: str, history) -> set[str]:
+    seen, stack = set(), [start]
+    while stack:
+        oid = stack.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        info = history.commits.get(oid)
+        if info:
+            stack.extend(info.parents)
+    return seen
+
+
+def _reachability_bits(targets: list[str], history) -> dict[str, int]:
+    """For every commit, a bitset of the target commits it can reach (one pass, parents first)."""
+    bit_of = {oid: 1 << i for i, oid in enumerate(targets)}
+    bits: dict[str, int] = {}
+    for oid in reversed(history.order):
+        value = bit_of.get(oid, 0)
+        info = history.commits[oid]
+        for parent in info.parents:
+            value |= bits.get(parent, 0)
+        if value:
+            bits[oid] = value
+    return bits
+
+
+# ---- the working tree ----------------------------------------------------------------------
+
+
+def _merge_worktree(repo: Path, findings: list[Finding], settings: ScanSettings):
+    """Add the work tree's uncommitted and untracked copies (committed ones are history)."""
+    from rotator.scan.scan_files import ScanOptions, scan_paths
+
+    result = scan_paths(
+        [repo], settings, ScanOptions(jobs=1, states=frozenset({"uncommitted", "untracked"}))
+    )
+    by_key = {(f.rule, f.secret_sha256, f.path): f for f in findings}
+    for local in result.findings:
+        fresh = [loc for loc in local.locations if loc.state in ("uncommitted", "untracked")]
+        if not fresh:
+            continue
+        existing = by_key.get((local.rule, local.secret_sha256, local.path))
+        if existing is not None:
+            existing.locations.extend(loc for loc in fresh if loc not in existing.locations)
+            continue
+        local.locations = fresh
+        local.in_head = False
+        findings.append(local)
+    stats = ScanStats(files=result.stats.files, bytes=result.stats.bytes,
+                      skipped_binary=result.stats.skipped_binary,
+                      skipped_large=result.stats.skipped_large)
+    return findings, stats
