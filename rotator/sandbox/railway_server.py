@@ -185,10 +185,9 @@ class RailwayState:
     def latest_active(self, environment_id: str, service_id: str) -> RailwayDeploymentRecord | None:
         with self.lock:
             for deployment in self.deployments:
-                if (deployment.environment_id, deployment.service_id) == (environment_id,
-                                                                          service_id):
-                    if deployment.status == "SUCCESS":
-                        return deployment
+                if (deployment.environment_id, deployment.service_id, deployment.status) == (
+                        environment_id, service_id, "SUCCESS"):
+                    return deployment
         return None
 
     def deploy(self, environment_id: str, service_id: str, *,
