@@ -18,11 +18,14 @@ from rotator.platforms.railway import load_operation, operation_names
 
 
 def load_schema(path: Path) -> GraphQLSchema:
+    # assume_valid: the published schema breaks a type-system rule graphql-core enforces
+    # (Team.id is deprecated while the Node.id it implements is not); that says nothing
+    # about whether our operations are valid against it.
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
         raw = json.loads(text)
-        return build_client_schema(raw.get("data", raw))
-    return build_schema(text)
+        return build_client_schema(raw.get("data", raw), assume_valid=True)
+    return build_schema(text, assume_valid=True)
 
 
 def validate_operations(schema: GraphQLSchema) -> dict[str, list[str]]:
