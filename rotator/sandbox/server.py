@@ -112,8 +112,10 @@ class LoopbackServer:
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch
 
         self._httpd = _QuietServer(self._address, Handler)
+        # A short poll interval keeps stop() fast: shutdown() waits for the next poll.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.service_name}-sandbox", daemon=True
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"{self.service_name}-sandbox", daemon=True,
         )
         self._thread.start()
         return self
