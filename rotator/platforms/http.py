@@ -261,7 +261,7 @@ class PlatformHttp:
                 what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
                 problem = f"request {what} ({type(exc).__name__}) after {attempt} attempt(s)"
                 if retryable and attempt < self.retry.max_attempts:
-                    self._wait(call, self.retry.backoff(attempt, self._rng), problem)
+                    self._wait(call, self.retry.backoff(attempt, self._rng), problem, extra)
                     continue
                 if not idempotent and not retryable:
                     problem += "; the call is not idempotent, so it was not retried and may have taken effect"
@@ -285,7 +285,7 @@ class PlatformHttp:
                     delay = retry_after if retry_after is not None else self.retry.backoff(
                         attempt, self._rng
                     )
-                    self._wait(call, delay, f"HTTP 429 ({message})")
+                    self._wait(call, delay, f"HTTP 429 ({message})", extra)
                     continue
                 raise self.error(
                     RateLimited, call, f"still rate limited after {attempt} attempts (HTTP 429: {message})",
@@ -297,7 +297,7 @@ class PlatformHttp:
                     delay = self.retry.backoff(attempt, self._rng)
                     if retry_after is not None:
                         delay = max(delay, min(retry_after, self.retry.max_retry_after))
-                    self._wait(call, delay, f"HTTP {status} ({message})")
+                    self._wait(call, delay, f"HTTP {status} ({message})", extra)
                     continue
                 suffix = "" if idempotent else "; not retried because the call is not idempotent"
                 raise self.error(
@@ -312,9 +312,10 @@ class PlatformHttp:
                 kind, call, f"HTTP {status}: {message}", status_code=status, extra_secrets=extra
             )
 
-    def _wait(self, call: str, delay: float, why: str) -> None:
+    def _wait(self, call: str, delay: float, why: str, extra: Iterable[str | None]) -> None:
         logger.info(
-            "%s %s: %s; retrying in %.2fs", self.hints.service, call, self.redact(why), delay
+            "%s %s: %s; retrying in %.2fs", self.hints.service, call, self.redact(why, extra),
+            delay,
         )
         self.sleeps.append(delay)
         self._sleep(delay)

@@ -8,12 +8,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -44,6 +46,8 @@ class AppProcess:
     role: str
     port: int
     process: subprocess.Popen[str] = field(repr=False)
+    # stderr goes to a file, not a pipe: a long-running app must never block on a full pipe.
+    stderr_file: IO[str] = field(repr=False)
 
     @property
     def url(self) -> str:
@@ -53,9 +57,9 @@ class AppProcess:
         return self.process.poll() is None
 
     def stderr_tail(self) -> str:
-        if self.running() or self.process.stderr is None:
-            return ""
-        return self.process.stderr.read()[-500:]
+        self.stderr_file.flush()
+        self.stderr_file.seek(0)
+        return self.stderr_file.read()[-500:]
 
     def probe_health(self, timeout: float = 5.0) -> tuple[int | None, dict]:
         try:
@@ -98,9 +102,11 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        self.stderr_file.close()
+
+
+class LauncherClosed(RuntimeError):
+    """The sandbox is stopping; no new app process may start."""
 
 
 class AppLauncher:
@@ -109,8 +115,11 @@ class AppLauncher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._processes: list[AppProcess] = []
+        self._closed = False
 
     def start(self, role: str, variables: dict[str, str]) -> AppProcess:
+        if self._closed:
+            raise LauncherClosed("sandbox stopped")
         port = free_port()
         env = {k: v for k, v in variables.items() if v is not None}
         # Only what a container would have, plus what Python needs to import this package.
@@ -120,21 +129,26 @@ class AppLauncher:
             "PYTHONPATH": _PACKAGE_ROOT,
             "PYTHONUNBUFFERED": "1",
         })
+        stderr_file = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the app
         process = subprocess.Popen(
             [sys.executable, "-m", "rotator.sandbox.app", role],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=stderr_file,
             text=True,
         )
-        app = AppProcess(role, port, process)
+        app = AppProcess(role, port, process, stderr_file)
         with self._lock:
+            if self._closed:  # stop_all() ran while we were starting
+                app.stop()
+                raise LauncherClosed("sandbox stopped")
             self._processes.append(app)
         return app
 
     def stop_all(self) -> None:
         with self._lock:
+            self._closed = True
             processes, self._processes = self._processes, []
         for app in processes:
             app.stop()

@@ -23,7 +23,7 @@ from graphql import (
 )
 
 from rotator.sandbox.faults import Faults
-from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome
+from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome, LauncherClosed
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 # Statuses from which the sandbox lets deploymentRedeploy make a new deployment; Railway refuses
@@ -107,7 +107,6 @@ class RailwayState:
         # Variables the platform provides to every deploy (RAILWAY_*, sandbox wiring).
         self.provided_variables: dict[str, str] = {}
         self._ids = itertools.count(1)
-        self.closed = False
 
     # -- setup --------------------------------------------------------------------------
     def add_project(self, name: str, workspace_id: str = "sandbox-workspace") -> str:
@@ -223,14 +222,18 @@ class RailwayState:
             if fault_kind == "deployment_crashed":
                 self._set_status(record, "CRASHED", "injected fault: process crashed")
                 return
-            if service.app_role is None or self.closed:
+            if service.app_role is None:
                 self._finish_success(record)
                 return
             env = {**self.provided_variables,
                    "RAILWAY_SERVICE_NAME": service.name,
                    "RAILWAY_ENVIRONMENT_NAME": self.environments[record.environment_id]["name"],
                    **self.rendered_variables(record.environment_id, record.service_id)}
-            app = self.launcher.start(service.app_role, env)
+            try:
+                app = self.launcher.start(service.app_role, env)
+            except LauncherClosed:
+                self._set_status(record, "FAILED", "sandbox stopped during the deploy")
+                return
             record.app = app
             health = app.wait_healthy(startup_timeout=self.timing.startup_timeout,
                                       unhealthy_attempts=self.timing.unhealthy_attempts)

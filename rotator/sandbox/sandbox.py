@@ -139,7 +139,6 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        self.railway_state.closed = True
         self.launcher.stop_all()
         for server in (self.railway, self.vercel, self.resend):
             server.stop()

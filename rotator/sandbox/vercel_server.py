@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.sandbox.faults import Faults
-from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome
+from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome, LauncherClosed
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 ALIAS_PREFIX = "/_sandbox/alias/"  # sandbox-only: a stable URL that follows production
@@ -149,8 +149,12 @@ class VercelState:
                 return
             role = self.app_roles.get(record.project_id)
             if role:
-                app = self.launcher.start(role, self.production_env(record.project_id)
-                                          if record.target == "production" else {})
+                try:
+                    app = self.launcher.start(role, self.production_env(record.project_id)
+                                              if record.target == "production" else {})
+                except LauncherClosed:
+                    self._set(record, "ERROR", "DEPLOYMENT_ERROR", "sandbox stopped")
+                    return
                 record.app = app
                 health = app.wait_healthy(startup_timeout=self.startup_timeout)
                 if health.outcome is not HealthOutcome.HEALTHY:
