@@ -96,3 +96,11 @@ def test_deployment_status_enum_is_complete() -> None:
     assert values == {"BUILDING", "CRASHED", "DEPLOYING", "FAILED", "INITIALIZING",
                       "NEEDS_APPROVAL", "QUEUED", "REMOVED", "REMOVING", "SKIPPED", "SLEEPING",
                       "SUCCESS", "WAITING"}
+
+
+@needs_published_schema
+def test_committed_sdl_is_what_the_generator_produces() -> None:
+    from rotator.sandbox.generate_railway_schema import generate
+    from rotator.sandbox.railway_server import load_sandbox_schema_sdl
+
+    assert generate(json.loads(PUBLISHED_RAILWAY_SCHEMA.read_text())) == load_sandbox_schema_sdl()
