@@ -1,0 +1,1 @@
+"""Clients for the platforms and providers rotator rotates secrets on."""

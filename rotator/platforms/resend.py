@@ -1,0 +1,145 @@
+"""Resend API-key client: list, create and delete keys, and a side-effect-free liveness check."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from rotator.platforms.http import PlatformHttp, RetryPolicy, ServiceHints, make_http_client
+
+RESEND_API_URL = "https://api.resend.com"
+# Resend rejects requests without a User-Agent (403, error 1010).
+USER_AGENT = "rotator"
+
+_HINTS = ServiceHints(
+    service="Resend",
+    auth=(
+        "check RESEND_API_KEY: managing keys needs a full_access key that has not been "
+        "deleted (sending_access keys can only send email)"
+    ),
+    not_found="the API key id does not exist (already deleted?); list keys to find it",
+)
+
+
+@dataclass(frozen=True)
+class ResendApiKey:
+    id: str
+    name: str
+    created_at: str | None = None
+    last_used_at: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedResendKey:
+    """A new key: the token is shown once by Resend and never printed by us."""
+
+    id: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ResendKeyStatus:
+    """Result of ``check_key``: live (and with which permission), dead, or unknown."""
+
+    live: bool | None
+    permission: str | None  # "full_access", "sending_access" or None
+    reason: str
+
+
+class ResendClient:
+    """Resend's REST API with a management (full_access) key."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = RESEND_API_URL,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = PlatformHttp(
+            make_http_client(base_url, timeout=timeout, headers={
+                "Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT}),
+            _HINTS, retry=retry, secrets=(api_key,), sleep=sleep,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> ResendClient:
+        env = os.environ if environ is None else environ
+        key = env.get("RESEND_API_KEY")
+        if not key:
+            raise ValueError("RESEND_API_KEY is not set")
+        kwargs.setdefault("base_url", env.get("RESEND_BASE_URL") or RESEND_API_URL)
+        return cls(key, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"ResendClient(base_url={str(self.http.client.base_url)!r})"
+
+    def __enter__(self) -> ResendClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def list_api_keys(self) -> list[ResendApiKey]:
+        keys: list[ResendApiKey] = []
+        after: str | None = None
+        while True:
+            params = {"limit": 100, **({"after": after} if after else {})}
+            body = self.http.request("api-keys/list", "GET", "/api-keys", params=params).json()
+            page = [ResendApiKey(k["id"], k.get("name", ""), k.get("created_at"),
+                                 k.get("last_used_at")) for k in body.get("data", [])]
+            keys.extend(page)
+            if not body.get("has_more") or not page:
+                return keys
+            after = page[-1].id
+
+    def create_api_key(self, name: str, *, permission: str = "full_access",
+                       domain_id: str | None = None) -> CreatedResendKey:
+        """Mint a key. Never blindly retried: a lost answer could hide a second live key."""
+        payload: dict[str, Any] = {"name": name, "permission": permission}
+        if domain_id:
+            payload["domain_id"] = domain_id
+        body = self.http.request("api-keys/create", "POST", "/api-keys", json=payload,
+                                 idempotent=False).json()
+        self.http.add_secret(body["token"])
+        return CreatedResendKey(id=body["id"], token=body["token"])
+
+    def delete_api_key(self, key_id: str) -> None:
+        """Delete a key (final; Resend cannot undo it)."""
+        self.http.request("api-keys/remove", "DELETE", f"/api-keys/{quote(key_id, safe='')}",
+                          idempotent=True)
+
+    def check_key(self, token: str) -> ResendKeyStatus:
+        """Is ``token`` live? ``GET /api-keys`` with it: reads only, sends no email.
+
+        200 → live full_access; 401 restricted_api_key → live sending_access;
+        403 invalid_api_key / 400 validation_error → dead; anything else → unknown.
+        """
+        response = self.http.request(
+            "api-keys/list", "GET", "/api-keys", params={"limit": 1},
+            headers={"Authorization": f"Bearer {token}"},
+            accept_statuses={400, 401, 403}, extra_secrets=(token,),
+        )
+        try:
+            name = response.json().get("name")
+        except (ValueError, AttributeError):
+            name = None
+        status = response.status_code
+        if status == 200:
+            return ResendKeyStatus(True, "full_access", "key can list API keys")
+        if status == 401 and name == "restricted_api_key":
+            return ResendKeyStatus(True, "sending_access", "key is restricted to sending")
+        if status == 403 and name in ("invalid_api_key", None):
+            return ResendKeyStatus(False, None, "Resend says the key is invalid")
+        if status == 400 and name == "validation_error":
+            return ResendKeyStatus(False, None, "Resend says the key is malformed or deleted")
+        return ResendKeyStatus(None, None, f"unexpected answer HTTP {status} ({name})")

@@ -1,0 +1,1 @@
+"""Local sandbox: loopback fakes of Railway, Vercel and Resend, real app processes and PostgreSQL."""

@@ -1,0 +1,65 @@
+"""Per-call fault injection shared by the sandbox servers (tests say what breaks, and how often)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+# What a fault does when its call comes in:
+#   http500             answer 500 instead of handling the call
+#   http429             answer 429 with a Retry-After header (retry_after seconds)
+#   timeout             sleep ``delay`` seconds before handling (longer than the client timeout)
+#   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
+#   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
+#   deployment_canceled the Vercel deployment the call starts ends CANCELED
+FAULT_KINDS = frozenset(
+    {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
+     "deployment_canceled"}
+)
+HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
+
+
+@dataclass
+class Fault:
+    call: str
+    kind: str
+    times: int = 1
+    retry_after: float = 1.0
+    delay: float = 5.0
+
+
+class Faults:
+    """Thread-safe registry: ``faults.add("variableCollectionUpsert", kind="http500", times=1)``.
+
+    ``call`` is the Railway root field name, the Vercel operationId, or the Resend operation id
+    (e.g. ``api-keys/create``), so a fault names the same thing the platform's docs do.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self.triggered: list[tuple[str, str]] = []
+
+    def add(self, call: str, *, kind: str, times: int = 1, retry_after: float = 1.0,
+            delay: float = 5.0) -> Fault:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose from {sorted(FAULT_KINDS)}")
+        fault = Fault(call, kind, times, retry_after, delay)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self.triggered.clear()
+
+    def take(self, call: str, *, kinds: frozenset[str] = FAULT_KINDS) -> Fault | None:
+        """Consume one use of the first pending fault for ``call`` among ``kinds``."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.call == call and fault.kind in kinds and fault.times > 0:
+                    fault.times -= 1
+                    self.triggered.append((call, fault.kind))
+                    return fault
+        return None
