@@ -21,7 +21,7 @@ from rotator.errors import RotatorError
 from rotator.scan.audit_cache import BINARY, CLEAN, MATCHED, AuditCache
 from rotator.scan.engine.detect import find_secrets_in_blob
 from rotator.scan.engine.ruleset import RuleSet, cache_directory, load_ruleset
-from rotator.scan.engine.text import scannable_text
+from rotator.scan.engine.text import has_binary_suffix, scannable_text
 from rotator.scan.findings import (
     Finding,
     Location,
@@ -36,9 +36,10 @@ from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources import history as git_history
 from rotator.scan.sources.git import run_git
 
-# Each chunk is one `git cat-file` process: large chunks keep its delta-base cache warm.
-CHUNK_BYTES = 256 * 1024 * 1024
-CHUNK_BLOBS = 20000
+# Work is handed to the workers in small batches (each worker keeps one cat-file process, so
+# batches cost nothing to start): the cores stay evenly busy up to the last blob.
+CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BLOBS = 2000
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
             if blob.size > settings.max_file_size:
                 stats.skipped_large += 1
                 continue
+            if has_binary_suffix(blob.path):
+                stats.skipped_binary += 1
+                continue
             status = known.get(blob.oid)
             if status is None:
                 yield blob
@@ -144,7 +148,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         cache.record(results)
     history = pending_history.collect(set(hits_by_blob))
     stats.commits = len(history.commits)
-    findings = attribute(repo, hits_by_blob, history, paths_by_blob)
+    findings = attribute(hits_by_blob, history, paths_by_blob, pending_history)
     if cache is not None:
         cache.store_report(refs_key, {
             "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
@@ -156,25 +160,25 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
 
 # ---- scanning blobs in worker processes -------------------------------------------------
 
-_worker: tuple[Path, RuleSet] | None = None
+_worker: tuple[git_history.BlobReader, RuleSet] | None = None
 
 
 def _init_worker(repo: Path, ruleset: RuleSet) -> None:
     global _worker  # set once per worker process by the pool initializer
-    _worker = (repo, ruleset)
+    _worker = (git_history.BlobReader(repo), ruleset)
 
 
 def _scan_chunk(chunk):
     assert _worker is not None
-    repo, ruleset = _worker
-    return scan_blob_chunk(repo, chunk, ruleset)
+    reader, ruleset = _worker
+    return scan_blob_chunk(reader, chunk, ruleset)
 
 
-def scan_blob_chunk(repo: Path, chunk, ruleset: RuleSet):
+def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
     """Scan one run of blobs; returns per-blob (oid, status, hits) and the chunk's counts."""
     results = []
     stats = ScanStats()
-    for blob, content in git_history.read_blobs(repo, chunk):
+    for blob, content in reader.read(chunk):
         if content is None:
             stats.missing_objects += 1
             continue
@@ -222,8 +226,12 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
 
     try:
         if jobs <= 1 or "fork" not in get_all_start_methods():
-            for chunk in _chunks(blobs, progress):
-                absorb(scan_blob_chunk(repo, chunk, ruleset))
+            reader = git_history.BlobReader(repo)
+            try:
+                for chunk in _chunks(blobs, progress):
+                    absorb(scan_blob_chunk(reader, chunk, ruleset))
+            finally:
+                reader.close()
             return results
         _ = ruleset.matcher  # compiled once here; forked workers inherit it
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
@@ -239,7 +247,7 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
 # ---- attribution: where each secret entered, and what still reaches it -------------------
 
 
-def attribute(repo: Path, hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob) -> list[Finding]:
+def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, refs) -> list[Finding]:
     """Turn matched blobs into findings with the commits that introduced each secret per path."""
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)  # (rule, sha) -> blobs
     for oid, hits in hits_by_blob.items():
@@ -271,19 +279,18 @@ def attribute(repo: Path, hits_by_blob: dict[str, list[SecretHit]], history, pat
                 introductions.append((hit, Location(path=paths_by_blob.get(oid, oid), line=hit.line,
                                                     state="committed")))
     findings = group_into_findings(introductions)
-    _describe_exposure(repo, findings, holders, removals, history)
+    _describe_exposure(findings, holders, removals, history, refs)
     return findings
 
 
-def _describe_exposure(repo, findings: list[Finding], holders, removals, history) -> None:
-    head = git_history.head_tree(repo)
-    head_oid = run_git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], repo, check=False).decode().strip()
-    on_default_branch = _ancestors(head_oid, history) if head_oid else set()
+def _describe_exposure(findings: list[Finding], holders, removals, history, refs) -> None:
+    """`refs` gives the default branch's tree (`head`), its commit and the ref tips."""
+    head = refs.head
+    on_default_branch = _ancestors(refs.head_commit, history) if refs.head_commit else set()
     position = {oid: i for i, oid in enumerate(history.order)}  # smaller = more recent
     targets = sorted({loc.commit for f in findings for loc in f.locations if loc.commit})
     reach = _reachability_bits(targets, history)
-    tips = git_history.ref_tips(repo)
-    tip_bits = {name: reach.get(oid, 0) for name, oid in tips.items()}
+    tip_bits = {name: reach.get(oid, 0) for name, oid in refs.tips.items()}
     bit_of = {oid: 1 << i for i, oid in enumerate(targets)}
     for finding in findings:
         key = (finding.rule, finding.secret_sha256)

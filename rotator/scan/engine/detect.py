@@ -76,6 +76,19 @@ class _Lines:
         return self.data[begin:offset]
 
 
+def _reason_to_drop_cached(verdicts: dict, rule, value, name, line_text, path, quoted) -> str | None:
+    """The filters' verdict, remembered by the rule set: in history the same line recurs in
+    every version of a file. The memo lives only in memory (it holds values) and is bounded."""
+    key = (rule.id, value, name, line_text, path, quoted)
+    if key in verdicts:
+        return verdicts[key]
+    verdict = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
+    if len(verdicts) > 50_000:
+        verdicts.clear()
+    verdicts[key] = verdict
+    return verdict
+
+
 def _confidence(rule: Rule, value: str) -> str:
     """Name-based rules start at medium: a long random value is high, a short one low."""
     if rule.confidence != "medium":
@@ -121,8 +134,9 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
             name = _name_of(match, lines, start)
             line_text = lines.text(start).decode("utf-8", errors="replace")
             quoted = start > 0 and data[start - 1] in _QUOTES
-            context = CandidateContext(rule, value, name, line_text, path, quoted)
-            reason = reason_to_drop(context)
+            reason = _reason_to_drop_cached(
+                ruleset.filter_verdicts, rule, value, name, line_text, path, quoted
+            )
             line_number = lines.number(start)
             if reason:
                 dropped.append(Dropped(rule.id, line_number, reason))

@@ -104,6 +104,8 @@ class RuleSet:
     engine: str = "auto"
     cache_dir: Path | None = None
     _compiled: dict[int, re.Pattern[bytes]] = field(default_factory=dict, repr=False)
+    # memo of filter verdicts (see engine.detect); in memory only, never persisted
+    filter_verdicts: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         ids = [r.id for r in self.rules]

@@ -6,6 +6,19 @@ import codecs
 
 _SNIFF = 8192
 
+# Formats that never hold a pasted credential as text; skipped without reading them.
+BINARY_SUFFIXES = frozenset(
+    "png jpg jpeg gif ico webp bmp tif tiff psd woff woff2 ttf eot otf pdf zip gz tgz bz2 xz "
+    "7z rar jar war class so dll dylib exe o a lib pyc pyo whl egg mo mp3 mp4 m4a mov avi wav "
+    "ogg flac webm doctree pickle pkl npy npz parquet sqlite db".split()
+)
+
+
+def has_binary_suffix(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return dot > 0 and name[dot + 1 :].lower() in BINARY_SUFFIXES
+
 
 def is_probably_utf16(data: bytes) -> str | None:
     """The UTF-16 codec name if `data` looks like UTF-16 text (BOM, or NULs in every other

@@ -132,52 +132,80 @@ def _no_lazy_fetch() -> dict[str, str]:
     return {**os.environ, "GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 
-def read_blobs(repo: Path, blobs: list[BlobRef]) -> Iterator[tuple[BlobRef, bytes | None]]:
-    """Stream blob contents with one `git cat-file --batch` process; None for a missing object.
+class BlobReader:
+    """Reads blob contents through one long-lived `git cat-file --batch` process.
 
-    A writer thread feeds object ids while this generator reads, so neither side can block the
-    other on a full pipe; memory holds one blob at a time.
+    Keeping the process for the whole audit keeps its delta-base cache warm (consecutive
+    versions of a file are deltas of each other), while callers hand it small batches so work
+    spreads evenly over the cores. Memory holds one blob at a time.
     """
-    if not blobs:
-        return
-    # A larger delta-base cache halves cat-file's CPU on long histories (consecutive versions
-    # of a file are deltas of each other); 256 MiB bounds its memory.
-    process = subprocess.Popen(
-        ["git", "-c", "core.deltaBaseCacheLimit=256m", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, env=_no_lazy_fetch(), bufsize=1024 * 1024,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    _widen_pipe(process.stdout)
 
-    def feed() -> None:
+    def __init__(self, repo: Path):
+        self.repo = repo
+        self._process: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            # 256 MiB of delta-base cache halves cat-file's CPU on long histories
+            self._process = subprocess.Popen(
+                ["git", "-c", "core.deltaBaseCacheLimit=256m", "cat-file", "--batch"],
+                cwd=self.repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=_no_lazy_fetch(), bufsize=1024 * 1024,
+            )
+            _widen_pipe(self._process.stdout)
+        return self._process
+
+    def read(self, blobs: list[BlobRef]) -> Iterator[tuple[BlobRef, bytes | None]]:
+        """Each blob with its content, or None for an object missing from the store."""
+        if not blobs:
+            return
+        process = self._start()
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+        request = b"".join(blob.oid.encode() + b"\n" for blob in blobs)
+
+        def feed() -> None:
+            try:
+                stdin.write(request)
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the reader stopped (error or interrupt) and killed the process
+
+        # A writer thread, so neither side can block the other on a full pipe.
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        finished = False
         try:
             for blob in blobs:
-                process.stdin.write(blob.oid.encode() + b"\n")
-            process.stdin.close()
-        except (BrokenPipeError, ValueError):
-            pass  # the reader stopped early (error or interrupt); nothing left to feed
+                header = stdout.readline()
+                if not header:
+                    raise GitError(f"`git cat-file --batch` ended early in {self.repo}", "run `git fsck`")
+                if header.endswith(b" missing\n"):
+                    yield blob, None
+                    continue
+                size = int(header.rsplit(b" ", 1)[1])
+                content = stdout.read(size)
+                stdout.read(1)  # the newline after each object
+                yield blob, content
+            finished = True
+        finally:
+            writer.join(timeout=None if finished else 0)
+            if not finished:
+                self.close()  # the stream is mid-object: it cannot be reused
 
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    stdout = process.stdout
-    try:
-        for blob in blobs:
-            header = stdout.readline()
-            if not header:
-                raise GitError(f"`git cat-file --batch` ended early in {repo}", "run `git fsck`")
-            if header.endswith(b" missing\n"):
-                yield blob, None
-                continue
-            size = int(header.rsplit(b" ", 1)[1])
-            content = stdout.read(size)
-            stdout.read(1)  # the newline after each object
-            yield blob, content
-    finally:
-        stdout.close()
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
         if process.poll() is None:
             process.kill()
         process.wait()
-        writer.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -209,61 +237,78 @@ _NULL = "0" * 40
 
 
 class PendingHistory:
-    """`git log --raw` over every ref, started early so it runs while blobs are scanned.
-
-    Its output goes to an anonymous temporary file (commit ids, paths, author names: no file
-    content), and is parsed once the set of interesting blobs is known. Merges use the
-    combined format, so a blob a merge resolution produced (differing from every parent) is
-    attributed to the merge.
+    """`git log --raw` over every ref, read and parsed in a background thread while blobs are
+    scanned; `collect` then only filters. Merges use the combined format, so a blob a merge
+    resolution produced (differing from every parent) is attributed to the merge. The same
+    thread also reads the default branch's tree and the ref tips the exposure story needs.
     """
 
     def __init__(self, repo: Path):
-        import tempfile
-
         self.repo = repo
-        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by collect/cancel)
         self._process = subprocess.Popen(
             ["git", "log", *walk_arguments(repo), "--topo-order", "--raw", "-c", "--no-abbrev",
              "--no-renames", "--root", "--no-ext-diff", "--format=%x01%H%x00%P%x00%an%x00%aI"],
-            cwd=repo, stdout=self._output, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
+            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
         )
+        self._history = History()
+        self._raw_changes: list[tuple[str, bytes, tuple[bytes, ...], bytes]] = []
+        self.head: dict[str, str] = {}
+        self.head_commit = ""
+        self.tips: dict[str, str] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            self._parse(self._process.stdout)
+            if self._process.wait() != 0:
+                raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+            self.head = head_tree(self.repo)
+            self.head_commit = run_git(
+                ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
+            ).decode().strip()
+            self.tips = ref_tips(self.repo)
+        except BaseException as error:  # handed to the caller of collect()
+            self._error = error
+
+    def _parse(self, stream) -> None:
+        history, changes = self._history, self._raw_changes
+        current = ""
+        for raw in stream:
+            if raw.startswith(b"\x01"):
+                oid, parents, author, date = raw[1:].rstrip(b"\n").decode("utf-8", "replace").split("\0")
+                current = oid
+                if oid not in history.commits:
+                    history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
+                    history.order.append(oid)
+            elif raw.startswith(b":"):
+                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
+                colons = len(meta) - len(meta.lstrip(b":"))
+                # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
+                blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
+                changes.append((current, path, tuple(blob_ids[:-1]), blob_ids[-1]))
 
     def cancel(self) -> None:
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
-        self._output.close()
+        self._thread.join(timeout=5)
 
     def collect(self, interesting: set[str]) -> History:
         """Commits (parents, author, date) and the path changes touching `interesting` blobs."""
-        if self._process.wait() != 0:
-            self._output.close()
-            raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
-        self._output.seek(0)
-        history = History()
-        current = ""
-        for raw in self._output:
-            if raw.startswith(b"\x01"):
-                fields = raw[1:].rstrip(b"\n").decode("utf-8", "replace").split("\0")
-                oid, parents, author, date = fields
-                current = oid
-                if oid not in history.commits:
-                    history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
-                    history.order.append(oid)
-                continue
-            if not raw.startswith(b":") or not interesting:
-                continue
-            meta, _, path = raw.rstrip(b"\n").partition(b"\t")
-            colons = len(meta) - len(meta.lstrip(b":"))
-            # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-            blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
-            after = blob_ids[-1].decode()
-            before = tuple(b.decode() for b in blob_ids[:-1])
-            if after in interesting or any(b in interesting for b in before):
-                history.changes.append(
-                    PathChange(current, path.decode("utf-8", "surrogateescape"), before, after)
-                )
-        self._output.close()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        wanted = {oid.encode() for oid in interesting}
+        history = self._history
+        for commit, path, before, after in self._raw_changes:
+            if after in wanted or any(b in wanted for b in before):
+                history.changes.append(PathChange(
+                    commit, path.decode("utf-8", "surrogateescape"),
+                    tuple(b.decode() for b in before), after.decode(),
+                ))
+        self._raw_changes = []
         return history
 
 
