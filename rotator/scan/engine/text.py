@@ -8,9 +8,7 @@ _SNIFF = 8192
 
 # Formats that never hold a pasted credential as text; skipped without reading them.
 BINARY_SUFFIXES = frozenset(
-    "png jpg jpeg gif ico webp bmp tif tiff psd woff woff2 ttf eot otf pdf zip gz tgz bz2 xz "
-    "7z rar jar war class so dll dylib exe o a lib pyc pyo whl egg mo mp3 mp4 m4a mov avi wav "
-    "ogg flac webm doctree pickle pkl npy npz parquet sqlite db".split()
+    ["png", "jpg", "jpeg", "gif", "ico", "webp", "bmp", "tif", "tiff", "psd", "woff", "woff2", "ttf", "eot", "otf", "pdf", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "jar", "war", "class", "so", "dll", "dylib", "exe", "o", "a", "lib", "pyc", "pyo", "whl", "egg", "mo", "mp3", "mp4", "m4a", "mov", "avi", "wav", "ogg", "flac", "webm", "doctree", "pickle", "pkl", "npy", "npz", "parquet", "sqlite", "db"]
 )
 
 
