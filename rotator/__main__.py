@@ -1,5 +1,5 @@
 """`python -m rotator` runs the command line."""
 
-from rotator.cli import main
+from rotator.entry import main
 
 main()

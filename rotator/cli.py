@@ -27,6 +27,10 @@ class Failure(click.ClickException):
 
 
 def _output_options(function):
+    function = click.option(
+        "--baseline", type=click.Path(dir_okay=False, path_type=Path),
+        help="Accepted findings (rotator or detect-secrets baseline) to leave out.",
+    )(function)
     function = click.option("--no-color", is_flag=True, help="Never colour the output.")(function)
     function = click.option("--verbose", "-v", is_flag=True, help="Say what was dropped and why.")(function)
     function = click.option("--quiet", "-q", is_flag=True, help="Print nothing but findings and errors.")(function)
@@ -35,7 +39,7 @@ def _output_options(function):
         help="Write the report to FILE instead of stdout.",
     )(function)
     function = click.option(
-        "--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
+        "--format", "-f", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text",
         show_default=True, help="Report format.",
     )(function)
     function = click.option(
@@ -43,21 +47,6 @@ def _output_options(function):
         help="Config file (default: nearest rotator.toml or pyproject.toml [tool.rotator]).",
     )(function)
     return function
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, "utf-8")
-    except OSError as error:
-        raise Failure(f"cannot write {output}: {error.strerror} (choose another --output path)") from None
-
-
-def _use_colour(no_color: bool, output: Path | None) -> bool:
-    return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
 class _Group(click.Group):
@@ -78,9 +67,9 @@ class _Group(click.Group):
         except Exception as error:
             if os.environ.get("ROTATOR_DEBUG"):
                 raise
-            raise Failure(
-                f"internal error ({type(error).__name__}); rerun with ROTATOR_DEBUG=1 and report it"
-            ) from None
+            from rotator.output import describe_unexpected
+
+            raise Failure(describe_unexpected(error)) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,31 +83,38 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--staged", is_flag=True,
+              help="Scan only what the next commit adds (the index); PATHS limit it (pre-commit).")
 @click.option("--all-files", is_flag=True, help="Also scan files .gitignore excludes (reported as local only).")
 @click.option("--max-file-size", help="Skip files larger than this (e.g. 10MB). Default 10MB.")
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
 @_output_options
-def scan(paths, all_files, max_file_size, jobs, output_format, output, quiet, verbose, no_color, config_path):
+def scan(paths, staged, all_files, max_file_size, jobs, output_format, output, quiet, verbose,
+         no_color, baseline, config_path):
     """Scan files and directories (default: the current directory) for secrets.
 
     Inside a git repository .gitignore is followed; each finding says whether its copy is
-    committed, uncommitted, untracked, or local only.
+    committed, uncommitted, untracked, or local only. With --staged, only the lines the next
+    commit adds are scanned (files named with nothing staged are scanned whole).
     """
     from dataclasses import replace
 
     from rotator.config import find_config, load_config, parse_size
-    from rotator.errors import RotatorError
-    from rotator.scan.scan_files import ScanOptions, scan_paths
 
     targets = list(paths) or [Path(".")]
-    try:
-        config = load_config(config_path or find_config(targets[0]))
-        settings = config.scan
-        if max_file_size:
-            settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+    config = load_config(config_path or find_config(targets[0]))
+    settings = config.scan
+    if max_file_size:
+        settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+    if staged:
+        from rotator.scan.scan_staged import scan_staged
+
+        result = scan_staged([str(p) for p in paths], settings)
+    else:
+        from rotator.scan.scan_files import ScanOptions, scan_paths
+
         result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs))
-    except RotatorError as error:
-        raise Failure(str(error)) from None
+    result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
 
@@ -131,7 +127,7 @@ def scan(paths, all_files, max_file_size, jobs, output_format, output, quiet, ve
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
 @_output_options
 def audit(repo, no_cache, no_worktree, max_file_size, jobs, output_format, output, quiet, verbose,
-          no_color, config_path):
+          no_color, baseline, config_path):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -151,23 +147,105 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, output_format, outpu
         AuditOptions(use_cache=not no_cache, jobs=jobs, include_worktree=not no_worktree,
                      progress=show_progress),
     )
+    result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
 
 
+def _apply_baseline(result, baseline: Path | None):
+    from rotator.scan.baseline import filter_result
+
+    return filter_result(result, baseline)
+
+
+@main.group()
+def baseline() -> None:
+    """Accept known findings so scans and the hook report only new ones.
+
+    Entries are keyed on (path, rule, SHA-256 of the value): no line numbers and no
+    timestamps, so moving code never changes the file. The hook never writes it.
+    """
+
+
+def _baseline_scan(paths, config_path):
+    from rotator.config import find_config, load_config
+    from rotator.scan.scan_files import ScanOptions, scan_paths
+
+    targets = list(paths) or [Path(".")]
+    settings = load_config(config_path or find_config(targets[0])).scan
+    return scan_paths(targets, settings, ScanOptions())
+
+
+_BASELINE_FILE = click.option(
+    "--file", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".rotator-baseline.json"), show_default=True, help="The baseline to write or check.",
+)
+
+
+@baseline.command("create")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_BASELINE_FILE
+@click.option("--from-detect-secrets", "legacy", type=click.Path(dir_okay=False, path_type=Path),
+              help="Migrate: accept only what this detect-secrets .secrets.baseline accepted.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_create(paths, baseline_file, legacy, config_path):
+    """Accept every current finding under PATHS (default: .) into a new baseline."""
+    from rotator.output import emit
+    from rotator.scan.baseline import baseline_from_findings, load_baseline, render_baseline
+
+    result = _baseline_scan(paths, config_path)
+    keep = load_baseline(legacy) if legacy else None
+    created = baseline_from_findings(result.findings, keep)
+    emit(render_baseline(created), baseline_file)
+    click.echo(f"{baseline_file}: {len(created.entries)} accepted finding(s)", err=True)
+
+
+@baseline.command("update")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_BASELINE_FILE
+@click.option("--prune", is_flag=True, help="Also drop entries that no longer match anything.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_update(paths, baseline_file, prune, config_path):
+    """Add the current findings to an existing baseline (notes on old entries are kept)."""
+    from rotator.output import emit
+    from rotator.scan.baseline import (
+        Baseline,
+        baseline_from_findings,
+        load_baseline,
+        render_baseline,
+    )
+
+    current = load_baseline(baseline_file)
+    result = _baseline_scan(paths, config_path)
+    if prune:
+        stale = set(current.stale_entries(result.findings))
+        current = Baseline(entries=[e for e in current.entries if e not in stale])
+    updated = baseline_from_findings(result.findings, current)
+    emit(render_baseline(updated), baseline_file)
+    click.echo(f"{baseline_file}: {len(updated.entries)} accepted finding(s)", err=True)
+
+
+@baseline.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_BASELINE_FILE
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_check(paths, baseline_file, config_path):
+    """Report baseline entries that no longer match any finding (exit 1 if there are any)."""
+    from rotator.scan.baseline import load_baseline
+
+    current = load_baseline(baseline_file)
+    result = _baseline_scan(paths, config_path)
+    stale = current.stale_entries(result.findings)
+    for entry in stale:
+        click.echo(f"stale: {entry.path}  {entry.rule}  {entry.redacted or entry.secret_sha256[:12]}")
+    click.echo(f"{len(stale)} stale of {len(current.entries)} entr{'y' if len(current.entries) == 1 else 'ies'}")
+    sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
+
+
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
-    if output_format == "json":
-        from rotator.scan.report.json_report import render_json
+    from rotator.output import write_report
 
-        _emit(render_json(result), output)
-        return
-    from rotator.scan.report.text import render_text, summary_line
-
-    if quiet and not result.findings:
-        if output is not None:
-            _emit(summary_line(result) + "\n", output)
-        return
-    _emit(render_text(result, colour=_use_colour(no_color, output), verbose=verbose), output)
+    write_report(result, output_format, output, quiet, verbose, no_color)
 
 
 if __name__ == "__main__":

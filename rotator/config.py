@@ -7,7 +7,6 @@ the commands that need them.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,8 +65,13 @@ def find_config(start: Path) -> Path | None:
 
 
 def _has_tool_rotator(pyproject: Path) -> bool:
+    import tomllib  # only when there is a file to read: the hook's start-up is a hot path
+
     try:
-        return "rotator" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {})
+        text = pyproject.read_text("utf-8")
+        if "tool.rotator" not in text and '"rotator"' not in text:
+            return False  # cheap test first: most pyproject.toml files have no such table
+        return "rotator" in tomllib.loads(text).get("tool", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
 
@@ -75,6 +79,8 @@ def _has_tool_rotator(pyproject: Path) -> bool:
 def load_config(path: Path | None) -> RotatorConfig:
     if path is None:
         return RotatorConfig(source=None)
+    import tomllib
+
     try:
         document = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:

@@ -16,7 +16,7 @@ from pathlib import Path
 from rotator.scan.findings import SecretHit
 
 CLEAN, MATCHED, BINARY = 0, 1, 2
-SCHEMA = 1
+SCHEMA = 2
 
 
 class AuditCache:

@@ -52,6 +52,8 @@ class Finding:
     confidence: str
     path: str
     locations: list[Location] = field(default_factory=list)
+    # SHA-1 of the value: only to honour detect-secrets baselines (`hashed_secret`)
+    secret_sha1: str = ""
     first_commit: str | None = None
     in_head: bool | None = None
     removed_in: str | None = None
@@ -122,6 +124,7 @@ class SecretHit:
     name: str | None
     confidence: str
     line: int
+    secret_sha1: str = ""
 
     @classmethod
     def from_candidate(cls, candidate: Candidate) -> SecretHit:
@@ -136,6 +139,7 @@ class SecretHit:
             name=candidate.name,
             confidence=candidate.confidence,
             line=candidate.line,
+            secret_sha1=hashlib.sha1(candidate.value_bytes).hexdigest(),
         )
 
 
@@ -157,6 +161,7 @@ def group_into_findings(hits: Iterable[tuple[SecretHit, Location]]) -> list[Find
                 redacted=hit.redacted,
                 confidence=hit.confidence,
                 path=location.path,
+                secret_sha1=hit.secret_sha1,
             )
             findings[key] = finding
         elif finding.name is None and hit.name:

@@ -19,11 +19,13 @@ class ScanStats:
     skipped_unreadable: int = 0
     missing_objects: int = 0
     cached_blobs: int = 0
+    accepted_by_baseline: int = 0
     dropped_by_filter: Counter = field(default_factory=Counter)
 
     def add(self, other: ScanStats) -> None:
         for name in ("files", "bytes", "blobs", "commits", "skipped_binary", "skipped_large",
-                     "skipped_unreadable", "missing_objects", "cached_blobs"):
+                     "skipped_unreadable", "missing_objects", "cached_blobs",
+                     "accepted_by_baseline"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dropped_by_filter.update(other.dropped_by_filter)
 

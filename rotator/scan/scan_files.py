@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 from rotator.config import ScanSettings
@@ -106,6 +104,9 @@ def _scan_all(files: list[FileToScan], ruleset: RuleSet, settings: ScanSettings,
         for item in files:
             yield scan_one_file(item, ruleset, settings.max_file_size)
         return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     _ = ruleset.matcher  # compile (or load) once here; forked workers inherit it
     chunks = _chunks_by_size(files, jobs * 8)
     with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,

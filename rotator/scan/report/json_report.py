@@ -60,6 +60,7 @@ def report_to_dict(result: ScanResult) -> dict[str, Any]:
                 "unreadable": stats.skipped_unreadable,
                 "missing_objects": stats.missing_objects,
             },
+            "accepted_by_baseline": stats.accepted_by_baseline,
             "warnings": result.warnings,
         },
         "findings": [finding_to_dict(f) for f in result.findings],

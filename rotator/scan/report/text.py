@@ -107,6 +107,8 @@ def summary_line(result: ScanResult) -> str:
         skipped.append(f"{stats.missing_objects} missing object(s)")
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
+    if stats.accepted_by_baseline:
+        parts.append(f"{stats.accepted_by_baseline} accepted by the baseline")
     return "; ".join(parts)
 
 
