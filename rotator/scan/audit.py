@@ -294,7 +294,10 @@ def _describe_exposure(findings: list[Finding], holders, removals, history, refs
     bit_of = {oid: 1 << i for i, oid in enumerate(targets)}
     for finding in findings:
         key = (finding.rule, finding.secret_sha256)
+        finding.locations.sort(key=lambda loc: (loc.date or "9999", -position.get(loc.commit, 0)))
         dated = [loc for loc in finding.locations if loc.commit]
+        if dated:
+            finding.history_rank = position.get(dated[0].commit, 0)
         finding.first_commit = dated[0].commit if dated else None
         finding.in_head = head.get(finding.path) in holders[key]
         if not finding.in_head:

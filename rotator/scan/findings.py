@@ -54,6 +54,8 @@ class Finding:
     locations: list[Location] = field(default_factory=list)
     # SHA-1 of the value: only to honour detect-secrets baselines (`hashed_secret`)
     secret_sha1: str = ""
+    # Orders findings whose first commits share a timestamp: higher = older in history.
+    history_rank: int = 0
     first_commit: str | None = None
     in_head: bool | None = None
     removed_in: str | None = None

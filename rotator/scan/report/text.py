@@ -58,7 +58,7 @@ def _short_date(value: str | None) -> str:
 
 def exposure_story(findings: list[Finding]) -> str:
     """One sentence per secret across all the paths it was found at (the audit's headline)."""
-    first = min(findings, key=lambda f: (f.locations[0].date or "9999"))
+    first = min(findings, key=lambda f: (f.locations[0].date or "9999", -f.history_rank))
     entry = first.locations[0]
     label = first.name or first.kind
     if entry.commit:
