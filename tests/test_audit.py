@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from testkit import git, make_repo, random_base64, random_token, resend_key
 
 from rotator.config import ScanSettings
 from rotator.redact import secret_sha256
 from rotator.scan.audit import AuditOptions, audit_repository
-from tests.helpers import git, make_repo, random_base64, random_token, resend_key
 
 
 def _audit(repo: Path, **options) -> object:

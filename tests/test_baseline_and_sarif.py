@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.helpers import random_token, resend_key
+from testkit import random_token, resend_key
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
@@ -87,7 +86,7 @@ def _sarif_schema() -> dict:
 @pytest.mark.parametrize("command", ["scan", "audit"])
 def test_sarif_validates_and_meets_code_scanning_rules(tmp_path, command):
     jsonschema = pytest.importorskip("jsonschema")
-    from tests.helpers import git, make_repo
+    from testkit import git, make_repo
 
     repo = make_repo(tmp_path / "r")
     key, token = resend_key(), random_token(30)

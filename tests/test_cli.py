@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from testkit import random_token, resend_key
 
 from rotator.cli import main
-from tests.helpers import random_token, resend_key
 
 INCIDENTS = Path(__file__).parent / "fixtures" / "incidents"
 

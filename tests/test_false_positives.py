@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.helpers import found, random_token
+from testkit import found, random_token
 
 CASES = {
     "public-key-name": ("config.py", 'public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG"\n'),

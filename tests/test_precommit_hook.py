@@ -8,8 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.helpers import git, make_repo, resend_key
+from testkit import git, make_repo, resend_key
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from testkit import git, make_repo, random_token, resend_key
+
 from rotator.config import ScanSettings
 from rotator.scan.scan_files import ScanOptions, scan_paths
-from tests.helpers import git, make_repo, random_token, resend_key
 
 
 def _scan(paths, **settings):

@@ -6,11 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit import git, make_repo, random_token, resend_key
+
 from rotator.config import ScanSettings
 from rotator.entry import parse_staged_invocation
 from rotator.redact import secret_sha256
 from rotator.scan.scan_staged import scan_staged
-from tests.helpers import git, make_repo, random_token, resend_key
 
 
 def _repo(tmp_path: Path) -> Path:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.helpers import found, random_base64, random_token, resend_key
+from testkit import found, random_base64, random_token, resend_key
 
 SECRET = random_token(32)
 B64 = random_base64()
