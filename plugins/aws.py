@@ -101,8 +101,8 @@ RULES = (
 )
 
 
-class AwsKeyDetector(FamilyDetector):
+class AwsCredentialDetector(FamilyDetector):
     """AWS access key id or secret access key."""
 
-    secret_type = "AWS Access Key"
+    secret_type = "AWS Credentials"
     rules = RULES

@@ -84,8 +84,8 @@ RULES = (
 )
 
 
-class GitHubTokenDetector(FamilyDetector):
+class GitHubCredentialDetector(FamilyDetector):
     """GitHub token or OAuth client secret."""
 
-    secret_type = "GitHub Token"
+    secret_type = "GitHub Credential"
     rules = RULES

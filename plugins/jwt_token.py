@@ -44,8 +44,8 @@ RULES = (
 )
 
 
-class JwtTokenDetector(FamilyDetector):
+class JsonWebTokenDetector(FamilyDetector):
     """JSON Web Token."""
 
-    secret_type = "JSON Web Token"
+    secret_type = "JSON Web Token (bearer)"
     rules = RULES

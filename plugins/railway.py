@@ -1,7 +1,10 @@
 """Railway tokens (`RAILWAY_TOKEN` project tokens, `RAILWAY_API_TOKEN` account/workspace
 tokens; both UUIDs, found by the variable they are assigned to): detection; rotation: create
 a new token in the Railway dashboard (project settings > tokens, or account tokens), update the
-CI variables that hold it, then delete the old token."""
+CI variables that hold it, then delete the old token.
+
+Stock detect-secrets drops every UUID before plugins report: scan with
+`--disable-filter detect_secrets.filters.heuristic.is_potential_uuid` to see these."""
 
 from __future__ import annotations
 

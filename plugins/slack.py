@@ -72,5 +72,5 @@ RULES = (
 class SlackTokenDetector(FamilyDetector):
     """Slack token or incoming-webhook URL."""
 
-    secret_type = "Slack Token"
+    secret_type = "Slack Token or Webhook"
     rules = RULES
