@@ -33,7 +33,9 @@ def test_every_family_has_examples_and_counter_examples():
 def test_positive_example_is_found_by_its_rule(rule, index, text, engine, isolated_cache):
     ruleset = load_ruleset(engine=engine)
     found = find_secrets_in_blob(text.encode(), "example.env", ruleset).candidates
-    assert any(c.rule.id == rule.id for c in found), (
+    # A more specific family (lower priority value) may claim the same text on overlap: a
+    # `whsec_` value assigned to `STRIPE_WEBHOOK_SECRET` is the Stripe rule's, not the generic one's.
+    assert any(c.rule.id == rule.id or c.rule.priority < rule.priority for c in found), (
         f"{rule.id} missed its example #{index}; found {[c.rule.id for c in found]}"
     )
 
