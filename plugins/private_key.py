@@ -29,6 +29,7 @@ RULES = (
         kind="private_key",
         description="PEM private key: whoever holds it can sign, decrypt or log in as its owner.",
         patterns=(rf"(?P<secret>-----BEGIN {_LABEL}-----{_BODY}-----END {_LABEL}-----)",),
+        multiline=True,
         keywords=("private key",),
         priority=0,
         min_entropy=3.0,

@@ -52,18 +52,23 @@ _NAMING_WORDS = {"your", "my", "here", "key", "salt", "ici", "votre", "oauth", "
 _FILLER = re.compile(r"^(.)\1{3,}$|^(?:x{3,}|\*{3,}|\.{3,}|-{3,}|_{3,}|#{3,}|0{4,}|…+)$", re.IGNORECASE)
 _MASKED = re.compile(r"(?:\*{3,}|x{4,}|X{4,}|•{3,}|\.\.\.|…)")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_NAMES_JOINED = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:[@:/.-][A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)+$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GIT_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{7,12}$")
 _INTEGRITY = re.compile(r"^(?:sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+$", re.IGNORECASE)
 _CODE_EXPRESSION = re.compile(
-    r"""^(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+|[A-Za-z_][\w.]*\s*[(\[].*|
+    r"""^(?:[A-Za-z_][A-Za-z0-9_]{0,30}(?:\.[A-Za-z_][A-Za-z0-9_]{0,30})+|[A-Za-z_][\w.]*\s*[(\[].*|
         (?:os|process|env|config|settings|self|this|ENV|import|require)\b.*|
         new\s.*|await\s.*|function.*|lambda.*)$""",
     re.VERBOSE,
 )
 _WORDY = re.compile(r"^[a-z]+(?:[-_ .][a-z]+)*[0-9]{0,4}$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_PATH = re.compile(r"^(?:~?/|\./|\.\./|[A-Za-z]:\\)[\w.-]+(?:[/\\][\w.-]+)+$")
+_PATH = re.compile(
+    r"^(?:~/|\./|\.\./|[A-Za-z]:\\|/(?:run|etc|var|tmp|home|usr|opt|srv|mnt|app|data|root|secrets|"
+    r"config|workspace|Users)/)[\w.-]+(?:[/\\][\w.-]+)*$"
+)
 LOCK_FILES = {
     "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock",
     "pipfile.lock", "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "uv.lock",
@@ -116,8 +121,20 @@ def is_placeholder_word(c: CandidateContext) -> bool:
 
 
 def is_env_var_name(c: CandidateContext) -> bool:
-    """The value is itself a variable name (`api_key_env = "MY_SECRET1"`)."""
-    return bool(_ENV_NAME.match(c.value)) and c.value.upper() == c.value
+    """The value is itself a variable name (`api_key_env = "MY_SECRET1"`), or names standing in
+    for values (`cloudinary://API_KEY:API_SECRET@CLOUD_NAME`)."""
+    return bool(_ENV_NAME.match(c.value) or _NAMES_JOINED.match(c.value))
+
+
+def is_pem_armor(c: CandidateContext) -> bool:
+    """`-----BEGIN …` caught by a one-line rule: a key block, which the private-key family
+    (a multi-line rule) reports whole."""
+    return not c.rule.multiline and c.value.startswith("-----")
+
+
+def is_documentation_example(c: CandidateContext) -> bool:
+    """Vendors' documented sample values (`AKIAIOSFODNN7EXAMPLE`, `…EXAMPLEKEY`)."""
+    return "EXAMPLE" in c.value
 
 
 def is_code_expression(c: CandidateContext) -> bool:
@@ -162,6 +179,8 @@ def is_url_or_path(c: CandidateContext) -> bool:
 def is_sequential_example(c: CandidateContext) -> bool:
     """Hand-written "example outputs" such as `aB7xK9pL2mN4qR6sT8uV1wX3yZ5c…` or `abcd1234…`:
     far more neighbouring letters follow the alphabet than random text could."""
+    if _HEX.match(c.value):
+        return False  # random hex has many a-f neighbours; the hand-typed examples are mixed-case
     letters = [ch.lower() for ch in c.value if ch.isalpha()]
     if len(letters) < 8:
         return bool(re.fullmatch(r"(?:0123456789|123456789|12345678|1234567|abcdefgh?)", c.value))
@@ -190,6 +209,8 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_bracketed_placeholder,
     is_placeholder_word,
     is_env_var_name,
+    is_pem_armor,
+    is_documentation_example,
     is_unquoted_in_code_file,
     is_code_expression,
     is_uuid,

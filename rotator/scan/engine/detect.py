@@ -101,7 +101,11 @@ def _confidence(rule: Rule, value: str) -> str:
 
 
 def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
+    """Drop sentence punctuation after a bare value, but keep an ellipsis (`whsec_...` is a
+    masked value, which the filters recognise only if the dots stay)."""
     while end > start and data[end - 1 : end] in (b",", b".", b")", b"]", b"}", b":", b"\\"):
+        if data[end - 1 : end] == b"." and data[end - 2 : end - 1] == b".":
+            break
         end -= 1
     return end
 
