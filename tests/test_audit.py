@@ -262,3 +262,23 @@ def test_git_worktree_is_audited(history_repo, tmp_path):
         assert secret_sha256(planted["side_branch"]) in found
     finally:
         git(repo, "worktree", "remove", "--force", str(other))
+
+
+def test_progress_is_silent_without_a_terminal(history_repo):
+    repo, _, _ = history_repo
+    completed = subprocess.run([sys.executable, "-m", "rotator", "audit", str(repo), "--no-cache"],
+                               capture_output=True, text=True)
+    assert "\r" not in completed.stderr and "blobs" not in completed.stderr
+
+
+def test_progress_line_shows_blobs_bytes_rate_and_eta():
+    import io
+
+    from rotator.scan.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(10, 10_000_000, enabled=True, stream=stream)
+    progress.advance(5, 5_000_000)
+    progress.close()
+    text = stream.getvalue()
+    assert "5/10 blobs" in text and "MB/s" in text and "ETA" in text
