@@ -22,6 +22,7 @@ RULES = (
         confidence="medium",
         priority=50,
         unquoted_values_in_code=False,
+        min_length_in_code=8,
         examples=(
             "DB_PASSWORD=8ThyF#1*@96%dYt!xWHDxdYf",
             '"Password": "czsdsdfaereSDFC$FFSD"',
@@ -50,6 +51,10 @@ RULES = (
             "SENTRY_DSN=https://key@sentry.io/project-id",
             "API_KEY=votre-cle-api",
             'tokenizationId = "6d9f2b8e-3a41-4c2d-9e5f-7a8b9c0d1e2f"',
+            "_RELATIONSHIP_TOKEN = 'relationship'",
+            'storage_key = "_AssociationProxy_%s"',
+            "permissions:\n  id-token: write",
+            'dsn = "localhost:1521/xe"',
         ),
     ),
     Rule(

@@ -50,8 +50,10 @@ class Rule:
     # Name-based rules read unquoted values only outside code files (in code an unquoted
     # right-hand side is an expression, not a literal).
     unquoted_values_in_code: bool = True
-    # Minimum length of the secret value.
+    # Minimum length of the secret value, and (name-based rules) in source code, where short
+    # literals under secret-ish names are mostly test fixtures and sentinels (`token="m1"`).
     min_length: int = 4
+    min_length_in_code: int = 0
     # Minimum Shannon entropy (bits per character) for values of this rule; 0 disables.
     min_entropy: float = 0.0
     # A pattern that can span lines (PEM blocks) is run over the whole buffer; single-line
@@ -126,7 +128,7 @@ def hyperscan_expression(pattern: str) -> bytes:
 # `*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`, `*_DSN`, `*_SALT`, `clientSecret`, …
 # Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`.
 SECRET_NAME = (
-    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|dsn|salt|pepper"
+    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-]dsn|salt|pepper"
     r"|(?:api|secret|private|access|auth|encryption|signing|master|session|jwt|app|client"
     r"|service|license|webhook|admin|storage|account|shared|hmac|crypt|cookie|sendgrid|mail)"
     r"[_.-]?key)"

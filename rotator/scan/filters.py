@@ -32,6 +32,8 @@ ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
 _TEMPLATE = re.compile(
     r"""^(?:\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
 )
+# `%s`, `%(name)s`, `_%d`, `{}`, `{0}`, `{name}`: a format string, filled in at run time
+_FORMAT_STRING = re.compile(r"%s|%\([a-z_]+\)[sd]|[_./:-]%d|\{[0-9]*\}|\{[a-z_][a-z0-9_]*\}")
 _TEMPLATE_INSIDE = re.compile(r"\$\{\{?[A-Za-z_ .]|\{\{[^}]*\}\}|\$\([^)]*\)|[/:@]\$[A-Za-z_]{2,}")
 _PLACEHOLDER_WORDS = re.compile(
     r"""(?ix)
@@ -47,6 +49,7 @@ _PLACEHOLDER_EXACT = {
     "redacted", "hidden", "placeholder", "example", "sample", "dummy", "test", "testing",
     "required", "optional", "string", "str", "env", "value", "pass", "pwd", "secretkey",
     "secret_key", "mysecret", "supersecret", "letmein", "admin", "root", "default", "todo",
+    "write", "read", "readonly", "read-only",
 }
 _NAMING_WORDS = {"your", "my", "here", "key", "salt", "ici", "votre", "oauth", "azure", "client"}
 _FILLER = re.compile(r"^(.)\1{3,}$|^(?:x{3,}|\*{3,}|\.{3,}|-{3,}|_{3,}|#{3,}|0{4,}|…+)$", re.IGNORECASE)
@@ -96,7 +99,8 @@ def is_allowlisted_line(c: CandidateContext) -> bool:
 
 def is_template_reference(c: CandidateContext) -> bool:
     """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`…"""
-    return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value))
+    return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value)
+                or _FORMAT_STRING.search(c.value))
 
 
 def is_bracketed_placeholder(c: CandidateContext) -> bool:
@@ -145,6 +149,24 @@ def is_code_expression(c: CandidateContext) -> bool:
 def is_unquoted_in_code_file(c: CandidateContext) -> bool:
     """In source code a literal is quoted; a bare word after `=` is a variable."""
     if c.quoted or c.rule.unquoted_values_in_code:
+        return False
+    dot = c.path.rfind(".")
+    return dot >= 0 and c.path[dot:].lower() in CODE_SUFFIXES
+
+
+def is_value_named_after_the_variable(c: CandidateContext) -> bool:
+    """A sentinel that repeats its own name (`_RELATIONSHIP_TOKEN = "relationship"`,
+    `password="edspassword"`): a word taken from the name is not a credential."""
+    if not c.name or not c.value.isalpha():
+        return False
+    value, name = c.value.lower(), c.name.lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", name) if len(w) >= 4]
+    return value in name or any(w in value for w in words)
+
+
+def is_short_literal_in_code(c: CandidateContext) -> bool:
+    """In source code, short values under secret-ish names are test fixtures and sentinels."""
+    if c.rule.min_length_in_code <= len(c.value):
         return False
     dot = c.path.rfind(".")
     return dot >= 0 and c.path[dot:].lower() in CODE_SUFFIXES
@@ -212,6 +234,8 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_pem_armor,
     is_documentation_example,
     is_unquoted_in_code_file,
+    is_short_literal_in_code,
+    is_value_named_after_the_variable,
     is_code_expression,
     is_uuid,
     is_commit_sha,
