@@ -55,6 +55,8 @@ RULES = (
             'storage_key = "_AssociationProxy_%s"',
             "permissions:\n  id-token: write",
             'dsn = "localhost:1521/xe"',
+            'PAYMENT_API_KEY = "pk_test_51HqLyjWDarjtT1zdp7dcz789"',
+            "SECRET_KEY = 'dev-secret'",
         ),
     ),
     Rule(

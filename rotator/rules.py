@@ -126,9 +126,10 @@ def hyperscan_expression(pattern: str) -> bytes:
 
 # Variable names that hold secrets, matched case-insensitively as whole identifiers:
 # `*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`, `*_DSN`, `*_SALT`, `clientSecret`, …
-# Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`.
+# Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`; nor a
+# bare `dsn` or `salt` (connection descriptors and public salts), only `SENTRY_DSN`, `PIN_SALT`.
 SECRET_NAME = (
-    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-]dsn|salt|pepper"
+    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-](?:dsn|salt|pepper)"
     r"|(?:api|secret|private|access|auth|encryption|signing|master|session|jwt|app|client"
     r"|service|license|webhook|admin|storage|account|shared|hmac|crypt|cookie|sendgrid|mail)"
     r"[_.-]?key)"

@@ -36,6 +36,14 @@ CASES = {
     "password-comparison": ("auth.py", 'if password == "":\n    raise ValueError\n'),
     "secret-file-indirection": (".env", "SECRET_KEY_PATH=/run/secrets/secret_key\nDB_PASSWORD=/run/secrets/db\n"),
     "null-values": ("settings.py", "API_TOKEN = None\nDB_PASSWORD = null\n"),
+    "constant-named-token-in-code": ("jinja2/lexer.py", "token = 'block_begin'\n"),
+    "dotted-path-in-code": ("itsdangerous/signer.py", "self.salt = 'itsdangerous.Signer'\n"),
+    "css-selector": ("theme.css", '.fa-user-secret:before{content:"\\f1fb"}\ninput[type="password"]:focus{outline:0}\n'),
+    "format-string": ("proxy.py", 'storage_key = "_AssociationProxy_%s"\n'),
+    "short-fixture-in-code": ("test_logging.py", 'eng = create_engine(url, logging_token="m1")\n'),
+    "sentinel-named-after-variable": ("strategy_options.py", '_RELATIONSHIP_TOKEN = "relationship"\n'),
+    "stripe-publishable-key": ("payment.py", 'PAYMENT_API_KEY = "pk_test_51HqLyjWDarjtT1zdp7dcz789"\n'),
+    "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
 
 

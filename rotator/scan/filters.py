@@ -38,6 +38,7 @@ _TEMPLATE_INSIDE = re.compile(r"\$\{\{?[A-Za-z_ .]|\{\{[^}]*\}\}|\$\([^)]*\)|[/:
 _PLACEHOLDER_WORDS = re.compile(
     r"""(?ix)
     ^(?:your|votre|tu|dein|ihr|my|insert|enter|put|replace|add|set|paste|generate|generated|
+        dev|development|local|localhost|insecure|unsafe|dummy|stub|
         example|sample|dummy|fake|test|mock|placeholder|changeme|change|todo|tbd|fixme|
         redacted|hidden|removed|secret|password|passwd|token|key|value|none|null|nil|
         undefined|empty|default|xxx+|foo|bar|demo)(?:[-_.\s]|$)
@@ -57,6 +58,9 @@ _MASKED = re.compile(r"(?:\*{3,}|x{4,}|X{4,}|•{3,}|\.\.\.|…)")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _NAMES_JOINED = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?:[@:/.-][A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)+$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_SNAKE_WORDS = re.compile(r"^[a-z]+(?:[_-][a-z]+)+$")
+_DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}(?:\.[A-Za-z_][A-Za-z0-9_]{0,30})+$")
+_DUNDER = re.compile(r"^__\w+__$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _GIT_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{7,12}$")
 _INTEGRITY = re.compile(r"^(?:sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+$", re.IGNORECASE)
@@ -150,8 +154,7 @@ def is_unquoted_in_code_file(c: CandidateContext) -> bool:
     """In source code a literal is quoted; a bare word after `=` is a variable."""
     if c.quoted or c.rule.unquoted_values_in_code:
         return False
-    dot = c.path.rfind(".")
-    return dot >= 0 and c.path[dot:].lower() in CODE_SUFFIXES
+    return _in_code_file(c.path)
 
 
 def is_value_named_after_the_variable(c: CandidateContext) -> bool:
@@ -166,10 +169,30 @@ def is_value_named_after_the_variable(c: CandidateContext) -> bool:
 
 def is_short_literal_in_code(c: CandidateContext) -> bool:
     """In source code, short values under secret-ish names are test fixtures and sentinels."""
-    if c.rule.min_length_in_code <= len(c.value):
+    return c.rule.min_length_in_code > len(c.value) and _in_code_file(c.path)
+
+
+def is_identifier_in_code(c: CandidateContext) -> bool:
+    """In source code, `'block_begin'`, `'cookie-session'` or `"itsdangerous.Signer"` under a
+    secret-ish name is a constant or a dotted import path, not a credential."""
+    if c.rule.unquoted_values_in_code or not _in_code_file(c.path):
         return False
-    dot = c.path.rfind(".")
-    return dot >= 0 and c.path[dot:].lower() in CODE_SUFFIXES
+    return bool(_SNAKE_WORDS.match(c.value) or _DOTTED_PATH.match(c.value) or _DUNDER.match(c.value))
+
+
+def is_public_key_value(c: CandidateContext) -> bool:
+    """Publishable keys are public by design (`pk_live_…`, `pk_test_…`)."""
+    return c.value.startswith(("pk_live_", "pk_test_"))
+
+
+def is_stylesheet(c: CandidateContext) -> bool:
+    """CSS selectors (`.fa-user-secret:before`, `input[type=password]:focus`) are not assignments."""
+    return c.path.rsplit(".", 1)[-1].lower() in {"css", "scss", "sass", "less", "styl"}
+
+
+def _in_code_file(path: str) -> bool:
+    dot = path.rfind(".")
+    return dot >= 0 and path[dot:].lower() in CODE_SUFFIXES
 
 
 def is_uuid(c: CandidateContext) -> bool:
@@ -227,6 +250,8 @@ Filter = Callable[[CandidateContext], bool]
 ALWAYS: tuple[Filter, ...] = (is_allowlisted_line, is_too_short, is_low_entropy)
 PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
+    is_stylesheet,
+    is_public_key_value,
     is_template_reference,
     is_bracketed_placeholder,
     is_placeholder_word,
@@ -235,6 +260,7 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_documentation_example,
     is_unquoted_in_code_file,
     is_short_literal_in_code,
+    is_identifier_in_code,
     is_value_named_after_the_variable,
     is_code_expression,
     is_uuid,
