@@ -43,6 +43,7 @@ CASES = {
     "short-fixture-in-code": ("test_logging.py", 'eng = create_engine(url, logging_token="m1")\n'),
     "sentinel-named-after-variable": ("strategy_options.py", '_RELATIONSHIP_TOKEN = "relationship"\n'),
     "stripe-publishable-key": ("payment.py", 'PAYMENT_API_KEY = "pk_test_51HqLyjWDarjtT1zdp7dcz789"\n'),
+    "sql-bind-parameter": ("docs/tutorial.txt", "users.insert().execute(name='x', password=:password)\n"),
     "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
 

@@ -30,7 +30,7 @@ class CandidateContext:
 ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
 
 _TEMPLATE = re.compile(
-    r"""^(?:\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
+    r"""^(?::[A-Za-z_]\w*|@[A-Za-z_]\w*|\?|\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
 )
 # `%s`, `%(name)s`, `_%d`, `{}`, `{0}`, `{name}`: a format string, filled in at run time
 _FORMAT_STRING = re.compile(r"%s|%\([a-z_]+\)[sd]|[_./:-]%d|\{[0-9]*\}|\{[a-z_][a-z0-9_]*\}")
