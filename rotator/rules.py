@@ -99,10 +99,11 @@ def assignment_patterns(name: str, value: str | None = None) -> tuple[str, ...]:
 
 def url_password_pattern(schemes: str) -> str:
     """A URL with credentials, `scheme://user:password@host`; the secret is the password as
-    written (still percent-encoded), which is what a platform variable holds."""
+    written (still percent-encoded), which is what a platform variable holds. An unescaped `@`
+    in the password is allowed: the host follows the last one, as libpq reads it."""
     return (
         rf"(?i:\b(?:{schemes}))://(?P<user>[^\s:@/\"'`<>]{{0,128}})"
-        rf":(?P<secret>[^\s@/\"'`<>]{{1,256}})@[^\s/\"'`<>:]{{1,253}}"
+        rf":(?P<secret>[^\s/\"'`<>]{{1,256}})@[^\s/\"'`<>:@]{{1,253}}"
     )
 
 

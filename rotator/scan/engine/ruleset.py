@@ -57,8 +57,11 @@ def builtin_plugin_files() -> list[Path]:
 
 
 def _plugin_stamp(files: list[Path]) -> str:
+    """Changes when any plugin file, or the pattern builders they call, change."""
+    import rotator.rules
+
     digest = hashlib.sha256(f"{__version__}:{RULE_FORMAT}".encode())
-    for path in files:
+    for path in [Path(rotator.rules.__file__), *files]:
         stat = path.stat()
         digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:24]
