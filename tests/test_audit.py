@@ -282,3 +282,16 @@ def test_progress_line_shows_blobs_bytes_rate_and_eta():
     progress.close()
     text = stream.getvalue()
     assert "5/10 blobs" in text and "MB/s" in text and "ETA" in text
+
+
+def test_submodules_are_not_recursed(tmp_path):
+    inner = make_repo(tmp_path / "inner")
+    inner_secret = random_token(30)
+    _commit(inner, "inner", {"inner.env": f"API_TOKEN={inner_secret}\n"})
+    outer = make_repo(tmp_path / "outer")
+    _commit(outer, "init", {"README.md": "outer\n"})
+    git(outer, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner), "vendor/inner")
+    git(outer, "commit", "-qm", "add submodule")
+    result = _audit(outer)
+    assert secret_sha256(inner_secret) not in {f.secret_sha256 for f in result.findings}
+    assert result.stats.commits == 2
