@@ -45,7 +45,7 @@ class Rule:
     # Lower wins when two rules report overlapping text: specific formats beat name-based ones.
     priority: int = 10
     # Placeholder filters apply to values a person might have typed as an example. They do not
-    # apply to insecure defaults: `os.getenv("SECRET_KEY", "changeme")` is the finding.
+    # apply to insecure defaults: a hard-coded "changeme" fallback for SECRET_KEY is the finding.
     placeholders_are_findings: bool = False
     # Name-based rules read unquoted values only outside code files (in code an unquoted
     # right-hand side is an expression, not a literal).

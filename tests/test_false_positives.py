@@ -44,6 +44,8 @@ CASES = {
     "sentinel-named-after-variable": ("strategy_options.py", '_RELATIONSHIP_TOKEN = "relationship"\n'),
     "stripe-publishable-key": ("payment.py", 'PAYMENT_API_KEY = "pk_test_51HqLyjWDarjtT1zdp7dcz789"\n'),
     "sql-bind-parameter": ("docs/tutorial.txt", "users.insert().execute(name='x', password=:password)\n"),
+    "markdown-prose-table": ("BENCH.md", "| | incident 000: 10 locations of 5 credentials | placeholders |\n"),
+    "graphql-schema": ("schema.graphql", "type Query {\n  projectToken: ProjectToken!\n}\n"),
     "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
 

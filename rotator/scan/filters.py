@@ -185,9 +185,18 @@ def is_public_key_value(c: CandidateContext) -> bool:
     return c.value.startswith(("pk_live_", "pk_test_"))
 
 
-def is_stylesheet(c: CandidateContext) -> bool:
-    """CSS selectors (`.fa-user-secret:before`, `input[type=password]:focus`) are not assignments."""
-    return c.path.rsplit(".", 1)[-1].lower() in {"css", "scss", "sass", "less", "styl"}
+def is_stylesheet_or_schema(c: CandidateContext) -> bool:
+    """CSS selectors (`.fa-user-secret:before`) and GraphQL schemas (`projectToken: ProjectToken!`)
+    hold no assignments, only names and types."""
+    return c.path.rsplit(".", 1)[-1].lower() in {"css", "scss", "sass", "less", "styl", "graphql",
+                                                 "graphqls", "gql"}
+
+
+def is_prose_table_cell(c: CandidateContext) -> bool:
+    """A Markdown table whose "name" cell is a plain word (`| 5 credentials | placeholders |`):
+    prose, not a variable. Variables in tables look like `NEXTAUTH_SECRET` or `db_password`."""
+    return (c.line.lstrip().startswith("|") and c.name is not None and c.name.isalpha()
+            and c.name.islower())
 
 
 def _in_code_file(path: str) -> bool:
@@ -250,7 +259,8 @@ Filter = Callable[[CandidateContext], bool]
 ALWAYS: tuple[Filter, ...] = (is_allowlisted_line, is_too_short, is_low_entropy)
 PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
-    is_stylesheet,
+    is_stylesheet_or_schema,
+    is_prose_table_cell,
     is_public_key_value,
     is_template_reference,
     is_bracketed_placeholder,
