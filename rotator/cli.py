@@ -55,10 +55,12 @@ class _Group(click.Group):
 
     def invoke(self, ctx):
         from rotator.errors import RotatorError
+        from rotator.platforms.http import PlatformError
 
         try:
             return super().invoke(ctx)
-        except RotatorError as error:
+        except (RotatorError, PlatformError) as error:
+            # both carry a one-line cause and a next step, with tokens and values redacted
             raise Failure(str(error)) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
@@ -240,6 +242,57 @@ def baseline_check(paths, baseline_file, config_path):
         click.echo(f"stale: {entry.path}  {entry.rule}  {entry.redacted or entry.secret_sha256[:12]}")
     click.echo(f"{len(stale)} stale of {len(current.entries)} entr{'y' if len(current.entries) == 1 else 'ies'}")
     sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Match the findings of a saved JSON report instead of scanning.")
+@click.option("--audit", "audit_history", is_flag=True, help="Audit the repository's history instead of scanning files.")
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def locate(paths, report_file, audit_history, output_format, output, config_path):
+    """Tell which leaked secrets are live, and where: every variable of the platforms in
+    [platforms.*] of the config is read, hashed, and matched against the findings by SHA-256.
+
+    Tokens come from RAILWAY_API_TOKEN / RAILWAY_TOKEN and VERCEL_TOKEN. Exit 1 if a leaked
+    secret is live, 0 if none is.
+    """
+    import json
+
+    from rotator.config import find_config, load_config
+    from rotator.errors import RotatorError
+    from rotator.inventory.collect import collect_inventory
+    from rotator.inventory.config import platforms_from_config
+    from rotator.inventory.locate import locate_findings, render_locate_text
+    from rotator.output import emit
+    from rotator.scan.report.json_report import report_to_dict
+
+    targets = list(paths) or [Path(".")]
+    config = load_config(config_path or find_config(targets[0]))
+    platforms = platforms_from_config(config.data, config.source, os.environ)
+    if report_file is not None:
+        try:
+            report = json.loads(report_file.read_text("utf-8"))
+        except (OSError, ValueError) as error:
+            raise RotatorError(f"cannot read report {report_file} ({type(error).__name__})",
+                               "write one with `rotator scan -f json -o FILE`") from None
+    elif audit_history:
+        from rotator.scan.audit import AuditOptions, audit_repository
+
+        report = report_to_dict(audit_repository(targets[0], config.scan, AuditOptions()))
+    else:
+        from rotator.scan.scan_files import ScanOptions, scan_paths
+
+        report = report_to_dict(scan_paths(targets, config.scan, ScanOptions()))
+    result = locate_findings(report, collect_inventory(platforms, os.environ))
+    if output_format == "json":
+        emit(json.dumps(result.report, indent=2) + "\n", output)
+    else:
+        emit(render_locate_text(result), output)
+    sys.exit(EXIT_FINDINGS if result.any_live else EXIT_CLEAN)
 
 
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:

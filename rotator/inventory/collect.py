@@ -1,0 +1,127 @@
+"""Read every live variable of the configured platforms and keep only hashes of the values.
+
+The values exist only inside `collect_inventory` while they are hashed: the inventory holds
+SHA-256 digests (of the value, and of the password of a URL value), names and places.
+Unreadable values (Railway sealed variables, Vercel `sensitive` rows) are listed as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from rotator.errors import RotatorError
+from rotator.inventory.config import PlatformsConfig, RailwayTarget, VercelTarget
+from rotator.redact import secret_sha256
+
+
+@dataclass(frozen=True)
+class LiveVariable:
+    platform: str
+    project: str
+    service: str
+    environment: str
+    variable: str
+    value_sha256: str | None  # None: the platform will not show the value
+    password_sha256: str | None = None  # the password of a URL value, as written
+    reference: bool = False  # a `${{Service.VAR}}` reference (value is the rendered one)
+
+    @property
+    def readable(self) -> bool:
+        return self.value_sha256 is not None
+
+    def place(self) -> dict[str, str]:
+        return {"platform": self.platform, "service": self.service,
+                "environment": self.environment, "variable": self.variable}
+
+    def label(self) -> str:
+        return f"{self.platform}:{self.service} ({self.environment}) {self.variable}"
+
+
+@dataclass
+class Inventory:
+    variables: list[LiveVariable] = field(default_factory=list)
+
+    def holding(self, digest: str) -> list[LiveVariable]:
+        return [v for v in self.variables if digest in (v.value_sha256, v.password_sha256)]
+
+    @property
+    def unreadable(self) -> list[LiveVariable]:
+        return [v for v in self.variables if not v.readable]
+
+
+def url_password(value: str) -> str | None:
+    """The password of `scheme://user:password@host…` as written (percent-encoded), else None."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        netloc = urlsplit(value.strip()).netloc
+    except ValueError:
+        return None
+    userinfo = netloc.rpartition("@")[0]
+    if ":" not in userinfo:
+        return None
+    return userinfo.split(":", 1)[1] or None
+
+
+def _hashes(value: str | None) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    password = url_password(value)
+    return secret_sha256(value), (secret_sha256(password) if password else None)
+
+
+def collect_inventory(config: PlatformsConfig, environ: Mapping[str, str]) -> Inventory:
+    if config.empty:
+        raise RotatorError("no platforms configured",
+                           "add [platforms.railway] and/or [platforms.vercel] to rotator.toml")
+    inventory = Inventory()
+    if config.railway is not None:
+        inventory.variables += _railway(config.railway, environ)
+    if config.vercel is not None:
+        inventory.variables += _vercel(config.vercel, environ)
+    return inventory
+
+
+def _railway(target: RailwayTarget, environ: Mapping[str, str]) -> list[LiveVariable]:
+    from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
+
+    credentials = RailwayCredentials.from_env(environ)
+    if not (credentials.api_token or credentials.project_token):
+        raise RotatorError("Railway: no token", "set RAILWAY_API_TOKEN (account or workspace token) "
+                           "or RAILWAY_TOKEN (project token)")
+    found: list[LiveVariable] = []
+    with RailwayClient(credentials, base_url=target.url or RAILWAY_GRAPHQL_URL) as client:
+        project = client.find_project(target.project)
+        environments = [e for e in project.environments
+                        if not target.environments or e.name in target.environments]
+        services = [s for s in project.services if not target.services or s.name in target.services]
+        for environment in environments:
+            for service in services:
+                raw = client.get_variables(project.id, environment.id, service.id, unrendered=True)
+                rendered = client.get_variables(project.id, environment.id, service.id, unrendered=False)
+                for name in sorted(set(raw) | set(rendered)):
+                    value_hash, password_hash = _hashes(rendered.get(name))
+                    found.append(LiveVariable("railway", project.name, service.name, environment.name,
+                                              name, value_hash, password_hash,
+                                              reference=raw.is_reference(name)))
+    return found
+
+
+def _vercel(target: VercelTarget, environ: Mapping[str, str]) -> list[LiveVariable]:
+    from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
+
+    token = environ.get("VERCEL_TOKEN")
+    if not token:
+        raise RotatorError("Vercel: no token", "set VERCEL_TOKEN (an access token for the team)")
+    found: list[LiveVariable] = []
+    with VercelClient(token, team_id=target.team, base_url=target.url or VERCEL_API_URL) as client:
+        for row in client.list_env(target.project):
+            if not row.is_sensitive and row.value is None:
+                row = client.get_env_value(target.project, row.id)
+            environment = row.git_branch or "+".join(row.target) or "custom"
+            value_hash, password_hash = _hashes(row.value if row.readable else None)
+            found.append(LiveVariable("vercel", target.project, target.project, environment,
+                                      row.key, value_hash, password_hash))
+    return found

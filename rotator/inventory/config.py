@@ -1,0 +1,90 @@
+"""Which platforms to inventory: `[platforms.railway]` and `[platforms.vercel]` of the config.
+
+Tokens never come from the file: `RAILWAY_API_TOKEN` (Bearer) or `RAILWAY_TOKEN` (project
+token), and `VERCEL_TOKEN`. `url` (or `ROTATOR_RAILWAY_URL` / `ROTATOR_VERCEL_URL`) points a
+platform at another endpoint, such as the local sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rotator.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RailwayTarget:
+    project: str
+    environments: tuple[str, ...] = ()  # empty: all
+    services: tuple[str, ...] = ()  # empty: all
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class VercelTarget:
+    project: str
+    team: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformsConfig:
+    railway: RailwayTarget | None = None
+    vercel: VercelTarget | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.railway is None and self.vercel is None
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of names")
+    return tuple(value)
+
+
+def _table(data: Mapping[str, Any], key: str, known: set[str], where: str) -> dict[str, Any] | None:
+    table = data.get(key)
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}.{key} must be a table")
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}.{key}: unknown key {unknown[0]!r}", f"known: {', '.join(sorted(known))}")
+    if not isinstance(table.get("project"), str) or not table["project"]:
+        raise ConfigError(f"{where}.{key}.project is required (a project name or id)")
+    for name in ("url", "team"):
+        if name in table and not isinstance(table[name], str):
+            raise ConfigError(f"{where}.{key}.{name} must be a string")
+    if any(k in table for k in ("token", "api_token")):
+        raise ConfigError(f"{where}.{key}: tokens never go in a file", "set them in the environment")
+    return table
+
+
+def platforms_from_config(data: Mapping[str, Any], source: Path | None,
+                          environ: Mapping[str, str]) -> PlatformsConfig:
+    where = f"{source or 'config'}: platforms"
+    platforms = data.get("platforms", {})
+    if not isinstance(platforms, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(platforms) - {"railway", "vercel"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown platform {unknown[0]!r}", "known: railway, vercel")
+    railway = _table(platforms, "railway", {"project", "environments", "services", "url", "token", "api_token"}, where)
+    vercel = _table(platforms, "vercel", {"project", "team", "url", "token", "api_token"}, where)
+    return PlatformsConfig(
+        railway=None if railway is None else RailwayTarget(
+            project=railway["project"],
+            environments=_strings(railway.get("environments", []), f"{where}.railway.environments"),
+            services=_strings(railway.get("services", []), f"{where}.railway.services"),
+            url=railway.get("url") or environ.get("ROTATOR_RAILWAY_URL"),
+        ),
+        vercel=None if vercel is None else VercelTarget(
+            project=vercel["project"], team=vercel.get("team"),
+            url=vercel.get("url") or environ.get("ROTATOR_VERCEL_URL"),
+        ),
+    )

@@ -1,0 +1,60 @@
+"""`rotator locate`: which leaked secrets are live, and where — matched by SHA-256 only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rotator.inventory.collect import Inventory, LiveVariable
+
+
+@dataclass
+class LocateResult:
+    report: dict[str, Any]  # the JSON report with `live_in` filled
+    live: list[tuple[dict[str, Any], list[LiveVariable]]] = field(default_factory=list)
+    not_live: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: list[LiveVariable] = field(default_factory=list)
+
+    @property
+    def any_live(self) -> bool:
+        return bool(self.live)
+
+
+def locate_findings(report: dict[str, Any], inventory: Inventory) -> LocateResult:
+    """Fill each finding's `live_in` with the platform variables that hold the same value."""
+    result = LocateResult(report=report, unreadable=inventory.unreadable)
+    for finding in report.get("findings", []):
+        holders = inventory.holding(finding["secret_sha256"])
+        finding["live_in"] = [h.place() for h in holders]
+        if holders:
+            result.live.append((finding, holders))
+        else:
+            result.not_live.append(finding)
+    return result
+
+
+def _leak_phrase(finding: dict[str, Any]) -> str:
+    first = finding["locations"][0]
+    when = f" on {first['date'][:10]}" if first.get("date") else ""
+    return f"{finding.get('name') or finding['kind']} leaked in {first['path']}{when}"
+
+
+def render_locate_text(result: LocateResult) -> str:
+    lines: list[str] = []
+    for finding, holders in result.live:
+        places = ", ".join(f"{h.platform}:{h.service} ({h.environment})"
+                           + (f" as {h.variable}" if h.variable != finding.get("name") else "")
+                           for h in holders)
+        lines.append(f"{_leak_phrase(finding)} is LIVE in {places}  [{finding['redacted']}]")
+    if result.not_live:
+        lines.append("")
+        lines.append(f"not live on the configured platforms ({len(result.not_live)}):")
+        lines.extend(f"  {_leak_phrase(f)}  [{f['redacted']}]" for f in result.not_live)
+    if result.unreadable:
+        lines.append("")
+        lines.append("could not compare (the platform does not show these values):")
+        lines.extend(f"  {v.label()}" for v in result.unreadable)
+    lines.append("")
+    lines.append(f"{len(result.live)} leaked secret(s) live, {len(result.not_live)} not found live, "
+                 f"{len(result.unreadable)} unreadable variable(s)")
+    return "\n".join(lines).lstrip("\n") + "\n"
