@@ -295,6 +295,35 @@ def locate(paths, report_file, audit_history, output_format, output, config_path
     sys.exit(EXIT_FINDINGS if result.any_live else EXIT_CLEAN)
 
 
+@main.command()
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def check(output_format, output, config_path):
+    """Find the configuration drift behind the incidents on the live platforms: linked
+    secrets that differ (NEXTAUTH_SECRET backend vs frontend), app secrets set on the database
+    service instead of the app, references to missing services, weak values. Exit 1 if any.
+    """
+    import json
+
+    from rotator.config import find_config, load_config
+    from rotator.inventory.check import check_drift, check_settings, render_check_text
+    from rotator.inventory.collect import collect_inventory
+    from rotator.inventory.config import platforms_from_config
+    from rotator.output import emit
+
+    config = load_config(config_path or find_config(Path(".")))
+    inventory = collect_inventory(platforms_from_config(config.data, config.source, os.environ), os.environ)
+    problems = check_drift(inventory, check_settings(config.data))
+    if output_format == "json":
+        emit(json.dumps({"problems": [p.__dict__ for p in problems],
+                         "variables": len(inventory.variables)}, indent=2) + "\n", output)
+    else:
+        emit(render_check_text(problems, inventory), output)
+    sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
+
+
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
     from rotator.output import write_report
 

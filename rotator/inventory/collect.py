@@ -7,6 +7,7 @@ Unreadable values (Railway sealed variables, Vercel `sensitive` rows) are listed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 from rotator.errors import RotatorError
 from rotator.inventory.config import PlatformsConfig, RailwayTarget, VercelTarget
 from rotator.redact import secret_sha256
+from rotator.rules import SECRET_NAME
+from rotator.scan.filters import shannon_entropy
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class LiveVariable:
     value_sha256: str | None  # None: the platform will not show the value
     password_sha256: str | None = None  # the password of a URL value, as written
     reference: bool = False  # a `${{Service.VAR}}` reference (value is the rendered one)
+    references: tuple[str, ...] = ()  # the `Service.VAR` names it refers to
+    weak: str | None = None  # why the value is weak, judged while it was in memory
 
     @property
     def readable(self) -> bool:
@@ -42,6 +47,8 @@ class LiveVariable:
 @dataclass
 class Inventory:
     variables: list[LiveVariable] = field(default_factory=list)
+
+    service_names: dict[str, set[str]] = field(default_factory=dict)  # railway project -> services
 
     def holding(self, digest: str) -> list[LiveVariable]:
         return [v for v in self.variables if digest in (v.value_sha256, v.password_sha256)]
@@ -65,6 +72,25 @@ def url_password(value: str) -> str | None:
     return userinfo.split(":", 1)[1] or None
 
 
+_REFERENCE = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+_SECRET_NAME = re.compile(rf"(?i)^(?:{SECRET_NAME})$")
+_KNOWN_DEFAULTS = {"changeme", "change-me", "secret", "password", "dev", "dev-secret", "development",
+                   "test", "default", "supersecret", "mysecret", "secret-key", "admin", "12345678"}
+
+
+def weakness(name: str, value: str | None) -> str | None:
+    """Why a secret-named variable's value is weak (short, low entropy, a known default)."""
+    if value is None or not _SECRET_NAME.match(name) or _REFERENCE.search(value):
+        return None
+    if value.lower() in _KNOWN_DEFAULTS:
+        return "a well-known default value"
+    if len(value) < 16:
+        return f"short ({len(value)} characters)"
+    if shannon_entropy(value) < 3.0:
+        return "low entropy"
+    return None
+
+
 def _hashes(value: str | None) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
@@ -78,13 +104,14 @@ def collect_inventory(config: PlatformsConfig, environ: Mapping[str, str]) -> In
                            "add [platforms.railway] and/or [platforms.vercel] to rotator.toml")
     inventory = Inventory()
     if config.railway is not None:
-        inventory.variables += _railway(config.railway, environ)
+        inventory.variables += _railway(config.railway, environ, inventory.service_names)
     if config.vercel is not None:
         inventory.variables += _vercel(config.vercel, environ)
     return inventory
 
 
-def _railway(target: RailwayTarget, environ: Mapping[str, str]) -> list[LiveVariable]:
+def _railway(target: RailwayTarget, environ: Mapping[str, str],
+             known_services: dict[str, set[str]]) -> list[LiveVariable]:
     from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
 
     credentials = RailwayCredentials.from_env(environ)
@@ -92,20 +119,26 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str]) -> list[LiveVari
         raise RotatorError("Railway: no token", "set RAILWAY_API_TOKEN (account or workspace token) "
                            "or RAILWAY_TOKEN (project token)")
     found: list[LiveVariable] = []
+    all_services: set[str] = set()
     with RailwayClient(credentials, base_url=target.url or RAILWAY_GRAPHQL_URL) as client:
         project = client.find_project(target.project)
         environments = [e for e in project.environments
                         if not target.environments or e.name in target.environments]
         services = [s for s in project.services if not target.services or s.name in target.services]
+        all_services.update(s.name for s in project.services)
         for environment in environments:
             for service in services:
                 raw = client.get_variables(project.id, environment.id, service.id, unrendered=True)
                 rendered = client.get_variables(project.id, environment.id, service.id, unrendered=False)
                 for name in sorted(set(raw) | set(rendered)):
-                    value_hash, password_hash = _hashes(rendered.get(name))
+                    value = rendered.get(name)
+                    value_hash, password_hash = _hashes(value)
+                    references = tuple(_REFERENCE.findall(raw.get(name) or ""))
                     found.append(LiveVariable("railway", project.name, service.name, environment.name,
                                               name, value_hash, password_hash,
-                                              reference=raw.is_reference(name)))
+                                              reference=raw.is_reference(name),
+                                              references=references, weak=weakness(name, value)))
+    known_services[target.project] = all_services
     return found
 
 
@@ -121,7 +154,8 @@ def _vercel(target: VercelTarget, environ: Mapping[str, str]) -> list[LiveVariab
             if not row.is_sensitive and row.value is None:
                 row = client.get_env_value(target.project, row.id)
             environment = row.git_branch or "+".join(row.target) or "custom"
-            value_hash, password_hash = _hashes(row.value if row.readable else None)
+            value = row.value if row.readable else None
+            value_hash, password_hash = _hashes(value)
             found.append(LiveVariable("vercel", target.project, target.project, environment,
-                                      row.key, value_hash, password_hash))
+                                      row.key, value_hash, password_hash, weak=weakness(row.key, value)))
     return found
