@@ -90,8 +90,12 @@ def main() -> None:
 @click.option("--all-files", is_flag=True, help="Also scan files .gitignore excludes (reported as local only).")
 @click.option("--max-file-size", help="Skip files larger than this (e.g. 10MB). Default 10MB.")
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--verify", is_flag=True,
+              help="Ask each provider whether a found secret still works (sends it ONLY to its own "
+                   "service: Resend keys to Resend, database passwords to their database host, Railway "
+                   "tokens to Railway; 5 s timeout).")
 @_output_options
-def scan(paths, staged, all_files, max_file_size, jobs, output_format, output, quiet, verbose,
+def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
          no_color, baseline, config_path):
     """Scan files and directories (default: the current directory) for secrets.
 
@@ -115,7 +119,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, output_format, output, q
     else:
         from rotator.scan.scan_files import ScanOptions, scan_paths
 
-        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs))
+        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs, verify=verify))
     result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)

@@ -56,6 +56,8 @@ class Finding:
     secret_sha1: str = ""
     # Orders findings whose first commits share a timestamp: higher = older in history.
     history_rank: int = 0
+    # Why `verified` is what it is (--verify).
+    verified_reason: str | None = None
     first_commit: str | None = None
     in_head: bool | None = None
     removed_in: str | None = None

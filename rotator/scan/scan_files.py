@@ -29,6 +29,8 @@ class ScanOptions:
     use_cache: bool = True
     # Only files in these states (None: all); the audit asks for uncommitted and untracked.
     states: frozenset[str] | None = None
+    # Ask providers whether each secret is live (network calls; opt-in).
+    verify: bool = False
 
 
 def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) -> ScanResult:
@@ -48,10 +50,31 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
         stats.add(file_stats)
     hits = _promote_committed_copies(hits, selection.files)
     findings = group_into_findings((SecretHit.from_candidate(c), loc) for c, loc in hits)
+    if options.verify:
+        _verify(hits, findings)
     warnings = [f"not found: {m}" for m in selection.missing]
     target = " ".join(str(p) for p in paths)
     return ScanResult(target, "files", findings, stats, time.perf_counter() - started,
                       ruleset.matcher.name, warnings)
+
+
+def _verify(hits, findings) -> None:
+    """Check each distinct secret once, while its value is still in memory."""
+    import os
+
+    from rotator.redact import secret_sha256
+    from rotator.verify.liveness import verify_secret
+
+    verdicts = {}
+    for candidate, _ in hits:
+        key = (candidate.rule.id, secret_sha256(candidate.value_bytes))
+        if key not in verdicts:
+            verdicts[key] = verify_secret(candidate.rule.family, candidate.value,
+                                          candidate.line_text, candidate.name, os.environ)
+    for finding in findings:
+        verdict = verdicts.get((finding.rule, finding.secret_sha256))
+        if verdict is not None:
+            finding.verified, finding.verified_reason = verdict.status, verdict.reason
 
 
 def scan_one_file(item: FileToScan, ruleset: RuleSet, max_size: int):

@@ -33,6 +33,7 @@ class Candidate:
     end: int
     line: int
     confidence: str
+    line_text: str = field(default="", repr=False)  # the line, for liveness checks (--verify)
 
 
 @dataclass
@@ -146,7 +147,8 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
                 dropped.append(Dropped(rule.id, line_number, reason))
                 continue
             candidates.append(
-                Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value))
+                Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value),
+                          line_text)
             )
     return BlobResult(resolve_overlaps(candidates), dropped)
 

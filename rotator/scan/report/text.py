@@ -38,7 +38,9 @@ def _finding_block(finding: Finding, style: _Style) -> list[str]:
     )
     lines = [head]
     if finding.verified:
-        lines.append(f"    verified: {finding.verified}")
+        reason = f" ({finding.verified_reason})" if finding.verified_reason else ""
+        colour = {"live": "red", "dead": "green"}.get(finding.verified, "yellow")
+        lines.append(f"    verified: {style(finding.verified.upper(), colour, 'bold')}{reason}")
     for place in finding.live_in:
         lines.append(f"    LIVE in {place.get('platform')}:{place.get('service')} ({place.get('environment')}) as {place.get('variable')}")
     for loc in finding.locations:

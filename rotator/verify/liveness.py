@@ -1,0 +1,89 @@
+"""Ask the provider whether a found secret still works, without side effects.
+
+Each check sends the secret only to the service it belongs to: a Resend key to Resend's
+`GET /api-keys` (reads, sends no email), a database URL's password to that database's host
+(a login and `SELECT 1`), a Railway token to Railway's GraphQL API (a project listing).
+Endpoints can be pointed elsewhere (the sandbox) with `ROTATOR_RESEND_URL` and
+`ROTATOR_RAILWAY_URL`. Every call has a short timeout; a failure to decide is `unknown`
+with its reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+LIVE, DEAD, UNKNOWN = "live", "dead", "unknown"
+TIMEOUT_SECONDS = 5.0
+_POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+[a-z0-9]+)?://[^\s\"'`<>|]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str
+
+
+def verify_secret(family: str, value: str, line: str, name: str | None,
+                  environ: Mapping[str, str]) -> Verdict | None:
+    """The verdict for one secret, or None when its family has no liveness check."""
+    check = _CHECKS.get(family)
+    if check is None:
+        return None
+    try:
+        return check(value, line, name, environ)
+    except Exception as error:  # a check must never abort the scan; say why it could not decide
+        return Verdict(UNKNOWN, f"check failed ({type(error).__name__})")
+
+
+def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+    from rotator.platforms.http import PlatformError
+    from rotator.platforms.resend import RESEND_API_URL, ResendClient
+
+    base_url = environ.get("ROTATOR_RESEND_URL") or RESEND_API_URL
+    try:
+        with ResendClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+            status = client.check_key(value)
+    except PlatformError as error:
+        return Verdict(UNKNOWN, f"Resend did not answer clearly ({type(error).__name__})")
+    if status.live is True:
+        return Verdict(LIVE, f"Resend accepts it ({status.permission or 'access'})")
+    if status.live is False:
+        return Verdict(DEAD, "Resend rejects it")
+    return Verdict(UNKNOWN, status.reason)
+
+
+def _postgres(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+    from rotator.platforms.postgres import LoginResult, check_login
+
+    url = next((m.group(0) for m in _POSTGRES_URL.finditer(line) if f":{value}@" in m.group(0)), None)
+    if url is None:
+        return Verdict(UNKNOWN, "the URL around the password could not be read")
+    outcome = check_login(url, connect_timeout=int(TIMEOUT_SECONDS))
+    if outcome.result == LoginResult.ACCEPTED:
+        return Verdict(LIVE, "the database accepts the login")
+    if outcome.result == LoginResult.REJECTED:
+        return Verdict(DEAD, "the database rejects the password")
+    return Verdict(UNKNOWN, "the database host did not answer")
+
+
+def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+    from rotator.platforms.http import AuthError, PlatformError
+    from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
+
+    project_token = bool(name) and name.upper() == "RAILWAY_TOKEN"
+    credentials = (RailwayCredentials(project_token=value) if project_token
+                   else RailwayCredentials(api_token=value))
+    base_url = environ.get("ROTATOR_RAILWAY_URL") or RAILWAY_GRAPHQL_URL
+    try:
+        with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+            client.list_projects()
+    except AuthError:
+        return Verdict(DEAD, "Railway rejects the token")
+    except PlatformError as error:
+        return Verdict(UNKNOWN, f"Railway did not answer clearly ({type(error).__name__})")
+    return Verdict(LIVE, "Railway accepts the token")
+
+
+_CHECKS = {"resend": _resend, "postgres": _postgres, "railway": _railway}

@@ -1,0 +1,58 @@
+"""`rotator scan --verify` against the sandbox and the real PostgreSQL: live, dead, unknown."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from rotator.platforms.postgres import url_with_password
+from testkit import random_token, resend_key
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_verify_tells_live_dead_and_unknown(tmp_path, seeded_sandbox):
+    ids = seeded_sandbox.ids
+    backend = seeded_sandbox.railway_state.raw_variables(ids.railway_environment_id, ids.backend_service_id)
+    database_url = seeded_sandbox.railway_state.raw_variables(
+        ids.railway_environment_id, ids.postgres_service_id)["DATABASE_URL"]
+    live_key, dead_key = backend["RESEND_API_KEY"], resend_key()
+    wrong_password_url = url_with_password(database_url, random_token(24))
+    unreachable_url = f"postgresql://app:{random_token(24)}@127.0.0.1:{_free_port()}/app"
+    (tmp_path / "live.env").write_text(f"RESEND_API_KEY={live_key}\nDATABASE_URL={database_url}\n")
+    (tmp_path / "dead.env").write_text(f"RESEND_API_KEY={dead_key}\nDATABASE_URL={wrong_password_url}\n")
+    (tmp_path / "unknown.env").write_text(f"DATABASE_URL={unreachable_url}\n")
+    env = {**os.environ, "ROTATOR_RESEND_URL": seeded_sandbox.resend.url,
+           "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
+    completed = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify", "-f", "json"],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1, completed.stderr
+    verdicts = {(f["locations"][0]["path"], f["rule"]): f["verified"]
+                for f in json.loads(completed.stdout)["findings"]}
+    assert verdicts == {
+        ("live.env", "resend-api-key"): "live",
+        ("live.env", "postgres-url-password"): "live",
+        ("dead.env", "resend-api-key"): "dead",
+        ("dead.env", "postgres-url-password"): "dead",
+        ("unknown.env", "postgres-url-password"): "unknown",
+    }
+    text = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120).stdout
+    assert "verified: LIVE (Resend accepts it" in text and "the database rejects the password" in text
+    for value in (live_key, dead_key, database_url, wrong_password_url):
+        assert value not in completed.stdout + completed.stderr + text
+
+
+def test_without_verify_nothing_is_sent(tmp_path):
+    (tmp_path / "a.env").write_text(f"RESEND_API_KEY={resend_key()}\n")
+    env = {**os.environ, "ROTATOR_RESEND_URL": "http://127.0.0.1:9"}
+    report = json.loads(subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "-f", "json"],
+                                       cwd=tmp_path, env=env, capture_output=True, text=True).stdout)
+    assert [f["verified"] for f in report["findings"]] == [None]
