@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 
-from rotator.platforms.postgres import url_with_password
 from testkit import random_token, resend_key
+
+from rotator.platforms.postgres import url_with_password
 
 
 def _free_port() -> int:
