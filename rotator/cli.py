@@ -131,9 +131,11 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 @click.option("--no-worktree", is_flag=True, help="History only: skip uncommitted and untracked files.")
 @click.option("--max-file-size", help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--verify", is_flag=True,
+              help="Ask each provider whether a found secret still works (as for `scan --verify`).")
 @_output_options
-def audit(repo, no_cache, no_worktree, max_file_size, jobs, output_format, output, quiet, verbose,
-          no_color, baseline, config_path):
+def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_format, output, quiet,
+          verbose, no_color, baseline, config_path):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -151,7 +153,7 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, output_format, outpu
     result = audit_repository(
         repo, settings,
         AuditOptions(use_cache=not no_cache, jobs=jobs, include_worktree=not no_worktree,
-                     progress=show_progress),
+                     progress=show_progress, verify=verify),
     )
     result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)

@@ -48,6 +48,7 @@ class AuditOptions:
     jobs: int = 0
     include_worktree: bool = True
     progress: bool = False
+    verify: bool = False  # ask providers whether each secret is live (network; opt-in)
 
 
 def resolve_repository(path: Path) -> Path:
@@ -81,6 +82,8 @@ def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) 
     if options.include_worktree and not git_history.is_bare(repo):
         findings, worktree_stats = _merge_worktree(repo, findings, settings)
         stats.add(worktree_stats)
+    if options.verify:
+        verify_findings(repo, findings, ruleset)
     return ScanResult(str(path), "audit", findings, stats, time.perf_counter() - started,
                       ruleset.matcher.name, warnings)
 
@@ -334,6 +337,50 @@ def _reachability_bits(targets: list[str], history) -> dict[str, int]:
         if value:
             bits[oid] = value
     return bits
+
+
+# ---- liveness (--verify) -------------------------------------------------------------------
+
+
+def verify_findings(repo: Path, findings: list[Finding], ruleset: RuleSet) -> None:
+    """Check each distinct verifiable secret once. Values are not kept anywhere, so each is
+    re-read from the blob of its first location (`commit:path`, or the file for work-tree
+    copies) and re-extracted in memory just for the check."""
+    import os
+
+    from rotator.verify.liveness import verify_secret
+
+    verdicts: dict[tuple[str, str], object] = {}
+    for finding in findings:
+        key = (finding.rule, finding.secret_sha256)
+        if key not in verdicts:
+            verdicts[key] = _verify_one(repo, finding, ruleset, verify_secret, os.environ)
+        verdict = verdicts[key]
+        if verdict is not None:
+            finding.verified, finding.verified_reason = verdict.status, verdict.reason
+
+
+def _verify_one(repo, finding, ruleset, verify_secret, environ):
+    from rotator.redact import secret_sha256
+    from rotator.verify.liveness import UNKNOWN, Verdict
+
+    if finding.family not in ("resend", "postgres", "railway"):
+        return None
+    location = finding.locations[0]
+    if location.commit:
+        content = run_git(["cat-file", "blob", f"{location.commit}:{location.path}"], repo, check=False)
+    else:
+        try:
+            content = (repo / location.path).read_bytes()
+        except OSError:
+            content = b""
+    text = scannable_text(content) if content else None
+    if text is None:
+        return Verdict(UNKNOWN, "the copy to check could not be read")
+    for candidate in find_secrets_in_blob(text, location.path, ruleset).candidates:
+        if candidate.rule.id == finding.rule and secret_sha256(candidate.value_bytes) == finding.secret_sha256:
+            return verify_secret(finding.family, candidate.value, candidate.line_text, candidate.name, environ)
+    return Verdict(UNKNOWN, "the secret could not be re-read from its first location")
 
 
 # ---- the working tree ----------------------------------------------------------------------

@@ -57,3 +57,24 @@ def test_without_verify_nothing_is_sent(tmp_path):
     report = json.loads(subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "-f", "json"],
                                        cwd=tmp_path, env=env, capture_output=True, text=True).stdout)
     assert [f["verified"] for f in report["findings"]] == [None]
+
+
+def test_audit_verify_rechecks_secrets_from_history(tmp_path, seeded_sandbox):
+    from testkit import git, make_repo
+
+    ids = seeded_sandbox.ids
+    live_key = seeded_sandbox.railway_state.raw_variables(
+        ids.railway_environment_id, ids.backend_service_id)["RESEND_API_KEY"]
+    repo = make_repo(tmp_path / "repo")
+    (repo / "RUNBOOK.md").write_text(f"RESEND_API_KEY={live_key}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "leak")
+    (repo / "RUNBOOK.md").unlink()
+    git(repo, "commit", "-qam", "remove")
+    env = {**os.environ, "ROTATOR_RESEND_URL": seeded_sandbox.resend.url,
+           "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
+    completed = subprocess.run([sys.executable, "-m", "rotator", "audit", str(repo), "--verify", "-f", "json"],
+                               env=env, capture_output=True, text=True, timeout=120)
+    [finding] = json.loads(completed.stdout)["findings"]
+    assert finding["verified"] == "live" and finding["in_head"] is False
+    assert live_key not in completed.stdout + completed.stderr
