@@ -93,7 +93,7 @@ def main() -> None:
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
                    "service: Resend keys to Resend, database passwords to their database host, Railway "
-                   "tokens to Railway; 5 s timeout).")
+                   "and Vercel tokens to Railway and Vercel; 5 s timeout).")
 @_output_options
 def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
          no_color, baseline, config_path):

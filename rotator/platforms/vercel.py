@@ -163,6 +163,11 @@ class VercelClient:
     def _p(project: str) -> str:
         return quote(project, safe="")
 
+    def current_user(self) -> str:
+        """The username the token belongs to (`GET /v2/user`): proves a token is live."""
+        body = self.http.request("getAuthUser", "GET", "/v2/user", params=self._params()).json()
+        return str((body.get("user") or {}).get("username") or "")
+
     # -- env rows -----------------------------------------------------------------------
     def list_env(self, project: str) -> list[VercelEnvRow]:
         """Every env row of the project (all targets, branches and custom environments)."""

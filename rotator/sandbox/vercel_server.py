@@ -205,6 +205,7 @@ class VercelSandboxServer(LoopbackServer):
         ("GET", re.compile(r"^/v6/deployments$"), "getDeployments"),
         ("POST", re.compile(r"^/v13/deployments$"), "createDeployment"),
         ("GET", re.compile(r"^/v13/deployments/(?P<deployment>[^/]+)$"), "getDeployment"),
+        ("GET", re.compile(r"^/v2/user$"), "getAuthUser"),
     ]
 
     def __init__(self, state: VercelState, **kwargs: Any) -> None:
@@ -246,6 +247,10 @@ class VercelSandboxServer(LoopbackServer):
             if match and method == request.method:
                 return operation, match
         return None
+
+    def _op_getAuthUser(self, request: Request, project_id: None, _: dict) -> Response:  # noqa: N802
+        return Response(200, {"user": {"id": "user_sandbox", "username": "sandbox",
+                                       "email": "sandbox@example.com"}})
 
     # -- env ----------------------------------------------------------------------------
     @staticmethod

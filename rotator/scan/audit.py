@@ -362,9 +362,9 @@ def verify_findings(repo: Path, findings: list[Finding], ruleset: RuleSet) -> No
 
 def _verify_one(repo, finding, ruleset, verify_secret, environ):
     from rotator.redact import secret_sha256
-    from rotator.verify.liveness import UNKNOWN, Verdict
+    from rotator.verify.liveness import UNKNOWN, Verdict, can_verify
 
-    if finding.family not in ("resend", "postgres", "railway"):
+    if not can_verify(finding.family, finding.name):
         return None
     location = finding.locations[0]
     if location.commit:

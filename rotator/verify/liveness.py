@@ -2,9 +2,9 @@
 
 Each check sends the secret only to the service it belongs to: a Resend key to Resend's
 `GET /api-keys` (reads, sends no email), a database URL's password to that database's host
-(a login and `SELECT 1`), a Railway token to Railway's GraphQL API (a project listing).
-Endpoints can be pointed elsewhere (the sandbox) with `ROTATOR_RESEND_URL` and
-`ROTATOR_RAILWAY_URL`. Every call has a short timeout; a failure to decide is `unknown`
+(a login and `SELECT 1`), a Railway token to Railway's GraphQL API (a project listing), a
+Vercel token to `GET /v2/user`. Endpoints can be pointed elsewhere (the sandbox) with
+`ROTATOR_RESEND_URL`, `ROTATOR_RAILWAY_URL` and `ROTATOR_VERCEL_URL`. Every call has a short timeout; a failure to decide is `unknown`
 with its reason, never silently dropped.
 """
 
@@ -25,10 +25,16 @@ class Verdict:
     reason: str
 
 
+def can_verify(family: str, name: str | None) -> bool:
+    return family in _CHECKS or (name or "").upper() in _FAMILY_BY_NAME
+
+
 def verify_secret(family: str, value: str, line: str, name: str | None,
                   environ: Mapping[str, str]) -> Verdict | None:
-    """The verdict for one secret, or None when its family has no liveness check."""
-    check = _CHECKS.get(family)
+    """The verdict for one secret, or None when neither its family nor the variable it is
+    assigned to has a liveness check (a token of another shape under `RAILWAY_API_TOKEN` is
+    still a Railway token)."""
+    check = _CHECKS.get(family) or _CHECKS.get(_FAMILY_BY_NAME.get((name or "").upper(), ""))
     if check is None:
         return None
     try:
@@ -86,4 +92,21 @@ def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]
     return Verdict(LIVE, "Railway accepts the token")
 
 
-_CHECKS = {"resend": _resend, "postgres": _postgres, "railway": _railway}
+def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+    from rotator.platforms.http import AuthError, PlatformError
+    from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
+
+    base_url = environ.get("ROTATOR_VERCEL_URL") or VERCEL_API_URL
+    try:
+        with VercelClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+            client.current_user()
+    except AuthError:
+        return Verdict(DEAD, "Vercel rejects the token")
+    except PlatformError as error:
+        return Verdict(UNKNOWN, f"Vercel did not answer clearly ({type(error).__name__})")
+    return Verdict(LIVE, "Vercel accepts the token")
+
+
+_FAMILY_BY_NAME = {"RAILWAY_TOKEN": "railway", "RAILWAY_API_TOKEN": "railway",
+                   "VERCEL_TOKEN": "vercel", "VERCEL_ACCESS_TOKEN": "vercel", "RESEND_API_KEY": "resend"}
+_CHECKS = {"resend": _resend, "postgres": _postgres, "railway": _railway, "vercel": _vercel}

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 
 from testkit import random_token, resend_key
 
@@ -78,3 +79,20 @@ def test_audit_verify_rechecks_secrets_from_history(tmp_path, seeded_sandbox):
     [finding] = json.loads(completed.stdout)["findings"]
     assert finding["verified"] == "live" and finding["in_head"] is False
     assert live_key not in completed.stdout + completed.stderr
+
+
+def test_platform_tokens_are_verified(tmp_path, sandbox):
+    tokens = sandbox.client_environment()
+    (tmp_path / "ci.env").write_text(
+        f"RAILWAY_API_TOKEN={tokens['RAILWAY_API_TOKEN']}\nVERCEL_TOKEN={tokens['VERCEL_TOKEN']}\n")
+    (tmp_path / "old.env").write_text(
+        f"RAILWAY_API_TOKEN={uuid.uuid4()}\nVERCEL_TOKEN={random_token(24)}\n")
+    env = {**os.environ, "ROTATOR_RAILWAY_URL": sandbox.railway.graphql_url,
+           "ROTATOR_VERCEL_URL": sandbox.vercel.url, "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
+    for name in ("RAILWAY_API_TOKEN", "VERCEL_TOKEN", "RAILWAY_TOKEN", "RESEND_API_KEY"):
+        env.pop(name, None)
+    report = json.loads(subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify", "-f", "json"],
+                                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120).stdout)
+    verdicts = {(f["locations"][0]["path"], f["name"]): f["verified"] for f in report["findings"]}
+    assert verdicts == {("ci.env", "RAILWAY_API_TOKEN"): "live", ("ci.env", "VERCEL_TOKEN"): "live",
+                        ("old.env", "RAILWAY_API_TOKEN"): "dead", ("old.env", "VERCEL_TOKEN"): "dead"}
