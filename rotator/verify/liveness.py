@@ -74,37 +74,44 @@ def _postgres(value: str, line: str, name: str | None, environ: Mapping[str, str
     return Verdict(UNKNOWN, "the database host did not answer")
 
 
-def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+def _token_verdict(service: str, probe) -> Verdict:
+    """Run one authenticated, read-only call: rejected is dead, answered is live."""
     from rotator.platforms.http import AuthError, PlatformError
+
+    try:
+        probe()
+    except AuthError:
+        return Verdict(DEAD, f"{service} rejects the token")
+    except PlatformError as error:
+        return Verdict(UNKNOWN, f"{service} did not answer clearly ({type(error).__name__})")
+    return Verdict(LIVE, f"{service} accepts the token")
+
+
+def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
     from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
 
     project_token = bool(name) and name.upper() == "RAILWAY_TOKEN"
     credentials = (RailwayCredentials(project_token=value) if project_token
                    else RailwayCredentials(api_token=value))
     base_url = environ.get("ROTATOR_RAILWAY_URL") or RAILWAY_GRAPHQL_URL
-    try:
+
+    def probe() -> None:
         with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
             client.list_projects()
-    except AuthError:
-        return Verdict(DEAD, "Railway rejects the token")
-    except PlatformError as error:
-        return Verdict(UNKNOWN, f"Railway did not answer clearly ({type(error).__name__})")
-    return Verdict(LIVE, "Railway accepts the token")
+
+    return _token_verdict("Railway", probe)
 
 
 def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
-    from rotator.platforms.http import AuthError, PlatformError
     from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
 
     base_url = environ.get("ROTATOR_VERCEL_URL") or VERCEL_API_URL
-    try:
+
+    def probe() -> None:
         with VercelClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
             client.current_user()
-    except AuthError:
-        return Verdict(DEAD, "Vercel rejects the token")
-    except PlatformError as error:
-        return Verdict(UNKNOWN, f"Vercel did not answer clearly ({type(error).__name__})")
-    return Verdict(LIVE, "Vercel accepts the token")
+
+    return _token_verdict("Vercel", probe)
 
 
 _FAMILY_BY_NAME = {"RAILWAY_TOKEN": "railway", "RAILWAY_API_TOKEN": "railway",
