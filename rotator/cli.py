@@ -330,6 +330,42 @@ def check(output_format, output, config_path):
     sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
 
 
+@main.command()
+@click.argument("groups", nargs=-1)
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def plan(groups, output_format, output, config_path):
+    """Show what rotating the secret groups of the config (default: all) would do, with no
+    side effects: new values, every variable written, provider calls, redeploys, health checks,
+    and anything that blocks a safe rollback. Exit 1 if a group is blocked.
+    """
+    import json
+
+    from rotator.config import find_config, load_config
+    from rotator.inventory.collect import collect_inventory
+    from rotator.inventory.config import platforms_from_config
+    from rotator.output import emit
+    from rotator.rotate.config import rotation_config
+    from rotator.rotate.plan import build_plan, plan_to_dict, render_plan_text
+    from rotator.scan.engine.ruleset import builtin_plugin_files
+
+    config = load_config(config_path or find_config(Path(".")))
+    rotation = rotation_config(config.data, config.source, {p.stem for p in builtin_plugin_files()})
+    if not rotation.groups:
+        from rotator.errors import ConfigError
+
+        raise ConfigError("no secret groups configured", "add [[secrets]] tables to rotator.toml")
+    inventory = collect_inventory(platforms_from_config(config.data, config.source, os.environ), os.environ)
+    result = build_plan(rotation, inventory, set(groups) or None)
+    if output_format == "json":
+        emit(json.dumps(plan_to_dict(result), indent=2) + "\n", output)
+    else:
+        emit(render_plan_text(result), output)
+    sys.exit(EXIT_FINDINGS if result.blocked else EXIT_CLEAN)
+
+
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
     from rotator.output import write_report
 

@@ -1,0 +1,1 @@
+"""Rotation: config (secret groups) -> inventory -> plan (-> journal -> apply -> verify)."""
