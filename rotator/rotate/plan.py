@@ -122,8 +122,9 @@ def plan_group(group: SecretGroup, inventory: Inventory) -> GroupPlan:
     if any(w.platform == "vercel" and "production" not in w.environment.split("+") for w in literal):
         plan.warnings.append("preview/development rows take effect on the next deployment of those targets")
     if group.family == "resend":
-        plan.calls.append("Resend: DELETE /api-keys/{old} after verification"
-                          + (" (leak mode: at once)" if group.mode == "leak" else ""))
+        plan.calls.append("Resend: DELETE /api-keys/{old} as soon as the services run on the new "
+                          "key (leak mode: no grace period)" if group.mode == "leak" else
+                          "Resend: DELETE /api-keys/{old} after the services are verified on the new key")
     return plan
 
 

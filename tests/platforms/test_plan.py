@@ -63,7 +63,7 @@ def test_plan_lists_writes_calls_redeploys_and_changes_nothing(tmp_path, seeded_
     assert "write  vercel:frontend (preview) NEXTAUTH_SECRET  [update]" in text
     assert "redeploy railway:backend (production)" in text and "redeploy vercel:frontend (production)" in text
     assert "Railway: variableCollectionUpsert on backend (production), skipDeploys: true" in text
-    assert "Resend: DELETE /api-keys/{old} after verification (leak mode: at once)" in text
+    assert "Resend: DELETE /api-keys/{old} as soon as the services run on the new key (leak mode" in text
     # the production row is `sensitive`: the old value cannot be restored, so it blocks
     assert "BLOCKED vercel:frontend (production) NEXTAUTH_SECRET" in text
     assert completed.returncode == 1
