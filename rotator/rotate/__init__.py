@@ -1,0 +1,1 @@
+"""Rotation: config → plan → journal → apply → verify → finalize | rollback (see run.py)."""

@@ -1,0 +1,114 @@
+"""The rotation plan: which values change where, which services redeploy, which checks run.
+
+Building a plan only reads from the platforms. Its text and JSON forms carry fingerprints
+(sha256 prefixes) of current values, never values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rotator.rotate.audit import fingerprint
+from rotator.rotate.config import RotationSettings, SecretGroup
+from rotator.rotate.inventory import CurrentValues, PlatformSession, deploy_units
+
+
+@dataclass
+class GroupPlan:
+    group: SecretGroup
+    current: CurrentValues = field(repr=False)
+    units: list[dict[str, Any]]
+    health: list[str]
+    allow_unreadable: bool
+    notes: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+    def unreadable(self) -> list[dict[str, Any]]:
+        return [loc for loc in self.current.locations if self.current.values[loc["key"]] is None]
+
+    def to_json(self) -> dict[str, Any]:
+        group = self.group
+        return {
+            "group": group.name, "family": group.family, "mode": group.mode,
+            "variables": list(group.variables), "format": group.format,
+            "ready": self.ready,
+            "changes": [{"location": loc["description"], "target": loc["target"],
+                         "variable": loc["variable"], "call": _call(loc),
+                         "current": fingerprint(self.current.values[loc["key"]]) or "unreadable",
+                         "rollback": ("possible" if self.current.values[loc["key"]] is not None
+                                      else "impossible (old value unreadable)")}
+                        for loc in self.current.locations],
+            "redeploys": [{"unit": u["unit"], "call": _redeploy_call(u)} for u in self.units],
+            "health_checks": self.health,
+            "notes": self.notes, "blockers": self.blockers,
+        }
+
+
+def _call(location: dict[str, Any]) -> str:
+    if location["platform"] == "railway":
+        return "variableCollectionUpsert (skipDeploys: true)"
+    return f"PATCH /v9/projects/{location['project']}/env/{location['row_id']}"
+
+
+def _redeploy_call(unit: dict[str, Any]) -> str:
+    if unit["platform"] == "railway":
+        return "deploymentRedeploy of the latest redeployable deployment; poll deployment.status"
+    return "POST /v13/deployments (redeploy production); poll readyState"
+
+
+def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
+                     *, allow_unreadable: bool = False) -> GroupPlan:
+    """Read current state and decide what a rotation would do; no side effects."""
+    current = session.read_current(group)
+    plan = GroupPlan(group, current, deploy_units(group, current.locations),
+                     [h.url for h in settings.health], allow_unreadable,
+                     notes=list(current.notes), blockers=list(current.blockers))
+    readable = {v for v in current.values.values() if v is not None}
+    if len(readable) > 1:
+        plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
+                          "the rotation gives every location the same new value")
+    for location in plan.unreadable():
+        if allow_unreadable:
+            plan.notes.append(f"{location['description']}: current value unreadable; a rollback "
+                              "cannot restore it (--no-rollback-for-unreadable given)")
+        else:
+            plan.blockers.append(f"{location['description']}: current value unreadable "
+                                 "(sensitive/sealed), so a failed rotation could not restore it; "
+                                 "pass --no-rollback-for-unreadable to accept that")
+    if not settings.health:
+        plan.notes.append("no [[health]] checks configured: only deployment status is verified")
+    if not current.locations:
+        plan.blockers.append("nothing to rotate: no target holds any of the variables")
+    return plan
+
+
+def render_plan_text(plans: list[GroupPlan]) -> str:
+    lines: list[str] = []
+    for plan in plans:
+        data = plan.to_json()
+        lines.append(f"secret group {data['group']} ({data['family']}, {data['mode']}, "
+                     f"new value {data['format']}): "
+                     + ("ready" if plan.ready else "BLOCKED"))
+        lines.append("  1. generate one new value; write it and the current values to the "
+                     "encrypted journal")
+        lines.append("  2. set without deploying:")
+        for change in data["changes"]:
+            lines.append(f"     - {change['location']}  current {change['current']}  "
+                         f"via {change['call']}")
+        lines.append("  3. redeploy once each, in this order, and poll:")
+        for redeploy in data["redeploys"]:
+            lines.append(f"     - {redeploy['unit']}: {redeploy['call']}")
+        lines.append("  4. verify: deployments succeeded, values read back, health checks:")
+        for url in data["health_checks"] or ["(none configured)"]:
+            lines.append(f"     - {url}")
+        lines.append("  5. finalize (record fingerprints) or roll back everything and exit 1")
+        for note in data["notes"]:
+            lines.append(f"  note: {note}")
+        for blocker in data["blockers"]:
+            lines.append(f"  blocked: {blocker}")
+    return "\n".join(lines)
