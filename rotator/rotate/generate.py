@@ -18,7 +18,7 @@ FAMILY_DEFAULT_FORMAT = {
     "generic": "urlsafe-32",
 }
 ENCODINGS = ("base64", "hex", "urlsafe")
-_FORMAT = re.compile(r"^(?P<encoding>[a-z]+)-(?P<nbytes>\d+)$")
+_FORMAT = re.compile(r"^(?P<encoding>[a-z0-9]+)-(?P<nbytes>\d+)$")
 MIN_BYTES, MAX_BYTES = 16, 128
 
 

@@ -31,6 +31,9 @@ class GroupPlan:
     def unreadable(self) -> list[dict[str, Any]]:
         return [loc for loc in self.current.locations if self.current.values[loc["key"]] is None]
 
+    def inferred(self) -> list[dict[str, Any]]:
+        return [loc for loc in self.current.locations if loc.get("old_value_inferred")]
+
     def to_json(self) -> dict[str, Any]:
         group = self.group
         return {
@@ -39,9 +42,12 @@ class GroupPlan:
             "ready": self.ready,
             "changes": [{"location": loc["description"], "target": loc["target"],
                          "variable": loc["variable"], "call": _call(loc),
-                         "current": fingerprint(self.current.values[loc["key"]]) or "unreadable",
-                         "rollback": ("possible" if self.current.values[loc["key"]] is not None
-                                      else "impossible (old value unreadable)")}
+                         "current": ("unreadable" if loc.get("old_value_inferred") else
+                                     fingerprint(self.current.values[loc["key"]]) or "unreadable"),
+                         "rollback": ("impossible (old value unreadable)"
+                                      if self.current.values[loc["key"]] is None
+                                      else "to the linked locations' value"
+                                      if loc.get("old_value_inferred") else "possible")}
                         for loc in self.current.locations],
             "redeploys": [{"unit": u["unit"], "call": _redeploy_call(u)} for u in self.units],
             "health_checks": self.health,
@@ -73,7 +79,15 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
         plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
                           "the rotation gives every location the same new value")
     for location in plan.unreadable():
-        if allow_unreadable:
+        if len(readable) == 1:
+            # The group's contract is one value everywhere; a write-only row (Vercel sensitive,
+            # Railway sealed) of a group whose readable locations all agree held that value if
+            # the services were healthy together (the preflight health check confirms it).
+            current.values[location["key"]] = next(iter(readable))
+            location["old_value_inferred"] = True
+            plan.notes.append(f"{location['description']}: current value unreadable; taken to "
+                              "equal the linked locations' single value for a rollback")
+        elif allow_unreadable:
             plan.notes.append(f"{location['description']}: current value unreadable; a rollback "
                               "cannot restore it (--no-rollback-for-unreadable given)")
         else:

@@ -31,7 +31,7 @@ from rotator.rotate.lock import GroupLock, GroupLocked, lock_path, read_lock_own
 from rotator.rotate.plan import GroupPlan, build_group_plan
 from rotator.rotate.rollback import roll_back
 from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext, StepHook
-from rotator.rotate.verify import verify
+from rotator.rotate.verify import probe_health, verify
 
 EXIT_ROTATED, EXIT_ROLLED_BACK, EXIT_ERROR = 0, 1, 2
 
@@ -134,6 +134,11 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
     if not plan.ready:
         raise RotatorError(f"secret group {group.name!r} cannot be rotated: "
                            + "; ".join(plan.blockers), "run `rotator plan` for the details")
+    preflight = [p for check in settings.health if (p := probe_health(check))]
+    if preflight:
+        raise RotatorError("services are not healthy before the rotation: "
+                           + "; ".join(preflight),
+                           "fix them first: a rollback could not prove it restored health")
     run_id = new_run_id(group.name)
     lock = GroupLock(settings.state_dir, group.name, run_id).acquire()
     try:
@@ -157,7 +162,11 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
     echo(f"run {run_id}: rotating {group.name} ({len(locations)} locations, "
          f"{len(plan.units)} redeploys)")
     if on_step is not None:
-        on_step("prepared")
+        try:
+            on_step("prepared")
+        except BaseException:
+            lock.release(finished=False)
+            raise
     return _drive(settings, journal, lock, environ, echo, on_step, rollback=False)
 
 
