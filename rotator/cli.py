@@ -330,46 +330,66 @@ def check(output_format, output, config_path):
     sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
 
 
-@main.command()
-@click.argument("groups", nargs=-1)
-@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def plan(groups, output_format, output, config_path):
-    """Show what rotating the secret groups of the config (default: all) would do, with no
-    side effects: new values, every variable written, provider calls, redeploys, health checks,
-    and anything that blocks a safe rollback. Exit 1 if a group is blocked.
-    """
-    import json
-
-    from rotator.config import find_config, load_config
-    from rotator.inventory.collect import collect_inventory
-    from rotator.inventory.config import platforms_from_config
-    from rotator.output import emit
-    from rotator.rotate.config import rotation_config
-    from rotator.rotate.plan import build_plan, plan_to_dict, render_plan_text
-    from rotator.scan.engine.ruleset import builtin_plugin_files
-
-    config = load_config(config_path or find_config(Path(".")))
-    rotation = rotation_config(config.data, config.source, {p.stem for p in builtin_plugin_files()})
-    if not rotation.groups:
-        from rotator.errors import ConfigError
-
-        raise ConfigError("no secret groups configured", "add [[secrets]] tables to rotator.toml")
-    inventory = collect_inventory(platforms_from_config(config.data, config.source, os.environ), os.environ)
-    result = build_plan(rotation, inventory, set(groups) or None)
-    if output_format == "json":
-        emit(json.dumps(plan_to_dict(result), indent=2) + "\n", output)
-    else:
-        emit(render_plan_text(result), output)
-    sys.exit(EXIT_FINDINGS if result.blocked else EXIT_CLEAN)
-
-
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
     from rotator.output import write_report
 
     write_report(result, output_format, output, quiet, verbose, no_color)
+
+
+
+# -- rotation: thin shells over rotator.rotate.commands -------------------------------------
+_ROTATION_CONFIG = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file with [platforms.*] and [[secrets]] (default: nearest rotator.toml).")
+_UNREADABLE = click.option(
+    "--no-rollback-for-unreadable", "allow_unreadable", is_flag=True,
+    help="Rotate even rows whose current value cannot be read back (sensitive/sealed); "
+         "a rollback cannot restore those.")
+
+
+@main.command("plan")
+@_ROTATION_CONFIG
+@click.option("--secret", "secret_names", multiple=True, help="Only this group (repeatable).")
+@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+@_UNREADABLE
+def plan_command(config_path, secret_names, output_format, allow_unreadable):
+    """Show what a rotation would change, redeploy and check. No side effects.
+
+    Exit codes: 0 every group can be rotated, 1 a group is blocked, 2 error.
+    """
+    from rotator.rotate.commands import run_plan
+
+    sys.exit(run_plan(config_path, secret_names, output_format, allow_unreadable, click.echo))
+
+
+@main.command("rotate")
+@_ROTATION_CONFIG
+@click.option("--secret", "secret_name", help="The [[secrets]] group to rotate.")
+@click.option("--resume", is_flag=True, help="Continue the group's interrupted run.")
+@_UNREADABLE
+def rotate_command(config_path, secret_name, resume, allow_unreadable):
+    """Rotate one secret group on every target, redeploy, verify; or put it all back.
+
+    Exit codes: 0 rotated, 1 failed and rolled back, 2 usage/runtime error (or a rollback
+    that could not finish: run `rotator rollback RUN_ID`).
+    """
+    from rotator.rotate.commands import run_rotate
+
+    sys.exit(run_rotate(config_path, secret_name, resume, allow_unreadable, click.echo))
+
+
+@main.command("rollback")
+@_ROTATION_CONFIG
+@click.argument("run_id")
+def rollback_command(config_path, run_id):
+    """Restore the previous values of an unfinished run everywhere, redeploy, verify.
+
+    Exit codes: 1 rolled back, 2 error.
+    """
+    from rotator.rotate.commands import run_rollback
+
+    sys.exit(run_rollback(config_path, run_id, click.echo))
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-"""Rotation: config (secret groups) -> inventory -> plan (-> journal -> apply -> verify)."""
+"""Rotation: config → plan → journal → apply → verify → finalize | rollback (see run.py)."""

@@ -1,144 +1,281 @@
-"""Secret groups and health checks: `[[secrets]]` and `[[health]]` of the config, validated.
+"""Rotation settings read from the config file: platforms, secret groups, health checks.
 
-Errors name the file, the line of the group's `[[secrets]]` header and the key, so a typo in a
-twelve-variable config is found at once.
+Kept small and separate from the `[platforms.*]` reader of `rotator locate` so the two can be
+unified later. Every error names the file and the key (e.g. `rotator.toml: secrets[0].targets`).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rotator.config import RotatorConfig
 from rotator.errors import ConfigError
+from rotator.rotate.generate import FAMILY_DEFAULT_FORMAT, parse_format
 
-FORMATS = ("base64-32", "base64-64", "hex-32", "hex-64", "urlsafe-32", "urlsafe-64", "password-32")
 MODES = ("scheduled", "leak")
-_TARGET = re.compile(r"^(?P<platform>railway|vercel):(?P<service>[^@:\s]+)(?:@(?P<env>[^:\s]+)|:(?P<targets>[a-z+]+))?$")
-_AGE = re.compile(r"^(\d+)([dhw])$")
+VERCEL_TARGETS = ("production", "preview", "development")
+_RAILWAY_TARGET = re.compile(r"^railway:(?P<service>[^@:\s]+)@(?P<environment>[^@:\s]+)$")
+_VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+):(?P<targets>[a-z+]+)$")
+_AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
+
+
+@dataclass(frozen=True)
+class RailwaySettings:
+    project: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class VercelSettings:
+    project: str | None = None
+    team: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
 class Target:
-    platform: str  # railway | vercel
-    service: str  # railway service name, or vercel project
-    environments: tuple[str, ...]  # railway environment(s) or vercel targets (production, preview…)
+    """`railway:SERVICE@ENVIRONMENT` or `vercel:PROJECT:production+preview`."""
 
-    def label(self) -> str:
-        joined = "+".join(self.environments)
-        return f"{self.platform}:{self.service}" + (f" ({joined})" if joined else "")
+    spec: str
+    platform: str
+    name: str  # Railway service or Vercel project
+    environment: str | None = None  # Railway environment
+    vercel_targets: tuple[str, ...] = ()
+
+    @property
+    def deploy_unit(self) -> str:
+        """What gets redeployed once: one Railway service instance or one Vercel project."""
+        if self.platform == "railway":
+            return f"railway:{self.name}@{self.environment}"
+        return f"vercel:{self.name}"
 
 
 @dataclass(frozen=True)
 class SecretGroup:
+    """Variables that carry one value everywhere they live (aliases included)."""
+
     name: str
     family: str
-    variables: tuple[str, ...]  # aliases that must carry the same value
+    variables: tuple[str, ...]
     targets: tuple[Target, ...]
-    format: str = "base64-32"
+    format: str
     max_age_days: int | None = None
     mode: str = "scheduled"
-    line: int = 0
 
 
 @dataclass(frozen=True)
 class HealthCheck:
     url: str
     expect_status: int = 200
-    expect_json: dict[str, Any] | None = None
+    expect_json: dict[str, Any] = field(default_factory=dict)
     timeout: float = 5.0
 
 
 @dataclass(frozen=True)
-class RotationConfig:
-    groups: tuple[SecretGroup, ...]
+class Timing:
+    """Explicit limits for every wait of a rotation (seconds)."""
+
+    request_timeout: float = 15.0
+    deploy_timeout: float = 900.0
+    poll_interval: float = 5.0
+    health_attempts: int = 5
+    health_interval: float = 3.0
+    retry_base_delay: float = 0.5
+
+
+@dataclass(frozen=True)
+class RotationSettings:
+    source: Path
+    railway: RailwaySettings | None
+    vercel: VercelSettings | None
+    secrets: tuple[SecretGroup, ...]
     health: tuple[HealthCheck, ...]
+    state_dir: Path
+    key_file: Path
+    timing: Timing = field(default_factory=Timing)
+
+    def group(self, name: str) -> SecretGroup:
+        for group in self.secrets:
+            if group.name == name:
+                return group
+        known = ", ".join(g.name for g in self.secrets) or "none"
+        raise ConfigError(f"{self.source}: no [[secrets]] group named {name!r}",
+                          f"configured groups: {known}")
 
 
-def _header_lines(text: str, header: str) -> list[int]:
-    return [number for number, line in enumerate(text.splitlines(), start=1) if line.strip() == header]
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    return value
 
 
-def parse_target(raw: str, where: str) -> Target:
-    match = _TARGET.match(raw.strip()) if isinstance(raw, str) else None
-    if match is None:
-        raise ConfigError(f"{where}: target {raw!r} is not PLATFORM:SERVICE[@ENV] or vercel:PROJECT:TARGETS",
-                          'e.g. "railway:backend@production", "vercel:frontend:production+preview"')
-    if match["platform"] == "railway":
-        environments = (match["env"],) if match["env"] else ()
-        if match["targets"]:
-            raise ConfigError(f"{where}: Railway targets name an environment with @", '"railway:backend@production"')
-    else:
-        environments = tuple(match["targets"].split("+")) if match["targets"] else ()
-        unknown = [t for t in environments if t not in ("production", "preview", "development")]
-        if unknown or match["env"]:
-            raise ConfigError(f"{where}: Vercel targets are production, preview and development",
-                              '"vercel:frontend:production+preview"')
-    return Target(match["platform"], match["service"], environments)
+def _string(table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{where}.{key} is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}.{key} must be a non-empty string")
+    return value
 
 
-def _age_days(raw: Any, where: str) -> int:
-    match = _AGE.match(raw) if isinstance(raw, str) else None
-    if match is None:
-        raise ConfigError(f"{where}: max_age {raw!r} is not like \"90d\", \"12w\" or \"48h\"")
-    number, unit = int(match[1]), match[2]
-    return {"d": number, "w": number * 7, "h": max(1, number // 24)}[unit]
+def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}.{key} must be a positive number of seconds")
+    return float(value)
 
 
-def rotation_config(data: dict[str, Any], source: Path | None, known_families: set[str]) -> RotationConfig:
-    text = source.read_text("utf-8") if source is not None and source.exists() else ""
-    lines = _header_lines(text, "[[secrets]]") or _header_lines(text, "[[tool.rotator.secrets]]")
-    name = source.name if source else "config"
-    groups, seen = [], set()
-    raw_groups = data.get("secrets", [])
-    if not isinstance(raw_groups, list):
-        raise ConfigError(f"{name}: secrets must be an array of tables ([[secrets]])")
-    known = {"name", "family", "variables", "targets", "format", "max_age", "mode"}
-    for index, raw in enumerate(raw_groups):
-        line = lines[index] if index < len(lines) else 0
-        where = f"{name}:{line}" if line else f"{name}: secrets[{index}]"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where}: each [[secrets]] entry must be a table")
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}", f"known: {', '.join(sorted(known))}")
-        group_name = raw.get("name")
-        if not isinstance(group_name, str) or not group_name:
-            raise ConfigError(f"{where}: every secret group needs a name")
-        if group_name in seen:
-            raise ConfigError(f"{where}: two secret groups are named {group_name!r}")
-        seen.add(group_name)
-        family = raw.get("family")
-        if family not in known_families:
-            raise ConfigError(f"{where}: family {family!r} is not a plugin",
-                              f"one of: {', '.join(sorted(known_families))}")
-        variables = raw.get("variables")
-        if not isinstance(variables, list) or not variables or not all(isinstance(v, str) for v in variables):
-            raise ConfigError(f"{where}: variables must list the names that carry this secret")
-        targets = raw.get("targets")
-        if not isinstance(targets, list) or not targets:
-            raise ConfigError(f"{where}: targets must list where the secret lives")
-        fmt = raw.get("format", "base64-32")
-        if fmt not in FORMATS:
-            raise ConfigError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}")
-        mode = raw.get("mode", "scheduled")
-        if mode not in MODES:
-            raise ConfigError(f"{where}: mode must be \"scheduled\" or \"leak\"")
-        groups.append(SecretGroup(
-            name=group_name, family=family, variables=tuple(variables),
-            targets=tuple(parse_target(t, where) for t in targets), format=fmt,
-            max_age_days=_age_days(raw["max_age"], where) if "max_age" in raw else None,
-            mode=mode, line=line,
-        ))
-    health = []
-    for index, raw in enumerate(data.get("health", [])):
-        where = f"{name}: health[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
-            raise ConfigError(f"{where}: a health check needs a url")
-        expect_json = raw.get("expect_json")
-        if expect_json is not None and not isinstance(expect_json, dict):
-            raise ConfigError(f"{where}: expect_json must be a table")
-        health.append(HealthCheck(raw["url"], int(raw.get("expect_status", 200)), expect_json,
-                                  float(raw.get("timeout", 5.0))))
-    return RotationConfig(tuple(groups), tuple(health))
+def _unknown_keys(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}", f"known: {', '.join(sorted(known))}")
+
+
+def parse_target(spec: Any, where: str) -> Target:
+    if not isinstance(spec, str):
+        raise ConfigError(f"{where} must be a string like \"railway:backend@production\"")
+    railway = _RAILWAY_TARGET.match(spec)
+    if railway:
+        return Target(spec, "railway", railway["service"], railway["environment"])
+    vercel = _VERCEL_TARGET.match(spec)
+    if vercel:
+        targets = tuple(vercel["targets"].split("+"))
+        bad = [t for t in targets if t not in VERCEL_TARGETS]
+        if bad or len(set(targets)) != len(targets):
+            raise ConfigError(f"{where}: {spec!r} has an unknown or repeated Vercel target",
+                              f"use {'+'.join(VERCEL_TARGETS)}")
+        return Target(spec, "vercel", vercel["project"], vercel_targets=targets)
+    raise ConfigError(f"{where}: {spec!r} is not a target",
+                      "write railway:SERVICE@ENVIRONMENT or vercel:PROJECT:production+preview")
+
+
+def parse_max_age(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    match = _AGE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ConfigError(f"{where} must look like \"90d\" or \"12w\"")
+    return int(match[1]) * (7 if match[2] == "w" else 1)
+
+
+def _secret_group(raw: Any, where: str) -> SecretGroup:
+    table = _table(raw, where)
+    _unknown_keys(table, {"name", "family", "variables", "targets", "format", "max_age", "mode"},
+                  where)
+    name = _string(table, "name", where)
+    family = _string(table, "family", where)
+    if family not in FAMILY_DEFAULT_FORMAT:
+        raise ConfigError(
+            f"{where}.family: {family!r} cannot be rotated by this version",
+            f"self-generated families: {', '.join(sorted(FAMILY_DEFAULT_FORMAT))}")
+    variables = table.get("variables")
+    if (not isinstance(variables, list) or not variables
+            or not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v)
+                       for v in variables)):
+        raise ConfigError(f"{where}.variables must be a non-empty list of variable names")
+    if len(set(variables)) != len(variables):
+        raise ConfigError(f"{where}.variables lists a name twice")
+    raw_targets = table.get("targets")
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise ConfigError(f"{where}.targets must be a non-empty list")
+    targets = tuple(parse_target(t, f"{where}.targets[{i}]") for i, t in enumerate(raw_targets))
+    value_format = table.get("format", FAMILY_DEFAULT_FORMAT[family])
+    parse_format(value_format, f"{where}.format")
+    mode = table.get("mode", "scheduled")
+    if mode not in MODES:
+        raise ConfigError(f"{where}.mode must be one of {', '.join(MODES)}")
+    return SecretGroup(name=name, family=family, variables=tuple(variables), targets=targets,
+                       format=value_format, max_age_days=parse_max_age(table.get("max_age"),
+                                                                       f"{where}.max_age"),
+                       mode=mode)
+
+
+def _health_check(raw: Any, where: str) -> HealthCheck:
+    table = _table(raw, where)
+    _unknown_keys(table, {"url", "expect_status", "expect_json", "timeout"}, where)
+    url = _string(table, "url", where)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}.url must be an http(s) URL")
+    status = table.get("expect_status", 200)
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ConfigError(f"{where}.expect_status must be an HTTP status code")
+    expect_json = table.get("expect_json", {})
+    if not isinstance(expect_json, dict):
+        raise ConfigError(f"{where}.expect_json must be a table of expected fields")
+    return HealthCheck(url, status, expect_json, _number(table, "timeout", where, 5.0))
+
+
+def load_rotation_settings(config: RotatorConfig,
+                           environ: dict[str, str] | None = None) -> RotationSettings:
+    """Validate the rotation part of a loaded config file."""
+    env = os.environ if environ is None else environ
+    if config.source is None:
+        raise ConfigError("no config file found",
+                          "write a rotator.toml with [platforms.*] and [[secrets]], or pass --config")
+    path, data = config.source, config.data
+    platforms = _table(data.get("platforms", {}), f"{path}: platforms")
+    _unknown_keys(platforms, {"railway", "vercel"}, f"{path}: platforms")
+    railway = vercel = None
+    if "railway" in platforms:
+        where = f"{path}: platforms.railway"
+        table = _table(platforms["railway"], where)
+        _unknown_keys(table, {"project", "url"}, where)
+        railway = RailwaySettings(_string(table, "project", where),
+                                  _string(table, "url", where, required=False)
+                                  or env.get("ROTATOR_SANDBOX_RAILWAY_URL"))
+    if "vercel" in platforms:
+        where = f"{path}: platforms.vercel"
+        table = _table(platforms["vercel"], where)
+        _unknown_keys(table, {"project", "team", "url"}, where)
+        vercel = VercelSettings(_string(table, "project", where, required=False),
+                                _string(table, "team", where, required=False),
+                                _string(table, "url", where, required=False)
+                                or env.get("ROTATOR_SANDBOX_VERCEL_URL"))
+    raw_secrets = data.get("secrets", [])
+    if not isinstance(raw_secrets, list) or not raw_secrets:
+        raise ConfigError(f"{path}: secrets: no [[secrets]] groups", "add one [[secrets]] table")
+    groups = tuple(_secret_group(raw, f"{path}: secrets[{i}]") for i, raw in enumerate(raw_secrets))
+    names = [g.name for g in groups]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: secrets: two groups share a name")
+    for i, group in enumerate(groups):
+        for j, target in enumerate(group.targets):
+            if target.platform == "railway" and railway is None:
+                raise ConfigError(f"{path}: secrets[{i}].targets[{j}] needs [platforms.railway]")
+            if target.platform == "vercel" and vercel is None:
+                raise ConfigError(f"{path}: secrets[{i}].targets[{j}] needs [platforms.vercel]")
+    raw_health = data.get("health", [])
+    if not isinstance(raw_health, list):
+        raise ConfigError(f"{path}: health must be an array of tables ([[health]])")
+    health = tuple(_health_check(raw, f"{path}: health[{i}]") for i, raw in enumerate(raw_health))
+    rotation = _table(data.get("rotation", {}), f"{path}: rotation")
+    where = f"{path}: rotation"
+    _unknown_keys(rotation, {"state_dir", "key_file", "request_timeout", "deploy_timeout",
+                             "poll_interval", "health_attempts", "health_interval",
+                             "retry_base_delay"}, where)
+    state_dir = Path(rotation.get("state_dir") or env.get("ROTATOR_STATE_DIR")
+                     or Path.home() / ".local" / "state" / "rotator").expanduser()
+    key_file = Path(rotation.get("key_file") or env.get("ROTATOR_JOURNAL_KEY_FILE")
+                    or Path.home() / ".config" / "rotator" / "journal.key").expanduser()
+    attempts = rotation.get("health_attempts", Timing.health_attempts)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ConfigError(f"{where}.health_attempts must be a positive integer")
+    timing = Timing(
+        request_timeout=_number(rotation, "request_timeout", where, Timing.request_timeout),
+        deploy_timeout=_number(rotation, "deploy_timeout", where, Timing.deploy_timeout),
+        poll_interval=_number(rotation, "poll_interval", where, Timing.poll_interval),
+        health_attempts=attempts,
+        health_interval=_number(rotation, "health_interval", where, Timing.health_interval),
+        retry_base_delay=_number(rotation, "retry_base_delay", where, Timing.retry_base_delay),
+    )
+    if not state_dir.is_absolute():
+        state_dir = (path.parent / state_dir).resolve()
+    if not key_file.is_absolute():
+        key_file = (path.parent / key_file).resolve()
+    return RotationSettings(path, railway, vercel, groups, health, state_dir, key_file, timing)

@@ -1,0 +1,76 @@
+"""What the `plan`, `rotate` and `rollback` commands do, so rotator/cli.py stays a thin shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rotator.config import find_config, load_config
+from rotator.errors import RotatorError
+from rotator.rotate.config import RotationSettings, load_rotation_settings
+from rotator.rotate.plan import render_plan_text
+from rotator.rotate.run import (
+    RotationResult,
+    plan_rotation,
+    resume_rotation,
+    rollback_run,
+    start_rotation,
+)
+
+EXIT_PLAN_READY, EXIT_PLAN_BLOCKED = 0, 1
+
+
+def load_settings(config_path: Path | None) -> RotationSettings:
+    path = config_path or find_config(Path.cwd())
+    return load_rotation_settings(load_config(path))
+
+
+def _progress(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def run_plan(config_path: Path | None, secret_names: tuple[str, ...], output_format: str,
+             allow_unreadable: bool, write: Callable[[str], None]) -> int:
+    settings = load_settings(config_path)
+    plans = plan_rotation(settings, list(secret_names) or None, allow_unreadable=allow_unreadable)
+    if output_format == "json":
+        write(json.dumps({"version": 1, "plans": [p.to_json() for p in plans]}, indent=2))
+    else:
+        write(render_plan_text(plans))
+    return EXIT_PLAN_READY if all(p.ready for p in plans) else EXIT_PLAN_BLOCKED
+
+
+def _single_group(settings: RotationSettings, secret_name: str | None) -> str:
+    if secret_name:
+        return settings.group(secret_name).name
+    if len(settings.secrets) == 1:
+        return settings.secrets[0].name
+    raise RotatorError("several [[secrets]] groups are configured",
+                       "choose one with --secret NAME (one rotation per group)")
+
+
+def _report(result: RotationResult, write: Callable[[str], None]) -> int:
+    for line in result.account:
+        write(line)
+    write(f"run {result.run_id}: {result.state}")
+    return result.exit_code
+
+
+def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
+               allow_unreadable: bool, write: Callable[[str], None]) -> int:
+    settings = load_settings(config_path)
+    group = _single_group(settings, secret_name)
+    if resume:
+        result = resume_rotation(settings, group, echo=_progress)
+    else:
+        result = start_rotation(settings, group, allow_unreadable=allow_unreadable,
+                                echo=_progress)
+    return _report(result, write)
+
+
+def run_rollback(config_path: Path | None, run_id: str, write: Callable[[str], None]) -> int:
+    settings = load_settings(config_path)
+    return _report(rollback_run(settings, run_id, echo=_progress), write)

@@ -1,0 +1,209 @@
+"""The rotation protocol end to end: plan, prepare (journal first), apply, verify, then
+finalize or roll back; plus resume and rollback of a run that was interrupted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from rotator.errors import RotatorError
+from rotator.platforms.http import PlatformError
+from rotator.rotate.apply import push_values, redeploy_units
+from rotator.rotate.audit import AuditLog, fingerprint
+from rotator.rotate.config import RotationSettings
+from rotator.rotate.finalize import finalize
+from rotator.rotate.generate import generate_secret
+from rotator.rotate.inventory import PlatformSession
+from rotator.rotate.journal import (
+    APPLYING,
+    PREPARED,
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    ROTATED,
+    RotationJournal,
+    journal_path,
+    load_journal_key,
+    new_run_id,
+    now_iso,
+)
+from rotator.rotate.lock import GroupLock, GroupLocked, lock_path, read_lock_owner
+from rotator.rotate.plan import GroupPlan, build_group_plan
+from rotator.rotate.rollback import roll_back
+from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext, StepHook
+from rotator.rotate.verify import probe_health, verify
+
+EXIT_ROTATED, EXIT_ROLLED_BACK, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class RotationResult:
+    run_id: str
+    group: str
+    state: str  # rotated | rolled_back | rollback_failed
+    account: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return {ROTATED: EXIT_ROTATED, ROLLED_BACK: EXIT_ROLLED_BACK}.get(self.state, EXIT_ERROR)
+
+
+def plan_rotation(settings: RotationSettings, groups: list[str] | None = None, *,
+                  allow_unreadable: bool = False,
+                  environ: Mapping[str, str] | None = None) -> list[GroupPlan]:
+    """Plans for the named groups (default: all); reads only."""
+    selected = [settings.group(n) for n in groups] if groups else list(settings.secrets)
+    with PlatformSession(settings, environ) as session:
+        return [build_group_plan(session, settings, g, allow_unreadable=allow_unreadable)
+                for g in selected]
+
+
+def _context(settings: RotationSettings, session: PlatformSession, journal: RotationJournal,
+             echo: Callable[[str], None], on_step: StepHook | None) -> RunContext:
+    return RunContext(settings, session, journal, AuditLog(settings.state_dir), echo, on_step)
+
+
+def _forward(ctx: RunContext) -> None:
+    """Apply → redeploy → verify → finalize; any failure on the way rolls everything back."""
+    journal = ctx.journal
+    try:
+        if journal.state == PREPARED:
+            ctx.step("apply-started", state=APPLYING)
+        push_values(ctx, "new", "apply")
+        if not journal.done("apply-pushed"):
+            ctx.step("apply-pushed")
+        redeploy_units(ctx, "apply", journal.units)
+        problems = verify(ctx, "new")
+        if problems:
+            raise RotationFailure("verification failed: " + "; ".join(problems))
+        ctx.step("verified")
+    except (PlatformError, RotationFailure, RotatorError) as error:
+        ctx.say(f"rotation failed: {error}")
+        roll_back(ctx, str(error))
+        return
+    finalize(ctx)
+
+
+def _drive(settings: RotationSettings, journal: RotationJournal, lock: GroupLock,
+           environ: Mapping[str, str] | None, echo: Callable[[str], None],
+           on_step: StepHook | None, *, rollback: bool) -> RotationResult:
+    """Run a journal to a finished state; the lock file survives unless the run finished."""
+    try:
+        with PlatformSession(settings, environ) as session:
+            ctx = _context(settings, session, journal, echo, on_step)
+            try:
+                if rollback or journal.state in (ROLLING_BACK, ROLLBACK_FAILED):
+                    roll_back(ctx, journal.failure or "rollback requested")
+                else:
+                    _forward(ctx)
+            except RollbackIncomplete as error:
+                ctx.account.append(f"ROLLBACK INCOMPLETE: {error}")
+                ctx.account.append(f"run `rotator rollback {journal.run_id}` once the cause is "
+                                   "fixed; the journal keeps the previous values")
+            result = RotationResult(journal.run_id, journal.group, journal.state, ctx.account)
+            if journal.state == ROTATED:
+                result.account.insert(0, f"rotated {journal.group}: every location now holds "
+                                         f"{_new_fingerprint(ctx)}; services verified")
+            elif journal.state == ROLLED_BACK:
+                result.account.insert(0, f"rotation of {journal.group} failed and was rolled "
+                                         f"back: {journal.failure}")
+            return result
+    finally:
+        lock.release(finished=journal.finished)
+
+
+def _new_fingerprint(ctx: RunContext) -> str:
+    return ", ".join(sorted({loc["new_fingerprint"] for loc in ctx.journal.locations}))
+
+
+def start_rotation(settings: RotationSettings, group_name: str, *,
+                   allow_unreadable: bool = False, environ: Mapping[str, str] | None = None,
+                   echo: Callable[[str], None] = print,
+                   on_step: StepHook | None = None) -> RotationResult:
+    """Plan, then (if the plan is ready) prepare the journal and run the rotation."""
+    group = settings.group(group_name)
+    owner = read_lock_owner(settings.state_dir, group.name)
+    if lock_path(settings.state_dir, group.name).exists():
+        raise GroupLocked(f"secret group {group.name!r} has an unfinished rotation (run {owner})",
+                          f"run `rotator rotate --secret {group.name} --resume` or "
+                          f"`rotator rollback {owner}`", owner)
+    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    with PlatformSession(settings, environ) as session:
+        plan = build_group_plan(session, settings, group, allow_unreadable=allow_unreadable)
+        current = plan.current
+    if not plan.ready:
+        raise RotatorError(f"secret group {group.name!r} cannot be rotated: "
+                           + "; ".join(plan.blockers), "run `rotator plan` for the details")
+    preflight = [p for check in settings.health if (p := probe_health(check))]
+    if preflight:
+        raise RotatorError("services are not healthy before the rotation: "
+                           + "; ".join(preflight),
+                           "fix them first: a rollback could not prove it restored health")
+    run_id = new_run_id(group.name)
+    lock = GroupLock(settings.state_dir, group.name, run_id).acquire()
+    try:
+        new_value = generate_secret(group.format)
+        locations = [{**loc, "old_value": current.values[loc["key"]], "new_value": new_value,
+                      "old_fingerprint": fingerprint(current.values[loc["key"]]),
+                      "new_fingerprint": fingerprint(new_value)}
+                     for loc in current.locations]
+        journal = RotationJournal(
+            run_id=run_id, group=group.name, mode=group.mode, state=PREPARED,
+            created_at=now_iso(), locations=locations, units=plan.units,
+            allow_unreadable=allow_unreadable,
+            path=journal_path(settings.state_dir, run_id), key=key)
+        journal.record("prepared")  # durable before any side effect
+    except BaseException:
+        lock.release(finished=True)
+        raise
+    AuditLog(settings.state_dir).write(
+        run_id, group.name, "prepared", "ok", new=fingerprint(new_value),
+        locations=[loc["description"] for loc in locations])
+    echo(f"run {run_id}: rotating {group.name} ({len(locations)} locations, "
+         f"{len(plan.units)} redeploys)")
+    if on_step is not None:
+        try:
+            on_step("prepared")
+        except BaseException:
+            lock.release(finished=False)
+            raise
+    return _drive(settings, journal, lock, environ, echo, on_step, rollback=False)
+
+
+def _load_for_takeover(settings: RotationSettings, run_id: str,
+                       environ: Mapping[str, str] | None) -> tuple[RotationJournal, GroupLock]:
+    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    journal = RotationJournal.load(journal_path(settings.state_dir, run_id), key)
+    if journal.finished:
+        raise RotatorError(f"run {run_id} already finished ({journal.state})",
+                           "nothing to resume or roll back")
+    lock = GroupLock(settings.state_dir, journal.group, run_id).acquire(take_over=True)
+    return journal, lock
+
+
+def resume_rotation(settings: RotationSettings, group_name: str, *,
+                    environ: Mapping[str, str] | None = None,
+                    echo: Callable[[str], None] = print,
+                    on_step: StepHook | None = None) -> RotationResult:
+    """Continue an interrupted run forward (rolling back if it can no longer verify)."""
+    group = settings.group(group_name)
+    run_id = read_lock_owner(settings.state_dir, group.name)
+    if run_id is None:
+        raise RotatorError(f"secret group {group.name!r} has no unfinished rotation",
+                           "nothing to resume")
+    journal, lock = _load_for_takeover(settings, run_id, environ)
+    echo(f"run {run_id}: resuming from {journal.state} "
+         f"(last step {journal.steps[-1]['step'] if journal.steps else 'none'})")
+    return _drive(settings, journal, lock, environ, echo, on_step, rollback=False)
+
+
+def rollback_run(settings: RotationSettings, run_id: str, *,
+                 environ: Mapping[str, str] | None = None,
+                 echo: Callable[[str], None] = print,
+                 on_step: StepHook | None = None) -> RotationResult:
+    """Put every location of an unfinished run back on its previous value."""
+    journal, lock = _load_for_takeover(settings, run_id, environ)
+    echo(f"run {run_id}: rolling back from {journal.state}")
+    if journal.state != ROLLING_BACK and not journal.failure:
+        journal.failure = "rollback requested by the operator"
+    return _drive(settings, journal, lock, environ, echo, on_step, rollback=True)

@@ -1,0 +1,56 @@
+"""What every step of one run shares: settings, platform session, journal, audit log, output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rotator.platforms.http import redact
+from rotator.rotate.audit import AuditLog
+from rotator.rotate.config import RotationSettings
+from rotator.rotate.inventory import PlatformSession
+from rotator.rotate.journal import RotationJournal
+
+# Called after each recorded step with the step's name; tests use it to simulate a kill.
+StepHook = Callable[[str], None]
+
+
+class RotationFailure(Exception):
+    """A step of the forward path failed in a way a rollback answers (message has no values)."""
+
+
+class RollbackIncomplete(Exception):
+    """Restoring the previous values failed; the run stays unfinished and resumable."""
+
+
+@dataclass
+class RunContext:
+    settings: RotationSettings
+    session: PlatformSession
+    journal: RotationJournal
+    audit: AuditLog
+    echo: Callable[[str], None] = print
+    on_step: StepHook | None = None
+    account: list[str] = field(default_factory=list)
+
+    def known_values(self) -> list[str]:
+        return [v for loc in self.journal.locations
+                for v in (loc.get("old_value"), loc.get("new_value")) if v]
+
+    def scrub(self, text: str) -> str:
+        """Belt and braces: no journal value survives into any message."""
+        return redact(text, self.known_values())
+
+    def say(self, message: str) -> None:
+        self.echo(self.scrub(message))
+
+    def step(self, name: str, *, state: str | None = None, outcome: str = "ok",
+             **details: Any) -> None:
+        """Record a completed step in the journal (durably) and the audit log, then the hook."""
+        self.journal.record(name, state=state)
+        self.audit.write(self.journal.run_id, self.journal.group, name, outcome,
+                         **{k: self.scrub(v) if isinstance(v, str) else v
+                            for k, v in details.items()})
+        if self.on_step is not None:
+            self.on_step(name)

@@ -1,0 +1,71 @@
+"""Prove a rotation (or a rollback) took: values read back as expected, health checks pass."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from rotator.rotate.audit import fingerprint
+from rotator.rotate.config import HealthCheck
+from rotator.rotate.run_context import RunContext
+
+
+def check_values_in_place(ctx: RunContext, which: str) -> list[str]:
+    """Readable locations must hold ``{which}_value``; sensitive rows cannot be read back."""
+    problems = []
+    for location in ctx.journal.locations:
+        expected = location.get(f"{which}_value")
+        if expected is None:
+            continue
+        actual = ctx.session.read_back(location)
+        if actual is not None and actual != expected:
+            problems.append(f"{location['description']} holds {fingerprint(actual)}, "
+                            f"expected {fingerprint(expected)}")
+    return problems
+
+
+def _matches(expected: dict[str, Any], body: Any) -> bool:
+    return isinstance(body, dict) and all(body.get(k) == v for k, v in expected.items())
+
+
+def probe_health(check: HealthCheck) -> str | None:
+    """One request; None if it answered as configured, else why not (no body text)."""
+    try:
+        response = httpx.get(check.url, timeout=check.timeout, follow_redirects=False)
+    except httpx.HTTPError as error:
+        return f"{check.url}: no answer ({type(error).__name__})"
+    if response.status_code != check.expect_status:
+        return f"{check.url}: HTTP {response.status_code}, expected {check.expect_status}"
+    if check.expect_json:
+        try:
+            body = response.json()
+        except ValueError:
+            return f"{check.url}: answer is not JSON"
+        if not _matches(check.expect_json, body):
+            fields = ", ".join(sorted(check.expect_json))
+            return f"{check.url}: JSON fields {fields} do not hold the expected values"
+    return None
+
+
+def check_health(ctx: RunContext) -> list[str]:
+    """Every configured check must pass; each gets a few attempts (apps may still be warming)."""
+    timing = ctx.settings.timing
+    problems = []
+    for check in ctx.settings.health:
+        problem = None
+        for attempt in range(timing.health_attempts):
+            if attempt:
+                time.sleep(timing.health_interval)
+            problem = probe_health(check)
+            if problem is None:
+                break
+        if problem:
+            problems.append(f"health {problem} (after {timing.health_attempts} attempts)")
+    return problems
+
+
+def verify(ctx: RunContext, which: str) -> list[str]:
+    """All problems found (empty: verified)."""
+    return check_values_in_place(ctx, which) + check_health(ctx)

@@ -1,0 +1,237 @@
+"""Kit for the rotation tests: a seeded sandbox, a config for it, a health endpoint for the live
+backend, step hooks, and the end-state check every test ends with."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rotator.config import load_config
+from rotator.rotate.config import RotationSettings, load_rotation_settings
+from rotator.rotate.journal import RotationJournal, journal_path
+from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
+
+VARIABLE = "NEXTAUTH_SECRET"
+BACKEND_UNIT = "railway:backend@production"
+FRONTEND_UNIT = "vercel:frontend"
+
+
+class SimulatedKill(BaseException):  # noqa: N818 - models a kill, not an error
+    """Raised from a step hook: the run stops dead, like a killed process (no rollback)."""
+
+
+class BackendHealthProxy:
+    """Real HTTP /health that answers with the live backend deployment's own /health.
+
+    The sandbox backend's port changes with every deploy; production has a stable domain.
+    ``fail_next`` makes the next N answers 503 (the "health check failing" fault).
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.fail_next = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                with proxy._lock:
+                    failing = proxy.fail_next > 0
+                    proxy.fail_next -= 1 if failing else 0
+                if failing:
+                    status, body = 503, {"status": "unhealthy", "reason": "injected"}
+                else:
+                    status, body = proxy.sandbox.backend_health()
+                    status = status or 502
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/health"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class RotationRig:
+    sandbox: Sandbox
+    seeded: IncidentSecrets = field(repr=False)
+    config_path: Path
+    state_dir: Path
+    environ: dict[str, str] = field(repr=False)
+    health: BackendHealthProxy
+    new_value: str | None = field(default=None, repr=False)
+
+    @property
+    def old_value(self) -> str:
+        return self.seeded.nextauth_secret
+
+    @property
+    def settings(self) -> RotationSettings:
+        return load_rotation_settings(load_config(self.config_path), self.environ)
+
+    @property
+    def key(self) -> bytes:
+        return base64.b64decode(self.environ["ROTATOR_JOURNAL_KEY"])
+
+    def journal(self, run_id: str) -> RotationJournal:
+        return RotationJournal.load(journal_path(self.state_dir, run_id), self.key)
+
+    def capture_new_value(self, step: str) -> None:
+        """Step hook part: read the new value from the journal (the test holds the key)."""
+        if step == "prepared":
+            (path,) = self.state_dir.glob("*.journal")
+            journal = RotationJournal.load(path, self.key)
+            self.new_value = journal.locations[0]["new_value"]
+
+    def files_text(self) -> str:
+        """Every file rotator wrote (journal ciphertext, lock, audit log, history), as text."""
+        return "\n".join(p.read_bytes().decode("latin-1") for p in self.state_dir.rglob("*")
+                         if p.is_file())
+
+
+def write_config(path: Path, sandbox: Sandbox, health_url: str, state_dir: Path,
+                 extra: str = "") -> Path:
+    path.write_text(f"""
+[platforms.railway]
+project = "intowork"
+url = "{sandbox.railway.graphql_url}"
+
+[platforms.vercel]
+project = "frontend"
+url = "{sandbox.vercel.url}"
+
+[[secrets]]
+name = "nextauth"
+family = "nextauth"
+variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
+targets = ["railway:backend@production", "vercel:frontend:production+preview"]
+format = "base64-32"
+max_age = "90d"
+mode = "leak"
+
+[[health]]
+url = "{health_url}"
+expect_status = 200
+expect_json = {{status = "healthy"}}
+timeout = 5
+
+[rotation]
+state_dir = "{state_dir}"
+request_timeout = 1.0
+deploy_timeout = 60
+poll_interval = 0.05
+health_attempts = 3
+health_interval = 0.1
+retry_base_delay = 0.02
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    server = LocalPostgres()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def rig(postgres_server: LocalPostgres, tmp_path: Path) -> Iterator[RotationRig]:
+    """Seeded incident sandbox (backend + frontend healthy), config, key, health endpoint."""
+    with Sandbox(postgres=postgres_server, step_delay=0.02) as sandbox:
+        seeded = sandbox.seed_incident()
+        health = BackendHealthProxy(sandbox)
+        state_dir = tmp_path / "state"
+        config = write_config(tmp_path / "rotator.toml", sandbox, health.url, state_dir)
+        environ = {**sandbox.client_environment(),
+                   "ROTATOR_JOURNAL_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+        try:
+            yield RotationRig(sandbox, seeded, config, state_dir, environ, health)
+        finally:
+            health.stop()
+
+
+def _process_env(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+
+
+def wait_for_all_deployments(sandbox: Sandbox, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    for record in [*sandbox.railway_state.deployments, *sandbox.vercel_state.deployments]:
+        record.done.wait(max(0.0, deadline - time.monotonic()))
+
+
+def end_state(rig: RotationRig) -> str:
+    """'rotated' or 'previous'; fails the test on any mix or an unhealthy service.
+
+    Looks at the stored variables (Railway backend; every Vercel row of the key) and at the
+    environment of the live backend and frontend processes.
+    """
+    sandbox = rig.sandbox
+    wait_for_all_deployments(sandbox)
+    ids = sandbox.ids
+    stored = {"railway backend": sandbox.railway_state.raw_variables(
+        ids.railway_environment_id, ids.backend_service_id)[VARIABLE]}
+    for row in sandbox.vercel_state.envs[ids.vercel_project_id]:
+        if row["key"] == VARIABLE:
+            stored[f"vercel {'+'.join(row['target'])}"] = row["value"]
+    backend = sandbox.railway_state.latest_active(ids.railway_environment_id,
+                                                  ids.backend_service_id)
+    frontend = sandbox.vercel_state.production_app(ids.vercel_project_id)
+    assert backend is not None and backend.app is not None and frontend is not None
+    stored["live backend"] = _process_env(backend.app.process.pid)[VARIABLE]
+    stored["live frontend"] = _process_env(frontend.process.pid)[VARIABLE]
+    distinct = set(stored.values())
+    labels = {name: ("old" if v == rig.old_value else "new" if v == rig.new_value else "other")
+              for name, v in stored.items()}
+    assert len(distinct) == 1, f"mixed state: {labels}"
+    status, body = sandbox.backend_health()
+    assert (status, body.get("status")) == (200, "healthy"), f"unhealthy: {status} {body}"
+    (value,) = distinct
+    if value == rig.old_value:
+        return "previous"
+    assert rig.new_value is None or value == rig.new_value, f"unexpected value: {labels}"
+    return "rotated"
+
+
+def assert_no_plaintext(rig: RotationRig, *texts: str) -> None:
+    """Neither the old nor the new value in rotator's files or in the given output."""
+    haystack = rig.files_text() + "\n".join(texts)
+    for label, value in (("old", rig.old_value), ("new", rig.new_value)):
+        if value:
+            assert value not in haystack, f"{label} value leaked"
+            assert value[:16] not in haystack, f"{label} value prefix leaked"
+
