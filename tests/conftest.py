@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -35,3 +37,18 @@ def python_ruleset(isolated_cache):
     from rotator.scan.engine.ruleset import load_ruleset
 
     return load_ruleset(engine="python")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL for the whole session (127.0.0.1, scram-sha-256; pgserver binaries),
+    shared by the sandbox tests and the rotation tests."""
+    server = LocalPostgres()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,7 +19,7 @@ import pytest
 from rotator.config import load_config
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import RotationJournal, journal_path
-from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+from rotator.sandbox.postgres_server import LocalPostgres
 from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 
 VARIABLE = "NEXTAUTH_SECRET"
@@ -152,19 +152,6 @@ retry_base_delay = 0.02
 {extra}
 """, encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[LocalPostgres]:
-    server = LocalPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

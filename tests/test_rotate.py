@@ -32,7 +32,7 @@ from rotator.rotate.lock import GroupLocked  # noqa: E402
 from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
 
 pytestmark = pytest.mark.slow
-pytest_plugins = ("rotate_kit",)  # fixtures: postgres_server, rig
+pytest_plugins = ("rotate_kit",)  # fixture: rig (postgres_server is in conftest.py)
 
 
 def _sandbox_snapshot(rig: RotationRig) -> tuple:

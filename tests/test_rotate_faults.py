@@ -50,7 +50,7 @@ from rotator.rotate.run import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.slow
-pytest_plugins = ("rotate_kit",)  # fixtures: postgres_server, rig
+pytest_plugins = ("rotate_kit",)  # fixture: rig (postgres_server is in conftest.py)
 
 PERSISTENT = 4  # RetryPolicy.max_attempts: every attempt of one call fails
 TIMEOUT_DELAY = 1.5  # longer than the config's request_timeout (1.0 s)

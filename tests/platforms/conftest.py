@@ -1,4 +1,4 @@
-"""Fixtures: one real PostgreSQL per test session, and a fresh sandbox per test."""
+"""Fixtures: a fresh sandbox per test, on the session's PostgreSQL (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+from rotator.sandbox.postgres_server import LocalPostgres
 from rotator.sandbox.sandbox import Sandbox
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[LocalPostgres]:
-    """A real PostgreSQL on 127.0.0.1 with scram-sha-256 auth (pgserver binaries)."""
-    server = LocalPostgres()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
