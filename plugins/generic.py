@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from rotator.plugin_api import FamilyDetector
+from rotator.rotate.family import GeneratedSecret
 from rotator.rules import SECRET_NAME, Rule, assignment_patterns, value_pattern
 
 _KEYWORDS = (
@@ -86,3 +87,6 @@ class GenericSecretDetector(FamilyDetector):
 
     secret_type = "Secret-named Assignment"
     rules = RULES
+
+
+ROTATION = GeneratedSecret("generic", default_format="urlsafe-32")

@@ -5,6 +5,7 @@ random bytes, base64, changed on the auth server and its consumers together."""
 from __future__ import annotations
 
 from rotator.plugin_api import FamilyDetector
+from rotator.rotate.family import GeneratedSecret
 from rotator.rules import Rule, assignment_patterns, value_pattern
 
 RULES = (
@@ -41,3 +42,6 @@ class JwtSecretDetector(FamilyDetector):
 
     secret_type = "JWT Secret"
     rules = RULES
+
+
+ROTATION = GeneratedSecret("jwt", default_format="base64-32")

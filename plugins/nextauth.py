@@ -4,6 +4,7 @@ replacement is 32 random bytes, base64, set on backend and frontend together."""
 from __future__ import annotations
 
 from rotator.plugin_api import FamilyDetector
+from rotator.rotate.family import GeneratedSecret
 from rotator.rules import Rule, assignment_patterns, value_pattern
 
 RULES = (
@@ -40,3 +41,6 @@ class NextAuthDetector(FamilyDetector):
 
     secret_type = "NextAuth Secret"
     rules = RULES
+
+
+ROTATION = GeneratedSecret("nextauth", default_format="base64-32")

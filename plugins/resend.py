@@ -3,7 +3,12 @@ the old one once the services are verified on the new key (deletion is final).""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from rotator.errors import ConfigError
 from rotator.plugin_api import FamilyDetector
+from rotator.rotate.family import FamilyContext, FamilyError, FamilyPlan, FamilyRotation
 from rotator.rules import Rule
 
 RULES = (
@@ -35,3 +40,177 @@ class ResendDetector(FamilyDetector):
 
     secret_type = "Resend API Key"
     rules = RULES
+
+
+PERMISSIONS = ("full_access", "sending_access")
+
+
+class ResendKey(FamilyRotation):
+    """An API key issued by Resend: several keys may live at once, so the new key is created
+    first, the services cut over and verified, and only then the old key deleted (deletion is
+    final). On rollback the newly created key is deleted instead.
+
+    Keys are managed with a full_access key: ``management_key_env`` (default RESEND_API_KEY) if
+    set, else the current key itself when it is full_access. Resend shows no token for a key
+    id, so the old key is found by ``key_id``, ``key_name``, or the id this family recorded at
+    the previous rotation. ``permission`` defaults to the current key's own; ``domain_id``
+    restricts a sending key to one domain. Scheduled mode may keep the old key for ``grace``.
+    """
+
+    name = "resend"
+    default_format = None  # Resend mints the value
+    parameters = frozenset({"key_id", "key_name", "permission", "domain_id",
+                            "management_key_env"})
+    issues_credential = True
+    grace_supported = True
+
+    def check_params(self, params: Mapping[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        if "permission" in params and params["permission"] not in PERMISSIONS:
+            raise ConfigError(f"{where}.permission must be one of {', '.join(PERMISSIONS)}")
+        for key in ("key_id", "key_name", "domain_id", "management_key_env"):
+            if key in params and (not isinstance(params[key], str) or not params[key]):
+                raise ConfigError(f"{where}.{key} must be a non-empty string")
+
+    @staticmethod
+    def _client(ctx: FamilyContext, key: str):
+        from rotator.platforms.http import RetryPolicy
+        from rotator.platforms.resend import RESEND_API_URL, ResendClient
+
+        return ResendClient(key, base_url=ctx.environ.get("RESEND_BASE_URL") or RESEND_API_URL,
+                            timeout=ctx.timing.request_timeout,
+                            retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+
+    @staticmethod
+    def _management_env(ctx: FamilyContext) -> str:
+        return ctx.params.get("management_key_env", "RESEND_API_KEY")
+
+    def _manager(self, ctx: FamilyContext, old: str | None) -> str | None:
+        return ctx.environ.get(self._management_env(ctx)) or old
+
+    @staticmethod
+    def issued_name(ctx: FamilyContext) -> str:
+        """The new key's name: the run id makes it findable if the create answer is lost."""
+        return f"rotator {ctx.group.name} {ctx.run_id}"
+
+    def plan(self, ctx: FamilyContext, old_values: Mapping[str, str | None],
+             variables: Mapping[str, str]) -> FamilyPlan:
+        plan = FamilyPlan()
+        old = self.old_secret(old_values)
+        manager = self._manager(ctx, old)
+        if manager is None:
+            plan.blockers.append(f"no Resend management key: set {self._management_env(ctx)} "
+                                 "to a full_access key (the current key is unreadable)")
+            return plan
+        with self._client(ctx, manager) as client:
+            keys = client.list_api_keys()
+            permission = ctx.params.get("permission")
+            if permission is None and old is not None:
+                permission = client.check_key(old).permission
+        previous = ((ctx.previous or {}).get("provider") or {}).get("new_key_id")
+        by_id = {k.id: k for k in keys}
+        wanted_id, wanted_name = ctx.params.get("key_id"), ctx.params.get("key_name")
+        if wanted_id:
+            matches = [by_id[wanted_id]] if wanted_id in by_id else []
+        elif wanted_name:
+            matches = [k for k in keys if k.name == wanted_name]
+        else:
+            matches = [by_id[previous]] if previous in by_id else []
+        if len(matches) != 1:
+            names = ", ".join(sorted(f"{k.name!r} ({k.id})" for k in keys)) or "none"
+            what = (f"key_id {wanted_id!r}" if wanted_id else f"key_name {wanted_name!r}"
+                    if wanted_name else "which key the services use")
+            plan.blockers.append(f"Resend: cannot tell {what} "
+                                 f"({len(matches)} match); set params.key_id or params.key_name "
+                                 f"— keys on the account: {names}")
+            return plan
+        if permission is None:
+            plan.blockers.append("Resend: the current key's permission is unknown; set "
+                                 "params.permission (full_access or sending_access)")
+            return plan
+        (old_key,) = matches
+        plan.provider = {"old_key_id": old_key.id, "old_key_name": old_key.name,
+                         "permission": permission}
+        if ctx.params.get("domain_id"):
+            plan.provider["domain_id"] = ctx.params["domain_id"]
+        plan.calls.append(f"POST /api-keys: create a {permission} key named "
+                          f"'rotator {ctx.group.name} <run id>'")
+        revoke = ("kept until the grace window ends; `rotate --due` deletes it"
+                  if ctx.group.mode == "scheduled" and ctx.group.grace_days
+                  else "deleted once the services are verified on the new key")
+        plan.calls.append(f"DELETE /api-keys/{old_key.id} ({old_key.name!r}): {revoke}")
+        if old is not None and manager == old:
+            plan.notes.append(f"the Resend management key ({self._management_env(ctx)}) is the "
+                              "key being rotated: the new key takes over managing keys; update "
+                              "that secret where your jobs read it")
+        return plan
+
+    def issue(self, ctx: FamilyContext) -> str:
+        manager = self._manager(ctx, ctx.provider.get("old_secret"))
+        with self._client(ctx, manager) as client:
+            created = client.create_api_key(self.issued_name(ctx),
+                                            permission=ctx.provider["permission"],
+                                            domain_id=ctx.provider.get("domain_id"))
+        ctx.provider["new_key_id"] = created.id
+        ctx.provider["new_key_name"] = self.issued_name(ctx)
+        return created.token
+
+    def _delete(self, ctx: FamilyContext, key_id: str, managers: list[str | None]) -> None:
+        from rotator.platforms.http import AuthError, NotFound
+
+        errors: list[Exception] = []
+        for manager in dict.fromkeys(m for m in managers if m):
+            try:
+                with self._client(ctx, manager) as client:
+                    client.delete_api_key(key_id)
+                return
+            except NotFound:
+                return  # already deleted (a resumed run)
+            except AuthError as error:
+                errors.append(error)  # that key is gone or cannot manage keys: try the next
+        if errors:
+            raise errors[-1]
+        raise FamilyError(f"Resend: no key left that can delete key {key_id}")
+
+    def revoke_old(self, ctx: FamilyContext) -> str | None:
+        key_id = ctx.provider.get("old_key_id")
+        if not key_id:
+            return None
+        env_key = ctx.environ.get(self._management_env(ctx))
+        # The management key first, unless it is the key being deleted; then the new key.
+        managers = [k for k in (env_key, ctx.provider.get("new_secret"))
+                    if k != ctx.provider.get("old_secret")] + [ctx.provider.get("old_secret")]
+        self._delete(ctx, key_id, managers)
+        return f"deleted the replaced Resend key {key_id}"
+
+    def revoke_new(self, ctx: FamilyContext) -> str | None:
+        env_key = ctx.environ.get(self._management_env(ctx))
+        managers = [env_key, ctx.provider.get("old_secret")]
+        key_id = ctx.provider.get("new_key_id")
+        if key_id is None:
+            # The create answer was lost: find the key by the name this run gave it.
+            name = self.issued_name(ctx)
+            found: list[str] = []
+            for manager in dict.fromkeys(m for m in managers if m):
+                with self._client(ctx, manager) as client:
+                    found = [k.id for k in client.list_api_keys() if k.name == name]
+                break
+            if not found:
+                return None
+            key_id = found[0]
+        self._delete(ctx, key_id, managers)
+        return f"deleted the newly issued Resend key {key_id}"
+
+    def provider_problems(self, ctx: FamilyContext, which: str) -> list[str]:
+        token = ctx.provider.get(f"{which}_secret")
+        if token is None:
+            return []
+        manager = self._manager(ctx, ctx.provider.get("old_secret")) or token
+        with self._client(ctx, manager) as client:
+            status = client.check_key(token)
+        if status.live is not True:
+            return [f"Resend: the {which} key is not live ({status.reason})"]
+        return []
+
+
+ROTATION = ResendKey()

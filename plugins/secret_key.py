@@ -4,6 +4,7 @@ replacement is random hex or urlsafe text, as the app expects."""
 from __future__ import annotations
 
 from rotator.plugin_api import FamilyDetector
+from rotator.rotate.family import GeneratedSecret
 from rotator.rules import Rule, assignment_patterns, value_pattern
 
 RULES = (
@@ -41,3 +42,6 @@ class SecretKeyDetector(FamilyDetector):
 
     secret_type = "Framework Secret Key"
     rules = RULES
+
+
+ROTATION = GeneratedSecret("secret_key", default_format="hex-32")

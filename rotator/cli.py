@@ -363,33 +363,49 @@ def plan_command(config_path, secret_names, output_format, allow_unreadable):
     sys.exit(run_plan(config_path, secret_names, output_format, allow_unreadable, click.echo))
 
 
+_RUN_FORMAT = click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]),
+                           default="text", show_default=True,
+                           help="json: one object with the run's outcome (progress stays on "
+                                "stderr).")
+
+
 @main.command("rotate")
 @_ROTATION_CONFIG
 @click.option("--secret", "secret_name", help="The [[secrets]] group to rotate.")
 @click.option("--resume", is_flag=True, help="Continue the group's interrupted run.")
+@click.option("--due", is_flag=True,
+              help="Rotate every group older than its max_age (and revoke credentials whose "
+                   "grace window has ended); for the scheduled job.")
 @_UNREADABLE
-def rotate_command(config_path, secret_name, resume, allow_unreadable):
+@_RUN_FORMAT
+def rotate_command(config_path, secret_name, resume, due, allow_unreadable, output_format):
     """Rotate one secret group on every target, redeploy, verify; or put it all back.
 
-    Exit codes: 0 rotated, 1 failed and rolled back, 2 usage/runtime error (or a rollback
-    that could not finish: run `rotator rollback RUN_ID`).
+    Exit codes: 0 rotated (with --due: nothing failed), 1 failed and rolled back, 2
+    usage/runtime error (or a rollback that could not finish: run `rotator rollback RUN_ID`).
     """
-    from rotator.rotate.commands import run_rotate
+    from rotator.rotate.commands import run_due, run_rotate
 
-    sys.exit(run_rotate(config_path, secret_name, resume, allow_unreadable, click.echo))
+    if due:
+        if secret_name or resume:
+            raise click.UsageError("--due picks the groups itself; drop --secret/--resume")
+        sys.exit(run_due(config_path, output_format, click.echo))
+    sys.exit(run_rotate(config_path, secret_name, resume, allow_unreadable, output_format,
+                        click.echo))
 
 
 @main.command("rollback")
 @_ROTATION_CONFIG
 @click.argument("run_id")
-def rollback_command(config_path, run_id):
+@_RUN_FORMAT
+def rollback_command(config_path, run_id, output_format):
     """Restore the previous values of an unfinished run everywhere, redeploy, verify.
 
     Exit codes: 1 rolled back, 2 error.
     """
     from rotator.rotate.commands import run_rollback
 
-    sys.exit(run_rollback(config_path, run_id, click.echo))
+    sys.exit(run_rollback(config_path, run_id, output_format, click.echo))
 
 
 if __name__ == "__main__":

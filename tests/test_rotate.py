@@ -72,8 +72,9 @@ def test_full_rotation_leaves_both_services_healthy_on_the_new_value(rig: Rotati
     assert_no_plaintext(rig, *lines, *result.account)
     journal = rig.journal(result.run_id)
     assert all("new_value" not in loc and "old_value" not in loc for loc in journal.locations)
-    history = (rig.state_dir / "history.jsonl").read_text().splitlines()
-    assert json.loads(history[-1])["new"] and json.loads(history[-1])["run_id"] == result.run_id
+    record = json.loads((rig.state_dir / "rotations.json").read_text())["groups"]["nextauth"]
+    assert record["run_id"] == result.run_id and record["fingerprint"].startswith("sha256:")
+    assert record["mode"] == "leak" and record["rotated_at"].endswith("Z")
     audit = [json.loads(line) for line in (rig.state_dir / "audit.jsonl").read_text().splitlines()]
     assert {"prepared", "apply-pushed", "verified", "finalized"} <= {e["step"] for e in audit}
     assert not (rig.state_dir / "nextauth.lock").exists()
@@ -187,10 +188,26 @@ def test_config_errors_name_the_file_and_key(tmp_path) -> None:
                     'targets = ["railway:backend"]\n')
     with pytest.raises(ConfigError, match=r"rotator.toml: secrets\[0\].targets\[0\]"):
         load_rotation_settings(load_config(path), {})
-    path.write_text('[[secrets]]\nname = "n"\nfamily = "resend"\nvariables = ["X"]\n'
+    path.write_text('[[secrets]]\nname = "n"\nfamily = "stripe"\nvariables = ["X"]\n'
                     'targets = ["vercel:f:production"]\n')
-    with pytest.raises(ConfigError, match=r"secrets\[0\].family"):
+    with pytest.raises(ConfigError, match=r"secrets\[0\].family.*cannot be rotated") as error:
         load_rotation_settings(load_config(path), {})
+    assert "postgres" in error.value.hint and "resend" in error.value.hint
+    group = ('[[secrets]]\nname = "n"\nvariables = ["X"]\ntargets = ["vercel:f:production"]\n')
+    for extra, message in (
+            ('family = "resend"\nparams = {colour = "red"}\n',
+             r"secrets\[0\].params: unknown parameter 'colour'"),
+            ('family = "resend"\nparams = {permission = "all"}\n',
+             r"secrets\[0\].params.permission must be one of"),
+            ('family = "resend"\nmode = "leak"\ngrace = "7d"\n',
+             r"secrets\[0\].grace: a leaked credential is revoked at once"),
+            ('family = "postgres"\ngrace = "7d"\n',
+             r"secrets\[0\].grace: family 'postgres' cannot keep"),
+            ('family = "resend"\nformat = "hex-32"\n',
+             r"secrets\[0\].format: family 'resend' issues its own values")):
+        path.write_text(group + extra)
+        with pytest.raises(ConfigError, match=message):
+            load_rotation_settings(load_config(path), {})
 
 
 def test_journal_key_file_is_created_0600_and_refused_inside_a_repository(tmp_path) -> None:

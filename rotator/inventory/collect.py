@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from rotator.errors import RotatorError
 from rotator.inventory.config import PlatformsConfig, RailwayTarget, VercelTarget
+from rotator.platforms.railway import REFERENCE_PATTERN
 from rotator.redact import secret_sha256
 from rotator.rules import SECRET_NAME
 from rotator.scan.filters import shannon_entropy
@@ -72,7 +73,6 @@ def url_password(value: str) -> str | None:
     return userinfo.split(":", 1)[1] or None
 
 
-_REFERENCE = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 _SECRET_NAME = re.compile(rf"(?i)^(?:{SECRET_NAME})$")
 _KNOWN_DEFAULTS = {"changeme", "change-me", "secret", "password", "dev", "dev-secret", "development",
                    "test", "default", "supersecret", "mysecret", "secret-key", "admin", "12345678"}
@@ -80,7 +80,7 @@ _KNOWN_DEFAULTS = {"changeme", "change-me", "secret", "password", "dev", "dev-se
 
 def weakness(name: str, value: str | None) -> str | None:
     """Why a secret-named variable's value is weak (short, low entropy, a known default)."""
-    if value is None or not _SECRET_NAME.match(name) or _REFERENCE.search(value):
+    if value is None or not _SECRET_NAME.match(name) or REFERENCE_PATTERN.search(value):
         return None
     if value.lower() in _KNOWN_DEFAULTS:
         return "a well-known default value"
@@ -133,7 +133,7 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str],
                 for name in sorted(set(raw) | set(rendered)):
                     value = rendered.get(name)
                     value_hash, password_hash = _hashes(value)
-                    references = tuple(_REFERENCE.findall(raw.get(name) or ""))
+                    references = tuple(REFERENCE_PATTERN.findall(raw.get(name) or ""))
                     found.append(LiveVariable("railway", project.name, service.name, environment.name,
                                               name, value_hash, password_hash,
                                               reference=raw.is_reference(name),

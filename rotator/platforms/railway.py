@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,23 @@ class RailwayVariables(Mapping[str, "str | None"]):
     def is_reference(self, name: str) -> bool:
         value = self._values.get(name)
         return value is not None and "${{" in value
+
+    def references(self, name: str) -> list[tuple[str, str]]:
+        """``(service, VARIABLE)`` pairs that variable ``name`` refers to (unrendered reads)."""
+        return references_in(self._values.get(name) or "")
+
+
+# `${{Postgres.DATABASE_URL}}`, `${{shared.KEY}}`, `${{RAILWAY_PUBLIC_DOMAIN}}` (own service).
+REFERENCE_PATTERN = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+
+def references_in(value: str) -> list[tuple[str, str]]:
+    """The references in a raw value as (service or "", variable); "" = the service itself."""
+    pairs = []
+    for name in REFERENCE_PATTERN.findall(value):
+        service, dot, variable = name.rpartition(".")
+        pairs.append((service if dot else "", variable))
+    return pairs
 
 
 @dataclass(frozen=True)

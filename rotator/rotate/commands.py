@@ -52,7 +52,15 @@ def _single_group(settings: RotationSettings, secret_name: str | None) -> str:
                        "choose one with --secret NAME (one rotation per group)")
 
 
-def _report(result: RotationResult, write: Callable[[str], None]) -> int:
+def _result_json(result: RotationResult) -> dict:
+    return {"run_id": result.run_id, "group": result.group, "state": result.state,
+            "exit_code": result.exit_code, "account": result.account}
+
+
+def _report(result: RotationResult, output_format: str, write: Callable[[str], None]) -> int:
+    if output_format == "json":
+        write(json.dumps({"version": 1, "runs": [_result_json(result)]}, indent=2))
+        return result.exit_code
     for line in result.account:
         write(line)
     write(f"run {result.run_id}: {result.state}")
@@ -60,7 +68,7 @@ def _report(result: RotationResult, write: Callable[[str], None]) -> int:
 
 
 def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
-               allow_unreadable: bool, write: Callable[[str], None]) -> int:
+               allow_unreadable: bool, output_format: str, write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
     group = _single_group(settings, secret_name)
     if resume:
@@ -68,9 +76,30 @@ def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
     else:
         result = start_rotation(settings, group, allow_unreadable=allow_unreadable,
                                 echo=_progress)
-    return _report(result, write)
+    return _report(result, output_format, write)
 
 
-def run_rollback(config_path: Path | None, run_id: str, write: Callable[[str], None]) -> int:
+def run_rollback(config_path: Path | None, run_id: str, output_format: str,
+                 write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
-    return _report(rollback_run(settings, run_id, echo=_progress), write)
+    return _report(rollback_run(settings, run_id, echo=_progress), output_format, write)
+
+
+def run_due(config_path: Path | None, output_format: str, write: Callable[[str], None]) -> int:
+    """Every due group, one run each; exit 1 (after the summary) if anything failed."""
+    from rotator.rotate.due import rotate_due
+
+    settings = load_settings(config_path)
+    outcome = rotate_due(settings, echo=_progress)
+    if output_format == "json":
+        write(json.dumps({"version": 1,
+                          "decisions": [{"group": d.group, "due": d.due, "reason": d.reason}
+                                        for d in outcome.decisions],
+                          "runs": [_result_json(r) for r in outcome.results],
+                          "revoked": outcome.revoked, "failures": outcome.failures,
+                          "exit_code": outcome.exit_code}, indent=2))
+    else:
+        for line in outcome.summary():
+            write(line)
+        write(f"{len(outcome.results)} rotation(s), {len(outcome.failures)} failure(s)")
+    return outcome.exit_code

@@ -1,7 +1,7 @@
 """Rotation settings read from the config file: platforms, secret groups, health checks.
 
-Kept small and separate from the `[platforms.*]` reader of `rotator locate` so the two can be
-unified later. Every error names the file and the key (e.g. `rotator.toml: secrets[0].targets`).
+`[platforms.*]` is read by the same function as for `rotator locate` and `rotator check`.
+Every error names the file and the key (e.g. `rotator.toml: secrets[0].targets`).
 """
 
 from __future__ import annotations
@@ -14,26 +14,15 @@ from typing import Any
 
 from rotator.config import RotatorConfig
 from rotator.errors import ConfigError
-from rotator.rotate.generate import FAMILY_DEFAULT_FORMAT, parse_format
+from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
+from rotator.rotate.family import FamilyRotation, load_family
+from rotator.rotate.generate import parse_format
 
 MODES = ("scheduled", "leak")
 VERCEL_TARGETS = ("production", "preview", "development")
 _RAILWAY_TARGET = re.compile(r"^railway:(?P<service>[^@:\s]+)@(?P<environment>[^@:\s]+)$")
 _VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+):(?P<targets>[a-z+]+)$")
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
-
-
-@dataclass(frozen=True)
-class RailwaySettings:
-    project: str
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class VercelSettings:
-    project: str | None = None
-    team: str | None = None
-    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +54,9 @@ class SecretGroup:
     format: str
     max_age_days: int | None = None
     mode: str = "scheduled"
+    rotation: FamilyRotation = field(default_factory=FamilyRotation, repr=False, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+    grace_days: int | None = None  # scheduled mode: keep the replaced credential this long
 
 
 @dataclass(frozen=True)
@@ -90,13 +82,18 @@ class Timing:
 @dataclass(frozen=True)
 class RotationSettings:
     source: Path
-    railway: RailwaySettings | None
-    vercel: VercelSettings | None
+    railway: RailwayTarget | None
+    vercel: VercelTarget | None
     secrets: tuple[SecretGroup, ...]
     health: tuple[HealthCheck, ...]
     state_dir: Path
     key_file: Path
     timing: Timing = field(default_factory=Timing)
+    record_file: Path | None = None  # rotation record kept in the repository (see --due)
+
+    @property
+    def record_path(self) -> Path:
+        return self.record_file or self.state_dir / "rotations.json"
 
     def group(self, name: str) -> SecretGroup:
         for group in self.secrets:
@@ -166,14 +163,15 @@ def parse_max_age(value: Any, where: str) -> int | None:
 
 def _secret_group(raw: Any, where: str) -> SecretGroup:
     table = _table(raw, where)
-    _unknown_keys(table, {"name", "family", "variables", "targets", "format", "max_age", "mode"},
-                  where)
+    _unknown_keys(table, {"name", "family", "variables", "targets", "format", "max_age", "mode",
+                          "grace", "params"}, where)
     name = _string(table, "name", where)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"{where}.name: {name!r} must be letters, digits, '.', '_' or '-'")
     family = _string(table, "family", where)
-    if family not in FAMILY_DEFAULT_FORMAT:
-        raise ConfigError(
-            f"{where}.family: {family!r} cannot be rotated by this version",
-            f"self-generated families: {', '.join(sorted(FAMILY_DEFAULT_FORMAT))}")
+    rotation = load_family(family, f"{where}.family")
+    params = _table(table.get("params", {}), f"{where}.params")
+    rotation.check_params(params, f"{where}.params")
     variables = table.get("variables")
     if (not isinstance(variables, list) or not variables
             or not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v)
@@ -185,15 +183,26 @@ def _secret_group(raw: Any, where: str) -> SecretGroup:
     if not isinstance(raw_targets, list) or not raw_targets:
         raise ConfigError(f"{where}.targets must be a non-empty list")
     targets = tuple(parse_target(t, f"{where}.targets[{i}]") for i, t in enumerate(raw_targets))
-    value_format = table.get("format", FAMILY_DEFAULT_FORMAT[family])
-    parse_format(value_format, f"{where}.format")
+    if rotation.default_format is None and "format" in table:
+        raise ConfigError(f"{where}.format: family {family!r} issues its own values",
+                          "remove format")
+    value_format = table.get("format", rotation.default_format)
+    if value_format is not None:
+        parse_format(value_format, f"{where}.format")
     mode = table.get("mode", "scheduled")
     if mode not in MODES:
         raise ConfigError(f"{where}.mode must be one of {', '.join(MODES)}")
+    grace = parse_max_age(table.get("grace"), f"{where}.grace")
+    if grace is not None and not rotation.grace_supported:
+        raise ConfigError(f"{where}.grace: family {family!r} cannot keep the replaced "
+                          "credential valid", "remove grace (see docs/rotation.md)")
+    if grace is not None and mode == "leak":
+        raise ConfigError(f"{where}.grace: a leaked credential is revoked at once",
+                          "remove grace, or use mode = \"scheduled\"")
     return SecretGroup(name=name, family=family, variables=tuple(variables), targets=targets,
-                       format=value_format, max_age_days=parse_max_age(table.get("max_age"),
-                                                                       f"{where}.max_age"),
-                       mode=mode)
+                       format=value_format or "", max_age_days=parse_max_age(
+                           table.get("max_age"), f"{where}.max_age"),
+                       mode=mode, rotation=rotation, params=dict(params), grace_days=grace)
 
 
 def _health_check(raw: Any, where: str) -> HealthCheck:
@@ -219,24 +228,8 @@ def load_rotation_settings(config: RotatorConfig,
         raise ConfigError("no config file found",
                           "write a rotator.toml with [platforms.*] and [[secrets]], or pass --config")
     path, data = config.source, config.data
-    platforms = _table(data.get("platforms", {}), f"{path}: platforms")
-    _unknown_keys(platforms, {"railway", "vercel"}, f"{path}: platforms")
-    railway = vercel = None
-    if "railway" in platforms:
-        where = f"{path}: platforms.railway"
-        table = _table(platforms["railway"], where)
-        _unknown_keys(table, {"project", "url"}, where)
-        railway = RailwaySettings(_string(table, "project", where),
-                                  _string(table, "url", where, required=False)
-                                  or env.get("ROTATOR_SANDBOX_RAILWAY_URL"))
-    if "vercel" in platforms:
-        where = f"{path}: platforms.vercel"
-        table = _table(platforms["vercel"], where)
-        _unknown_keys(table, {"project", "team", "url"}, where)
-        vercel = VercelSettings(_string(table, "project", where, required=False),
-                                _string(table, "team", where, required=False),
-                                _string(table, "url", where, required=False)
-                                or env.get("ROTATOR_SANDBOX_VERCEL_URL"))
+    platforms = platforms_from_config(data, path, env)
+    railway, vercel = platforms.railway, platforms.vercel
     raw_secrets = data.get("secrets", [])
     if not isinstance(raw_secrets, list) or not raw_secrets:
         raise ConfigError(f"{path}: secrets: no [[secrets]] groups", "add one [[secrets]] table")
@@ -256,9 +249,9 @@ def load_rotation_settings(config: RotatorConfig,
     health = tuple(_health_check(raw, f"{path}: health[{i}]") for i, raw in enumerate(raw_health))
     rotation = _table(data.get("rotation", {}), f"{path}: rotation")
     where = f"{path}: rotation"
-    _unknown_keys(rotation, {"state_dir", "key_file", "request_timeout", "deploy_timeout",
-                             "poll_interval", "health_attempts", "health_interval",
-                             "retry_base_delay"}, where)
+    _unknown_keys(rotation, {"state_dir", "key_file", "record_file", "request_timeout",
+                             "deploy_timeout", "poll_interval", "health_attempts",
+                             "health_interval", "retry_base_delay"}, where)
     state_dir = Path(rotation.get("state_dir") or env.get("ROTATOR_STATE_DIR")
                      or Path.home() / ".local" / "state" / "rotator").expanduser()
     key_file = Path(rotation.get("key_file") or env.get("ROTATOR_JOURNAL_KEY_FILE")
@@ -278,4 +271,7 @@ def load_rotation_settings(config: RotatorConfig,
         state_dir = (path.parent / state_dir).resolve()
     if not key_file.is_absolute():
         key_file = (path.parent / key_file).resolve()
-    return RotationSettings(path, railway, vercel, groups, health, state_dir, key_file, timing)
+    record_file = _string(rotation, "record_file", where, required=False)
+    return RotationSettings(path, railway, vercel, groups, health, state_dir, key_file, timing,
+                            record_file=(path.parent / record_file).resolve()
+                            if record_file else None)

@@ -1,29 +1,60 @@
-"""Close a successful run: record the rotation (fingerprints and dates only), drop the values."""
+"""Close a verified run: revoke the replaced credential (or schedule it after a grace window),
+record the rotation (dates, fingerprints and provider ids only), drop the values."""
 
 from __future__ import annotations
 
-import json
-import os
+from datetime import UTC, datetime
 
+from rotator.errors import RotatorError
+from rotator.platforms.http import PlatformError
 from rotator.rotate.audit import fingerprint
-from rotator.rotate.journal import ROTATED, now_iso
+from rotator.rotate.family import FamilyError
+from rotator.rotate.journal import ROTATED
+from rotator.rotate.record import RotationRecord, grace_end
 from rotator.rotate.run_context import RunContext
+
+# Provider state worth keeping in the record: ids and names, never ``*_secret`` keys.
+_RECORDED = ("new_key_id", "new_key_name", "role")
+
+
+def _revoke_replaced(ctx: RunContext, record: RotationRecord, now: datetime) -> None:
+    journal, group = ctx.journal, ctx.group
+    if journal.done("revoked-old"):
+        return
+    if group.mode == "scheduled" and group.grace_days:
+        # The replaced credential stays valid for the grace window; the next
+        # `rotate --due` run revokes it once the window has passed.
+        until = grace_end(now, group.grace_days)
+        provider = {k: v for k, v in journal.provider.items()
+                    if not k.endswith("_secret") and k.startswith("old_")}
+        record.add_pending(group.name, run_id=journal.run_id, not_before=until,
+                           provider=provider, what=f"replaced {group.family} credential")
+        ctx.account.append(f"the replaced credential stays valid until {until:%Y-%m-%d} "
+                           "(grace); `rotator rotate --due` revokes it after that")
+        ctx.step("revoked-old", outcome="deferred")
+        return
+    try:
+        line = group.rotation.revoke_old(ctx.family)
+    except (PlatformError, FamilyError) as error:
+        raise RotatorError(
+            f"the services run on the new credential and are verified, but revoking the "
+            f"replaced one failed: {ctx.scrub(str(error))}",
+            f"run `rotator rotate --secret {group.name} --resume` to retry the revocation") \
+            from None
+    if line:
+        ctx.account.append(line)
+    ctx.step("revoked-old")
 
 
 def finalize(ctx: RunContext) -> None:
     journal = ctx.journal
-    new_values = {loc["new_value"] for loc in journal.locations if loc.get("new_value")}
-    record = {
-        "group": journal.group, "run_id": journal.run_id, "mode": journal.mode,
-        "rotated_at": now_iso(), "started_at": journal.created_at,
-        "new": sorted(fingerprint(v) for v in new_values),
-        "replaced": sorted({fingerprint(loc["old_value"]) for loc in journal.locations
-                            if loc.get("old_value")}),
-        "locations": [loc["description"] for loc in journal.locations],
-    }
-    history = ctx.settings.state_dir / "history.jsonl"
-    fd = os.open(history, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
+    now = datetime.now(UTC)
+    record = RotationRecord.load(ctx.settings.record_path)
+    _revoke_replaced(ctx, record, now)
+    new_secret = journal.provider.get("new_secret")
+    record.rotated(journal.group, run_id=journal.run_id, mode=journal.mode, at=now,
+                   fingerprint=fingerprint(new_secret),
+                   provider={k: journal.provider[k] for k in _RECORDED if k in journal.provider})
+    record.save()
     journal.drop_values()
-    ctx.step("finalized", state=ROTATED, new=record["new"])
+    ctx.step("finalized", state=ROTATED, new=fingerprint(new_secret))

@@ -1,29 +1,27 @@
-"""Replacement values for self-generated secrets: random bytes from `secrets`, encoded as asked."""
+"""Replacement values for self-generated secrets: random bytes from `secrets`, encoded as asked.
+
+Each family's default format is declared by its plugin (``ROTATION`` in plugins/<family>.py).
+"""
 
 from __future__ import annotations
 
 import base64
+import math
 import re
 import secrets
+import string
 
 from rotator.errors import ConfigError
 
-# Families whose new value rotator makes itself (no provider to issue one), and the shape each
-# expects by default: NextAuth/Auth.js and JWT/Better Auth secrets as `openssl rand -base64 32`,
-# Django/Flask-style SECRET_KEY as hex.
-FAMILY_DEFAULT_FORMAT = {
-    "nextauth": "base64-32",
-    "jwt": "base64-32",
-    "secret_key": "hex-32",
-    "generic": "urlsafe-32",
-}
-ENCODINGS = ("base64", "hex", "urlsafe")
+# alnum: letters and digits only, for passwords that go into URLs and shells unescaped.
+ENCODINGS = ("base64", "hex", "urlsafe", "alnum")
+_ALNUM = string.ascii_letters + string.digits
 _FORMAT = re.compile(r"^(?P<encoding>[a-z0-9]+)-(?P<nbytes>\d+)$")
 MIN_BYTES, MAX_BYTES = 16, 128
 
 
 def parse_format(value: object, where: str) -> tuple[str, int]:
-    """`"base64-32"` → ("base64", 32); the number is random bytes before encoding."""
+    """`"base64-32"` → ("base64", 32); the number is bytes of randomness before encoding."""
     match = _FORMAT.match(value) if isinstance(value, str) else None
     if not match or match["encoding"] not in ENCODINGS:
         raise ConfigError(f"{where}: {value!r} is not a value format",
@@ -41,6 +39,10 @@ def generate_secret(value_format: str) -> str:
     raw = secrets.token_bytes(nbytes)
     if encoding == "hex":
         return raw.hex()
+    if encoding == "alnum":
+        # As many characters as carry at least the same entropy as ``nbytes`` random bytes.
+        length = math.ceil(nbytes * 8 / math.log2(len(_ALNUM)))
+        return "".join(secrets.choice(_ALNUM) for _ in range(length))
     if encoding == "urlsafe":
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return base64.b64encode(raw).decode()

@@ -9,24 +9,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.http import RetryPolicy
-from rotator.platforms.railway import IN_PROGRESS_STATUSES, RailwayClient, RailwayCredentials
+from rotator.platforms.railway import (
+    IN_PROGRESS_STATUSES,
+    RailwayClient,
+    RailwayCredentials,
+    references_in,
+)
 from rotator.platforms.vercel import FAILED_STATES, VercelClient
 from rotator.rotate.config import RotationSettings, SecretGroup, Target
 
 
 @dataclass
 class CurrentValues:
-    """What the platforms hold now for one group; ``values`` maps location key → value/None."""
+    """What the platforms hold now for one group; ``values`` maps location key → value/None.
+
+    ``consumers`` are Railway services that do not hold the value but refer to it
+    (``${{Postgres.DATABASE_URL}}``): they are never written, only redeployed, because a
+    reference is rendered when a deployment starts.
+    """
 
     locations: list[dict[str, Any]]
     values: dict[str, str | None]
     notes: list[str]
     blockers: list[str]
+    consumers: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"CurrentValues(locations={[loc['key'] for loc in self.locations]!r})"
@@ -44,10 +55,11 @@ class PlatformSession:
 
     def __init__(self, settings: RotationSettings, environ: Mapping[str, str] | None = None):
         self.settings = settings
-        self._environ = os.environ if environ is None else environ
+        self.environ = os.environ if environ is None else environ
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str]] = {}
+        self._project: Any = None
 
     def close(self) -> None:
         for client in (self._railway, self._vercel):
@@ -73,20 +85,20 @@ class PlatformSession:
                                       "retry": self._retry()}
             if settings.url:
                 kwargs["base_url"] = settings.url
-            self._railway = RailwayClient(RailwayCredentials.from_env(self._environ), **kwargs)
+            self._railway = RailwayClient(RailwayCredentials.from_env(self.environ), **kwargs)
         return self._railway
 
     @property
     def vercel(self) -> VercelClient:
         if self._vercel is None:
             settings = self.settings.vercel
-            token = self._environ.get("VERCEL_TOKEN")
+            token = self.environ.get("VERCEL_TOKEN")
             if settings is None or not token:
                 raise RotatorError("Vercel is not configured",
                                    "add [platforms.vercel] and set VERCEL_TOKEN")
             kwargs: dict[str, Any] = {"timeout": self.settings.timing.request_timeout,
                                       "retry": self._retry(),
-                                      "team_id": settings.team or self._environ.get(
+                                      "team_id": settings.team or self.environ.get(
                                           "VERCEL_TEAM_ID") or None}
             if settings.url:
                 kwargs["base_url"] = settings.url
@@ -97,8 +109,7 @@ class PlatformSession:
     def railway_ids(self, target: Target) -> tuple[str, str, str]:
         """(project id, environment id, service id) of a railway target."""
         if target.spec not in self._railway_ids:
-            assert self.settings.railway is not None
-            project = self.railway.find_project(self.settings.railway.project)
+            project = self._railway_project()
             try:
                 environment = project.environment(target.environment or "production")
                 service = project.service(target.name)
@@ -108,65 +119,125 @@ class PlatformSession:
             self._railway_ids[target.spec] = (project.id, environment.id, service.id)
         return self._railway_ids[target.spec]
 
+    def _railway_project(self):
+        if self._project is None:
+            assert self.settings.railway is not None
+            self._project = self.railway.find_project(self.settings.railway.project)
+        return self._project
+
     # -- reading --------------------------------------------------------------------------
     def read_current(self, group: SecretGroup) -> CurrentValues:
         """Every location of every variable of the group, with its current value if readable."""
-        locations: list[dict[str, Any]] = []
-        values: dict[str, str | None] = {}
-        notes: list[str] = []
-        blockers: list[str] = []
+        current = CurrentValues([], {}, [], [])
+        sources: dict[tuple[str, str], set[str]] = {}  # (environment, service) -> variables
         for target in group.targets:
-            found = 0
             if target.platform == "railway":
-                project_id, environment_id, service_id = self.railway_ids(target)
-                current = self.railway.get_variables(project_id, environment_id, service_id,
-                                                     unrendered=True)
-                for variable in group.variables:
-                    if variable not in current:
-                        notes.append(f"{target.spec}: {variable} is not set there; not created")
-                        continue
-                    found += 1
-                    if current.is_reference(variable):
-                        blockers.append(f"{target.spec}: {variable} is a reference variable; "
-                                        "rotate the variable it refers to instead")
-                        continue
-                    key = f"{target.spec}:{variable}"
-                    locations.append({"key": key, "platform": "railway", "target": target.spec,
-                                      "unit": target.deploy_unit, "variable": variable,
-                                      "project_id": project_id, "environment_id": environment_id,
-                                      "service_id": service_id, "description":
-                                      f"Railway {target.name}@{target.environment} {variable}"})
-                    values[key] = current[variable]  # None = sealed
+                found = self._read_railway(group, target, current, sources)
             else:
-                project = target.name
-                rows = self.vercel.list_env(project)
-                for variable in group.variables:
-                    matching = [r for r in rows if r.key == variable]
-                    wanted = [r for r in matching if set(r.target) & set(target.vercel_targets)]
-                    for row in matching:
-                        if row not in wanted:
-                            notes.append(f"{target.spec}: {variable} row for "
-                                         f"{'+'.join(row.target) or 'custom env'} is outside the "
-                                         "configured targets; left unchanged")
-                    if not wanted:
-                        notes.append(f"{target.spec}: {variable} is not set there; not created")
-                    for row in wanted:
-                        found += 1
-                        value = None if row.is_sensitive else self.vercel.get_env_value(
-                            project, row.id).value
-                        scope = "+".join(row.target) + (f" branch {row.git_branch}"
-                                                        if row.git_branch else "")
-                        key = f"vercel:{project}:{row.id}:{variable}"
-                        locations.append({
-                            "key": key, "platform": "vercel", "target": target.spec,
-                            "unit": target.deploy_unit, "variable": variable, "project": project,
-                            "row_id": row.id, "row_type": row.type, "row_targets": list(row.target),
-                            "description": f"Vercel {project} {variable} ({scope}, {row.type})"})
-                        values[key] = value
+                found = self._read_vercel(group, target, current)
             if not found:
-                blockers.append(f"{target.spec}: none of {', '.join(group.variables)} is set "
-                                "there; check the target")
-        return CurrentValues(locations, values, notes, blockers)
+                current.blockers.append(f"{target.spec}: none of {', '.join(group.variables)} "
+                                        "is set there; check the target")
+        if sources:
+            self._find_consumers(group, current, sources)
+        return current
+
+    def _read_railway(self, group: SecretGroup, target: Target, current: CurrentValues,
+                      sources: dict[tuple[str, str], set[str]]) -> int:
+        project_id, environment_id, service_id = self.railway_ids(target)
+        variables = self.railway.get_variables(project_id, environment_id, service_id,
+                                               unrendered=True)
+        held = {t.name for t in group.targets
+                if t.platform == "railway" and t.environment == target.environment}
+        found = 0
+        for variable in group.variables:
+            if variable not in variables:
+                current.notes.append(f"{target.spec}: {variable} is not set there; not created")
+                continue
+            found += 1
+            if variables.is_reference(variable):
+                # Railway renders references when a deployment starts; one that draws on a
+                # variable this group rotates at its source follows it. The real Postgres
+                # template composes DATABASE_URL from its own service's variables, too.
+                rotated = [(svc or target.name, var) for svc, var in variables.references(variable)
+                           if (svc or target.name) in held and var in group.variables]
+                if rotated:
+                    current.notes.append(f"{target.spec}: {variable} is a reference; it follows "
+                                         "its source and is not overwritten")
+                else:
+                    names = ", ".join(f"{svc or target.name}.{var}"
+                                      for svc, var in variables.references(variable))
+                    current.blockers.append(
+                        f"{target.spec}: {variable} refers to {names}; add the variable's "
+                        "service (and name) to the group so it changes at its source")
+                continue
+            key = f"{target.spec}:{variable}"
+            current.locations.append({
+                "key": key, "platform": "railway", "target": target.spec,
+                "unit": target.deploy_unit, "variable": variable, "project_id": project_id,
+                "environment_id": environment_id, "service_id": service_id,
+                "service": target.name, "description":
+                f"Railway {target.name}@{target.environment} {variable}"})
+            current.values[key] = variables[variable]  # None = sealed
+            sources.setdefault((target.environment or "production", target.name),
+                               set()).add(variable)
+        return found
+
+    def _read_vercel(self, group: SecretGroup, target: Target, current: CurrentValues) -> int:
+        project = target.name
+        rows = self.vercel.list_env(project)
+        found = 0
+        for variable in group.variables:
+            matching = [r for r in rows if r.key == variable]
+            wanted = [r for r in matching if set(r.target) & set(target.vercel_targets)]
+            for row in matching:
+                if row not in wanted:
+                    current.notes.append(f"{target.spec}: {variable} row for "
+                                         f"{'+'.join(row.target) or 'custom env'} is outside "
+                                         "the configured targets; left unchanged")
+            if not wanted:
+                current.notes.append(f"{target.spec}: {variable} is not set there; not created")
+            for row in wanted:
+                found += 1
+                value = None if row.is_sensitive else self.vercel.get_env_value(
+                    project, row.id).value
+                scope = "+".join(row.target) + (f" branch {row.git_branch}"
+                                                if row.git_branch else "")
+                key = f"vercel:{project}:{row.id}:{variable}"
+                current.locations.append({
+                    "key": key, "platform": "vercel", "target": target.spec,
+                    "unit": target.deploy_unit, "variable": variable, "project": project,
+                    "row_id": row.id, "row_type": row.type, "row_targets": list(row.target),
+                    "description": f"Vercel {project} {variable} ({scope}, {row.type})"})
+                current.values[key] = value
+        return found
+
+    def _find_consumers(self, group: SecretGroup, current: CurrentValues,
+                        sources: dict[tuple[str, str], set[str]]) -> None:
+        """Services of the project that refer to a variable the rotation changes."""
+        project = self._railway_project()
+        targeted = {(t.environment, t.name) for t in group.targets if t.platform == "railway"}
+        for environment_name in sorted({env for env, _ in sources}):
+            environment = project.environment(environment_name)
+            for service in project.services:
+                if (environment_name, service.name) in targeted:
+                    continue
+                variables = self.railway.get_variables(project.id, environment.id, service.id,
+                                                       unrendered=True)
+                refers = sorted({f"{name} -> {svc}.{var}"
+                                 for name in variables
+                                 for svc, var in references_in(variables.get(name) or "")
+                                 if var in sources.get((environment_name, svc), set())})
+                if not refers:
+                    continue
+                unit = f"railway:{service.name}@{environment_name}"
+                current.consumers.append({
+                    "unit": unit, "platform": "railway", "project_id": project.id,
+                    "environment_id": environment.id, "service_id": service.id,
+                    "consumer": True, "refers": refers,
+                    "sources": sorted({r.split(" -> ")[1].split(".")[0] for r in refers})})
+                current.notes.append(f"{unit} refers to the rotated value ({', '.join(refers)}); "
+                                     "it is redeployed, not written")
 
     def read_back(self, location: Mapping[str, Any]) -> str | None:
         """The value a location holds now (None: unreadable, e.g. a sensitive Vercel row)."""
@@ -229,24 +300,31 @@ class PlatformSession:
         return DeploymentOutcome(deployment_id, status, deployment.succeeded)
 
 
-def deploy_units(group: SecretGroup, locations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each affected service once, Vercel projects first.
+def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, Any]]:
+    """Each affected service once, Vercel projects first, then Railway, consumers last.
 
     Order matters when a backend's deploy healthcheck verifies sessions minted by the frontend
     (the incident's NEXTAUTH_SECRET check): the frontend must serve the new value before the
     backend's new deployment is judged, and Railway keeps the old deployment serving when a new
-    one fails its healthcheck, while Vercel has no such gate.
+    one fails its healthcheck, while Vercel has no such gate. A service that only holds the
+    value for others to refer to (a database service) is not redeployed when the family says
+    so: restarting it would only cut connections.
     """
+    referenced = {source for consumer in current.consumers for source in consumer["sources"]}
     units: dict[str, dict[str, Any]] = {}
-    for location in locations:
+    for location in current.locations:
         unit = location["unit"]
         if unit in units:
             continue
         if location["platform"] == "railway":
+            if not group.rotation.redeploy_sources and location["service"] in referenced:
+                continue
             units[unit] = {"unit": unit, "platform": "railway",
                            "project_id": location["project_id"],
                            "environment_id": location["environment_id"],
                            "service_id": location["service_id"]}
         else:
             units[unit] = {"unit": unit, "platform": "vercel", "project": location["project"]}
-    return sorted(units.values(), key=lambda u: u["platform"] != "vercel")
+    ordered = sorted(units.values(), key=lambda u: u["platform"] != "vercel")
+    return ordered + [{k: v for k, v in c.items() if k not in ("refers", "sources")}
+                      for c in current.consumers if c["unit"] not in units]

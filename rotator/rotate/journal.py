@@ -105,6 +105,7 @@ class RotationJournal:
     locations: list[dict[str, Any]]
     units: list[dict[str, Any]]
     allow_unreadable: bool = False
+    provider: dict[str, Any] = field(default_factory=dict)  # the family's state; see family.py
     steps: list[dict[str, str]] = field(default_factory=list)
     failure: str | None = None
     path: Path | None = field(default=None, repr=False)
@@ -132,13 +133,16 @@ class RotationJournal:
         for location in self.locations:
             location.pop("old_value", None)
             location.pop("new_value", None)
+        for key in [k for k in self.provider if k.endswith("_secret")]:
+            del self.provider[key]
 
     # -- storage ------------------------------------------------------------------------
     def _document(self) -> dict[str, Any]:
         return {"version": JOURNAL_VERSION, "run_id": self.run_id, "group": self.group,
                 "mode": self.mode, "state": self.state, "created_at": self.created_at,
                 "locations": self.locations, "units": self.units,
-                "allow_unreadable": self.allow_unreadable, "steps": self.steps,
+                "allow_unreadable": self.allow_unreadable, "provider": self.provider,
+                "steps": self.steps,
                 "failure": self.failure}
 
     def save(self) -> None:
@@ -179,7 +183,8 @@ class RotationJournal:
         return cls(run_id=document["run_id"], group=document["group"], mode=document["mode"],
                    state=document["state"], created_at=document["created_at"],
                    locations=document["locations"], units=document["units"],
-                   allow_unreadable=document["allow_unreadable"], steps=document["steps"],
+                   allow_unreadable=document["allow_unreadable"],
+                   provider=document.get("provider", {}), steps=document["steps"],
                    failure=document.get("failure"), path=path, key=key)
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from rotator.rotate.audit import fingerprint
 from rotator.rotate.config import RotationSettings, SecretGroup
+from rotator.rotate.family import FamilyContext, FamilyPlan
 from rotator.rotate.inventory import CurrentValues, PlatformSession, deploy_units
+from rotator.rotate.record import RotationRecord
 
 
 @dataclass
@@ -23,6 +25,7 @@ class GroupPlan:
     allow_unreadable: bool
     notes: list[str] = field(default_factory=list)
     blockers: list[str] = field(default_factory=list)
+    family: FamilyPlan = field(default_factory=FamilyPlan)
 
     @property
     def ready(self) -> bool:
@@ -38,7 +41,8 @@ class GroupPlan:
         group = self.group
         return {
             "group": group.name, "family": group.family, "mode": group.mode,
-            "variables": list(group.variables), "format": group.format,
+            "variables": list(group.variables), "format": group.format or "issued by provider",
+            "grace_days": group.grace_days,
             "ready": self.ready,
             "changes": [{"location": loc["description"], "target": loc["target"],
                          "variable": loc["variable"], "call": _call(loc),
@@ -49,6 +53,7 @@ class GroupPlan:
                                       else "to the linked locations' value"
                                       if loc.get("old_value_inferred") else "possible")}
                         for loc in self.current.locations],
+            "provider_calls": self.family.calls,
             "redeploys": [{"unit": u["unit"], "call": _redeploy_call(u)} for u in self.units],
             "health_checks": self.health,
             "notes": self.notes, "blockers": self.blockers,
@@ -67,33 +72,64 @@ def _redeploy_call(unit: dict[str, Any]) -> str:
     return "POST /v13/deployments (redeploy production); poll readyState"
 
 
-def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
-                     *, allow_unreadable: bool = False) -> GroupPlan:
-    """Read current state and decide what a rotation would do; no side effects."""
-    current = session.read_current(group)
-    plan = GroupPlan(group, current, deploy_units(group, current.locations),
-                     [h.url for h in settings.health], allow_unreadable,
-                     notes=list(current.notes), blockers=list(current.blockers))
-    readable = {v for v in current.values.values() if v is not None}
-    if len(readable) > 1:
-        plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
-                          "the rotation gives every location the same new value")
+def _infer_unreadable(plan: GroupPlan) -> None:
+    """Give write-only rows (Vercel sensitive, Railway sealed) the value their group holds.
+
+    The group's contract is one credential everywhere; a write-only row whose readable
+    siblings of the same variable (or, failing that, all readable locations) agree held that
+    value if the services were healthy together, which the preflight health check confirms.
+    """
+    current = plan.current
+    readable = {loc["key"]: current.values[loc["key"]] for loc in current.locations
+                if current.values[loc["key"]] is not None}
     for location in plan.unreadable():
-        if len(readable) == 1:
-            # The group's contract is one value everywhere; a write-only row (Vercel sensitive,
-            # Railway sealed) of a group whose readable locations all agree held that value if
-            # the services were healthy together (the preflight health check confirms it).
-            current.values[location["key"]] = next(iter(readable))
+        same_name = {readable[loc["key"]] for loc in current.locations
+                     if loc["key"] in readable and loc["variable"] == location["variable"]}
+        candidates = same_name or set(readable.values())
+        if len(candidates) == 1:
+            current.values[location["key"]] = next(iter(candidates))
             location["old_value_inferred"] = True
             plan.notes.append(f"{location['description']}: current value unreadable; taken to "
-                              "equal the linked locations' single value for a rollback")
-        elif allow_unreadable:
+                              "equal the linked locations' value for a rollback")
+        elif plan.allow_unreadable:
             plan.notes.append(f"{location['description']}: current value unreadable; a rollback "
                               "cannot restore it (--no-rollback-for-unreadable given)")
         else:
             plan.blockers.append(f"{location['description']}: current value unreadable "
                                  "(sensitive/sealed), so a failed rotation could not restore it; "
                                  "pass --no-rollback-for-unreadable to accept that")
+
+
+def family_context(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
+                   provider: dict[str, Any] | None = None, run_id: str = "") -> FamilyContext:
+    record = RotationRecord.load(settings.record_path)
+    return FamilyContext(group, session.environ, settings.timing, provider or {},
+                         record.last(group.name), run_id)
+
+
+def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
+                     *, allow_unreadable: bool = False) -> GroupPlan:
+    """Read current state and decide what a rotation would do; no side effects."""
+    current = session.read_current(group)
+    plan = GroupPlan(group, current, deploy_units(group, current),
+                     [h.url for h in settings.health], allow_unreadable,
+                     notes=list(current.notes), blockers=list(current.blockers))
+    readable = {v for v in current.values.values() if v is not None}
+    same_shape = {loc["variable"] for loc in current.locations}
+    if len(readable) > len(same_shape):
+        plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
+                          "the rotation gives every location the same new credential")
+    _infer_unreadable(plan)
+    if current.locations and not plan.blockers:
+        ctx = family_context(session, settings, group)
+        plan.family = group.rotation.plan(ctx, dict(current.values),
+                                          {loc["key"]: loc["variable"]
+                                           for loc in current.locations})
+        plan.notes.extend(plan.family.notes)
+        plan.blockers.extend(plan.family.blockers)
+    if group.mode == "leak":
+        plan.notes.append("leak mode: the replaced credential is revoked as soon as the "
+                          "services are verified, with no grace period")
     if not settings.health:
         plan.notes.append("no [[health]] checks configured: only deployment status is verified")
     if not current.locations:
@@ -108,8 +144,14 @@ def render_plan_text(plans: list[GroupPlan]) -> str:
         lines.append(f"secret group {data['group']} ({data['family']}, {data['mode']}, "
                      f"new value {data['format']}): "
                      + ("ready" if plan.ready else "BLOCKED"))
-        lines.append("  1. generate one new value; write it and the current values to the "
-                     "encrypted journal")
+        if plan.group.rotation.issues_credential:
+            lines.append("  1. record the run in the encrypted journal, then issue the new "
+                         "credential at the provider:")
+        else:
+            lines.append("  1. generate one new value; write it and the current values to the "
+                         "encrypted journal")
+        for call in data["provider_calls"]:
+            lines.append(f"     - provider: {call}")
         lines.append("  2. set without deploying:")
         for change in data["changes"]:
             lines.append(f"     - {change['location']}  current {change['current']}  "
@@ -120,7 +162,8 @@ def render_plan_text(plans: list[GroupPlan]) -> str:
         lines.append("  4. verify: deployments succeeded, values read back, health checks:")
         for url in data["health_checks"] or ["(none configured)"]:
             lines.append(f"     - {url}")
-        lines.append("  5. finalize (record fingerprints) or roll back everything and exit 1")
+        lines.append("  5. finalize (revoke the replaced credential, record fingerprints) or roll "
+                     "back everything, revoke what was issued, and exit 1")
         for note in data["notes"]:
             lines.append(f"  note: {note}")
         for blocker in data["blockers"]:

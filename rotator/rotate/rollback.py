@@ -5,6 +5,7 @@ from __future__ import annotations
 from rotator.errors import RotatorError
 from rotator.platforms.http import PlatformError
 from rotator.rotate.apply import push_values, redeploy_units
+from rotator.rotate.family import FamilyError
 from rotator.rotate.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK
 from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext
 from rotator.rotate.verify import verify
@@ -28,12 +29,22 @@ def roll_back(ctx: RunContext, reason: str) -> None:
         journal.failure = ctx.scrub(reason)
         ctx.step("rollback-started", state=ROLLING_BACK, outcome="failed", reason=reason)
     ctx.say(f"rolling back: {journal.failure}")
+    rotation = ctx.group.rotation
     try:
+        if journal.done("activate-requested") and not journal.done("deactivated"):
+            rotation.deactivate(ctx.family)
+            ctx.step("deactivated")
+            ctx.say(f"  {ctx.group.family}: the provider accepts the previous credential again")
         not_restorable = push_values(ctx, "old", "rollback")
         redeploy_units(ctx, "rollback", units_to_redeploy(ctx))
         problems = verify(ctx, "old")
-    except (PlatformError, RotationFailure, RotatorError) as error:
-        problems = [str(error)]
+        if not problems and journal.done("issue-requested") and not journal.done("revoked-new"):
+            line = rotation.revoke_new(ctx.family)
+            ctx.step("revoked-new")
+            if line:
+                ctx.account.append(line)
+    except (PlatformError, RotationFailure, RotatorError, FamilyError) as error:
+        problems = [ctx.scrub(str(error))]
         not_restorable = []
     if problems:
         journal.state = ROLLBACK_FAILED

@@ -11,8 +11,8 @@ from rotator.platforms.http import PlatformError
 from rotator.rotate.apply import push_values, redeploy_units
 from rotator.rotate.audit import AuditLog, fingerprint
 from rotator.rotate.config import RotationSettings
+from rotator.rotate.family import FamilyError
 from rotator.rotate.finalize import finalize
-from rotator.rotate.generate import generate_secret
 from rotator.rotate.inventory import PlatformSession
 from rotator.rotate.journal import (
     APPLYING,
@@ -28,7 +28,7 @@ from rotator.rotate.journal import (
     now_iso,
 )
 from rotator.rotate.lock import GroupLock, GroupLocked, lock_path, read_lock_owner
-from rotator.rotate.plan import GroupPlan, build_group_plan
+from rotator.rotate.plan import GroupPlan, build_group_plan, family_context
 from rotator.rotate.rollback import roll_back
 from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext, StepHook
 from rotator.rotate.verify import probe_health, verify
@@ -63,21 +63,60 @@ def _context(settings: RotationSettings, session: PlatformSession, journal: Rota
     return RunContext(settings, session, journal, AuditLog(settings.state_dir), echo, on_step)
 
 
+def _issue(ctx: RunContext) -> None:
+    """Have the provider mint the new credential (families that issue, e.g. Resend).
+
+    ``issue-requested`` is journalled first: if the answer is lost (crash, timeout), the
+    credential may exist without the run knowing its value, so the run can only roll back,
+    and the family finds and revokes it by the name it derives from the run id.
+    """
+    journal, rotation = ctx.journal, ctx.group.rotation
+    if not rotation.issues_credential or journal.done("issued"):
+        return
+    if journal.done("issue-requested"):
+        raise RotationFailure("the provider's answer to the issue call was lost (interrupted); "
+                              "the credential it may have created is revoked by the rollback")
+    ctx.step("issue-requested")
+    family = ctx.family
+    secret = rotation.issue(family)
+    journal.provider["new_secret"] = secret
+    for location in journal.locations:
+        location["new_value"] = rotation.value_for(location.get("old_value"), secret)
+        location["new_fingerprint"] = fingerprint(location["new_value"])
+    ctx.step("issued", new=fingerprint(secret))
+    ctx.say(f"  issued a new {ctx.group.family} credential {fingerprint(secret)}")
+
+
+def _activate(ctx: RunContext) -> None:
+    """Switch the provider to the new credential (PostgreSQL: ALTER ROLE), once."""
+    rotation = ctx.group.rotation
+    if not rotation.has_provider_switch or ctx.journal.done("activated"):
+        return
+    if not ctx.journal.done("activate-requested"):
+        ctx.step("activate-requested")
+    rotation.activate(ctx.family)
+    ctx.step("activated")
+    ctx.say(f"  {ctx.group.family}: the provider now accepts the new credential")
+
+
 def _forward(ctx: RunContext) -> None:
-    """Apply → redeploy → verify → finalize; any failure on the way rolls everything back."""
+    """Issue → apply → activate → redeploy → verify → finalize; a failure rolls back."""
     journal = ctx.journal
     try:
         if journal.state == PREPARED:
             ctx.step("apply-started", state=APPLYING)
+        _issue(ctx)
         push_values(ctx, "new", "apply")
         if not journal.done("apply-pushed"):
             ctx.step("apply-pushed")
+        _activate(ctx)
         redeploy_units(ctx, "apply", journal.units)
         problems = verify(ctx, "new")
         if problems:
             raise RotationFailure("verification failed: " + "; ".join(problems))
-        ctx.step("verified")
-    except (PlatformError, RotationFailure, RotatorError) as error:
+        if not journal.done("verified"):
+            ctx.step("verified")
+    except (PlatformError, RotationFailure, RotatorError, FamilyError) as error:
         ctx.say(f"rotation failed: {error}")
         roll_back(ctx, str(error))
         return
@@ -113,7 +152,8 @@ def _drive(settings: RotationSettings, journal: RotationJournal, lock: GroupLock
 
 
 def _new_fingerprint(ctx: RunContext) -> str:
-    return ", ".join(sorted({loc["new_fingerprint"] for loc in ctx.journal.locations}))
+    return ", ".join(sorted({loc["new_fingerprint"] for loc in ctx.journal.locations
+                             if loc.get("new_fingerprint")}))
 
 
 def start_rotation(settings: RotationSettings, group_name: str, *,
@@ -142,22 +182,32 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
     run_id = new_run_id(group.name)
     lock = GroupLock(settings.state_dir, group.name, run_id).acquire()
     try:
-        new_value = generate_secret(group.format)
-        locations = [{**loc, "old_value": current.values[loc["key"]], "new_value": new_value,
-                      "old_fingerprint": fingerprint(current.values[loc["key"]]),
-                      "new_fingerprint": fingerprint(new_value)}
-                     for loc in current.locations]
+        rotation = group.rotation
+        provider = dict(plan.family.provider)
+        provider["old_secret"] = rotation.old_secret(current.values)
+        new_secret = None
+        if not rotation.issues_credential:
+            with PlatformSession(settings, environ) as session:
+                new_secret = rotation.generate(family_context(session, settings, group))
+            provider["new_secret"] = new_secret
+        locations = []
+        for loc in current.locations:
+            old_value = current.values[loc["key"]]
+            new_value = None if new_secret is None else rotation.value_for(old_value, new_secret)
+            locations.append({**loc, "old_value": old_value, "new_value": new_value,
+                              "old_fingerprint": fingerprint(old_value),
+                              "new_fingerprint": fingerprint(new_value)})
         journal = RotationJournal(
             run_id=run_id, group=group.name, mode=group.mode, state=PREPARED,
             created_at=now_iso(), locations=locations, units=plan.units,
-            allow_unreadable=allow_unreadable,
+            allow_unreadable=allow_unreadable, provider=provider,
             path=journal_path(settings.state_dir, run_id), key=key)
         journal.record("prepared")  # durable before any side effect
     except BaseException:
         lock.release(finished=True)
         raise
     AuditLog(settings.state_dir).write(
-        run_id, group.name, "prepared", "ok", new=fingerprint(new_value),
+        run_id, group.name, "prepared", "ok", new=fingerprint(new_secret),
         locations=[loc["description"] for loc in locations])
     echo(f"run {run_id}: rotating {group.name} ({len(locations)} locations, "
          f"{len(plan.units)} redeploys)")

@@ -8,7 +8,8 @@ from typing import Any
 
 from rotator.platforms.http import redact
 from rotator.rotate.audit import AuditLog
-from rotator.rotate.config import RotationSettings
+from rotator.rotate.config import RotationSettings, SecretGroup
+from rotator.rotate.family import FamilyContext
 from rotator.rotate.inventory import PlatformSession
 from rotator.rotate.journal import RotationJournal
 
@@ -34,9 +35,26 @@ class RunContext:
     on_step: StepHook | None = None
     account: list[str] = field(default_factory=list)
 
+    @property
+    def group(self) -> SecretGroup:
+        return self.settings.group(self.journal.group)
+
+    @property
+    def family(self) -> FamilyContext:
+        """The family hooks' view; its ``provider`` is the journal's own dict (saved by step)."""
+        from rotator.rotate.record import RotationRecord
+
+        return FamilyContext(self.group, self.session.environ, self.settings.timing,
+                             self.journal.provider,
+                             RotationRecord.load(self.settings.record_path).last(
+                                 self.journal.group), self.journal.run_id)
+
     def known_values(self) -> list[str]:
-        return [v for loc in self.journal.locations
-                for v in (loc.get("old_value"), loc.get("new_value")) if v]
+        values = [v for loc in self.journal.locations
+                  for v in (loc.get("old_value"), loc.get("new_value")) if v]
+        values += [v for k, v in self.journal.provider.items()
+                   if k.endswith("_secret") and isinstance(v, str) and v]
+        return values
 
     def scrub(self, text: str) -> str:
         """Belt and braces: no journal value survives into any message."""

@@ -9,6 +9,7 @@ import httpx
 
 from rotator.rotate.audit import fingerprint
 from rotator.rotate.config import HealthCheck
+from rotator.rotate.family import FamilyError
 from rotator.rotate.run_context import RunContext
 
 
@@ -67,5 +68,11 @@ def check_health(ctx: RunContext) -> list[str]:
 
 
 def verify(ctx: RunContext, which: str) -> list[str]:
-    """All problems found (empty: verified)."""
-    return check_values_in_place(ctx, which) + check_health(ctx)
+    """All problems found (empty: verified): values, health, then the provider's own proof
+    (PostgreSQL: the new password logs in and the old one is refused)."""
+    problems = check_values_in_place(ctx, which) + check_health(ctx)
+    try:
+        problems += ctx.group.rotation.provider_problems(ctx.family, which)
+    except FamilyError as error:
+        problems.append(ctx.scrub(str(error)))
+    return problems

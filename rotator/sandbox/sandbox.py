@@ -269,8 +269,8 @@ class Sandbox:
             "VERCEL_TOKEN": tokens.vercel_token,
             "RESEND_API_KEY": tokens.resend_api_key,
             "RESEND_BASE_URL": self.resend.url,
-            "ROTATOR_SANDBOX_RAILWAY_URL": self.railway.graphql_url,
-            "ROTATOR_SANDBOX_VERCEL_URL": self.vercel.url,
+            "ROTATOR_RAILWAY_URL": self.railway.graphql_url,
+            "ROTATOR_VERCEL_URL": self.vercel.url,
         }
 
     def _ids(self) -> SandboxIds:

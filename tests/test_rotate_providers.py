@@ -1,0 +1,290 @@
+"""Families with a provider side, end to end against the sandbox and a real PostgreSQL:
+
+- postgres: ALTER ROLE with a client-side SCRAM verifier, every URL rebuilt with only its
+  password changed, bare password variables set, the Railway reference in the backend left
+  alone and the backend redeployed (the database service itself is not);
+- resend: a new key issued, the old one deleted only after verification (leak mode), kept for
+  a grace window in scheduled mode and deleted by `rotate --due` afterwards; on rollback the
+  new key is deleted, including when the create call's answer was lost.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+pytest.register_assert_rewrite("rotate_kit")
+
+from click.testing import CliRunner  # noqa: E402
+from rotate_kit import (  # noqa: E402
+    RotationRig,
+    _process_env,
+    wait_for_all_deployments,
+    write_config,
+)
+
+from rotator.cli import main  # noqa: E402
+from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
+from rotator.rotate.journal import RotationJournal  # noqa: E402
+from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ("rotate_kit",)
+
+POSTGRES_GROUP = """
+[[secrets]]
+name = "database"
+family = "postgres"
+variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
+targets = ["railway:Postgres@production"]
+mode = "leak"
+"""
+
+
+def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:
+    return f"""
+[[secrets]]
+name = "resend"
+family = "resend"
+variables = ["RESEND_API_KEY"]
+targets = ["railway:backend@production"]
+mode = "{mode}"
+{grace}
+params = {{{params}}}
+"""
+
+
+def configure(rig: RotationRig, extra: str) -> None:
+    write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir, extra=extra)
+
+
+def _postgres_variables(rig: RotationRig) -> dict[str, str]:
+    ids = rig.sandbox.ids
+    return rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                   ids.postgres_service_id)
+
+
+def _live_backend_env(rig: RotationRig) -> dict[str, str]:
+    ids = rig.sandbox.ids
+    wait_for_all_deployments(rig.sandbox)
+    live = rig.sandbox.railway_state.latest_active(ids.railway_environment_id,
+                                                   ids.backend_service_id)
+    return _process_env(live.app.process.pid)
+
+
+def _captured(rig: RotationRig, into: dict) -> callable:
+    """Step hook keeping the run's new secret (the test holds the journal key)."""
+    def on_step(step: str) -> None:
+        if step in ("prepared", "issued"):
+            (path,) = rig.state_dir.glob("*.journal")
+            journal = RotationJournal.load(path, rig.key)
+            into["new"] = journal.provider.get("new_secret")
+            into["old"] = journal.provider.get("old_secret")
+    return on_step
+
+
+def _assert_no_secret(rig: RotationRig, values: list[str | None], *texts: str) -> None:
+    haystack = rig.files_text() + "\n".join(texts)
+    for value in values:
+        if value:
+            assert value not in haystack
+
+
+def _healthy(rig: RotationRig) -> None:
+    wait_for_all_deployments(rig.sandbox)
+    status, body = rig.sandbox.backend_health()
+    assert (status, body.get("status")) == (200, "healthy"), body
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+def test_postgres_plan_redeploys_the_consumer_not_the_database(rig: RotationRig) -> None:
+    configure(rig, POSTGRES_GROUP)
+    (plan,) = plan_rotation(rig.settings, ["database"], environ=rig.environ)
+    data = plan.to_json()
+    assert data["ready"], data["blockers"]
+    assert [u["unit"] for u in data["redeploys"]] == ["railway:backend@production"]
+    assert sorted(c["variable"] for c in data["changes"]) == ["DATABASE_URL", "PGPASSWORD",
+                                                              "POSTGRES_PASSWORD"]
+    assert any("ALTER ROLE" in call for call in data["provider_calls"])
+    assert any("refers to the rotated value" in note for note in data["notes"])
+    assert rig.seeded.database_password not in json.dumps(data)
+
+
+def test_postgres_rotation_changes_the_role_password_and_every_form_of_it(
+        rig: RotationRig) -> None:
+    configure(rig, POSTGRES_GROUP)
+    old_url = rig.seeded.database_url
+    secrets: dict = {}
+    lines: list[str] = []
+    result = start_rotation(rig.settings, "database", environ=rig.environ, echo=lines.append,
+                            on_step=_captured(rig, secrets))
+    assert result.state == "rotated", result.account
+    new = secrets["new"]
+    assert new and new.isalnum() and len(new) >= 43
+    stored = _postgres_variables(rig)
+    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == new
+    before, after = urlsplit(old_url), urlsplit(stored["DATABASE_URL"])
+    assert (after.scheme, after.hostname, after.port, after.path, after.query,
+            after.username) == (before.scheme, before.hostname, before.port, before.path,
+                                before.query, before.username)
+    assert parse_database_url(stored["DATABASE_URL"]).password == new
+    # the consumer kept its reference, and its new deployment rendered the new URL
+    ids = rig.sandbox.ids
+    backend = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                      ids.backend_service_id)
+    assert backend["DATABASE_URL"] == "${{Postgres.DATABASE_URL}}"
+    assert _live_backend_env(rig)["DATABASE_URL"] == stored["DATABASE_URL"]
+    assert check_login(stored["DATABASE_URL"]).result is LoginResult.ACCEPTED
+    assert check_login(old_url).result is LoginResult.REJECTED
+    _healthy(rig)
+    _assert_no_secret(rig, [new, rig.seeded.database_password], *lines, *result.account)
+
+
+def test_postgres_rotation_rolls_back_the_role_when_health_fails(rig: RotationRig) -> None:
+    configure(rig, POSTGRES_GROUP)
+    secrets: dict = {}
+
+    def on_step(step: str) -> None:
+        _captured(rig, secrets)(step)
+        if step == "activated":  # every health probe fails until the rollback starts
+            rig.health.fail_next = 1000
+        if step == "rollback-started":
+            rig.health.fail_next = 0
+
+    lines: list[str] = []
+    result = start_rotation(rig.settings, "database", environ=rig.environ, echo=lines.append,
+                            on_step=on_step)
+    rig.health.fail_next = 0
+    assert result.state == "rolled_back"
+    stored = _postgres_variables(rig)
+    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == rig.seeded.database_password
+    assert stored["DATABASE_URL"] == rig.seeded.database_url
+    assert check_login(rig.seeded.database_url).result is LoginResult.ACCEPTED
+    new_url = rig.seeded.database_url.replace(rig.seeded.database_password, secrets["new"])
+    assert check_login(new_url).result is LoginResult.REJECTED
+    assert _live_backend_env(rig)["DATABASE_URL"] == rig.seeded.database_url
+    _healthy(rig)
+    _assert_no_secret(rig, [secrets["new"], rig.seeded.database_password], *lines)
+
+
+def test_postgres_kill_after_alter_role_then_resume(rig: RotationRig) -> None:
+    configure(rig, POSTGRES_GROUP)
+    secrets: dict = {}
+
+    class Killed(BaseException):
+        pass
+
+    def on_step(step: str) -> None:
+        _captured(rig, secrets)(step)
+        if step == "activated":
+            raise Killed
+
+    with pytest.raises(Killed):
+        start_rotation(rig.settings, "database", environ=rig.environ, echo=lambda _: None,
+                       on_step=on_step)
+    runner = CliRunner()
+    out = runner.invoke(main, ["rotate", "--config", str(rig.config_path), "--secret",
+                               "database", "--resume"], env=rig.environ)
+    assert out.exit_code == 0, out.output
+    assert _postgres_variables(rig)["PGPASSWORD"] == secrets["new"]
+    assert check_login(rig.seeded.database_url).result is LoginResult.REJECTED
+    _healthy(rig)
+
+
+# -- Resend -------------------------------------------------------------------------------
+
+def _keys(rig: RotationRig) -> dict[str, dict]:
+    return dict(rig.sandbox.resend_state.keys)
+
+
+def test_resend_leak_rotation_deletes_the_old_key_after_verification(rig: RotationRig) -> None:
+    old_id = rig.sandbox.ids.resend_key_id
+    configure(rig, resend_group(params=f'key_id = "{old_id}"'))
+    secrets: dict = {}
+    lines: list[str] = []
+    result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lines.append,
+                            on_step=_captured(rig, secrets))
+    assert result.state == "rotated", result.account
+    keys = _keys(rig)
+    assert old_id not in keys
+    (new_key,) = keys.values()
+    assert new_key["token"] == secrets["new"] and new_key["permission"] == "full_access"
+    assert _live_backend_env(rig)["RESEND_API_KEY"] == secrets["new"]
+    _healthy(rig)
+    assert any(old_id in line for line in result.account)
+    record = json.loads((rig.state_dir / "rotations.json").read_text())["groups"]["resend"]
+    assert record["provider"]["new_key_id"] == new_key["id"]
+    _assert_no_secret(rig, [secrets["new"], rig.seeded.resend_api_key], *lines,
+                      *result.account)
+    # the next rotation finds the key from the record: no key_id needed any more
+    environ = {**rig.environ, "RESEND_API_KEY": secrets["new"]}
+    configure(rig, resend_group())
+    second = start_rotation(rig.settings, "resend", environ=environ, echo=lambda _: None)
+    assert second.state == "rotated"
+    assert new_key["id"] not in _keys(rig) and len(_keys(rig)) == 1
+
+
+def test_resend_without_a_known_key_id_is_blocked_with_the_choices(rig: RotationRig) -> None:
+    rig.sandbox.resend_state.add_key("staging")
+    configure(rig, resend_group())
+    (plan,) = plan_rotation(rig.settings, ["resend"], environ=rig.environ)
+    assert not plan.ready
+    assert any("params.key_id" in b and "'staging'" in b for b in plan.blockers)
+
+
+def test_resend_rollback_deletes_the_new_key(rig: RotationRig) -> None:
+    old_id = rig.sandbox.ids.resend_key_id
+    configure(rig, resend_group(params='key_name = "production"'))
+
+    def on_step(step: str) -> None:
+        if step == "apply-pushed":
+            rig.health.fail_next = 1000
+        if step == "rollback-started":
+            rig.health.fail_next = 0
+
+    result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None,
+                            on_step=on_step)
+    rig.health.fail_next = 0
+    assert result.state == "rolled_back"
+    assert list(_keys(rig)) == [old_id]
+    assert _live_backend_env(rig)["RESEND_API_KEY"] == rig.seeded.resend_api_key
+    assert any("newly issued" in line for line in result.account)
+    _healthy(rig)
+
+
+def test_resend_lost_create_answer_rolls_back_and_deletes_the_orphan(rig: RotationRig) -> None:
+    old_id = rig.sandbox.ids.resend_key_id
+    configure(rig, resend_group(params=f'key_id = "{old_id}"'))
+    # the server creates the key, but only after the client has given up waiting
+    rig.sandbox.faults.add("api-keys/create", kind="timeout", delay=1.5)
+    result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
+    assert result.state == "rolled_back"
+    assert list(_keys(rig)) == [old_id]
+    _healthy(rig)
+
+
+def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) -> None:
+    old_id = rig.sandbox.ids.resend_key_id
+    configure(rig, resend_group("scheduled", f'key_id = "{old_id}"', 'grace = "7d"'))
+    result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
+    assert result.state == "rotated"
+    assert old_id in _keys(rig) and len(_keys(rig)) == 2
+    path = rig.state_dir / "rotations.json"
+    record = json.loads(path.read_text())
+    (pending,) = record["groups"]["resend"]["pending_revocations"]
+    assert pending["provider"]["old_key_id"] == old_id
+    runner = CliRunner()
+    early = runner.invoke(main, ["rotate", "--due", "--config", str(rig.config_path)],
+                          env=rig.environ)
+    assert early.exit_code == 0, early.output
+    assert old_id in _keys(rig)
+    pending["not_before"] = "2000-01-01T00:00:00Z"
+    path.write_text(json.dumps(record))
+    due = runner.invoke(main, ["rotate", "--due", "--config", str(rig.config_path)],
+                        env=rig.environ)
+    assert due.exit_code == 0, due.output
+    assert old_id not in _keys(rig) and len(_keys(rig)) == 1
+    assert "pending_revocations" not in json.loads(path.read_text())["groups"]["resend"]
