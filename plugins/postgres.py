@@ -71,6 +71,11 @@ class PostgresPassword(FamilyRotation):
     parameters = frozenset({"admin_url_env", "connect_variable"})
     has_provider_switch = True
     redeploy_sources = False  # the database service reads no variable once it has started
+    init_hints = (
+        'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — if the private host is not '
+        "reachable from where rotator runs (CI); the variable must be in `variables`",
+        'params = {admin_url_env = "PG_ADMIN_URL"}  — to ALTER the role as another user',
+    )
 
     @staticmethod
     def _is_url(value: str | None) -> bool:

@@ -63,6 +63,12 @@ class ResendKey(FamilyRotation):
                             "management_key_env"})
     issues_credential = True
     grace_supported = True
+    init_hints = (
+        'params = {key_name = "…"}  — which Resend key the services use (Resend shows no '
+        "token for a key; `rotator plan` lists the account's keys); not needed after the "
+        "first rotation, which records the new key's id",
+        'grace = "7d"  — scheduled mode only: keep the replaced key alive this long',
+    )
 
     def check_params(self, params: Mapping[str, Any], where: str) -> None:
         super().check_params(params, where)

@@ -330,6 +330,48 @@ def check(output_format, output, config_path):
     sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
 
 
+@main.command("init")
+@click.option("--railway-project", metavar="NAME", help="Railway project (name or id) to read.")
+@click.option("--vercel-project", metavar="NAME", help="Vercel project (name or id) to read.")
+@click.option("--vercel-team", metavar="TEAM", help="Vercel team id the project belongs to.")
+@click.option("--railway-url", metavar="URL",
+              help="Railway GraphQL endpoint (default: ROTATOR_RAILWAY_URL, else the public API).")
+@click.option("--vercel-url", metavar="URL",
+              help="Vercel API endpoint (default: ROTATOR_VERCEL_URL, else the public API).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A `rotator audit -f json` / `scan -f json` report: groups whose value leaked "
+                   "become mode = \"leak\".")
+@click.option("--output", "-o", default="rotator.toml", show_default=True,
+              help="File to write; - for standard output.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read [platforms.*] from this config (the options above override it).")
+def init_command(railway_project, vercel_project, vercel_team, railway_url, vercel_url,
+                 report_file, output, force, config_path):
+    """Write a starting rotation config from what is live on Railway/Vercel.
+
+    Every live variable is read and hashed in memory; variables holding the same credential
+    (aliases, other services, Vercel rows) become one [[secrets]] group. The file holds names
+    and places only, never a value. Tokens come from RAILWAY_API_TOKEN / RAILWAY_TOKEN and
+    VERCEL_TOKEN.
+
+    Exit codes: 0 written, 1 nothing this version can rotate, 2 error.
+    """
+    from rotator.config import load_config
+    from rotator.rotate.init_config import InitOptions, run_init
+
+    options = InitOptions(
+        railway_project=railway_project, vercel_project=vercel_project, vercel_team=vercel_team,
+        railway_url=railway_url, vercel_url=vercel_url, report=report_file,
+        output=None if output == "-" else Path(output), force=force,
+        existing=load_config(config_path) if config_path else None)
+    result = run_init(options, os.environ)
+    if result.text is not None and result.output is None:
+        click.echo(result.text, nl=False)
+    click.echo(result.summary(), err=True)
+    sys.exit(result.exit_code)
+
+
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:
     from rotator.output import write_report
 

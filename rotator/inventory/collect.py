@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from rotator.errors import RotatorError
+from rotator.inventory.classify import FamilyClassifier
 from rotator.inventory.config import PlatformsConfig, RailwayTarget, VercelTarget
 from rotator.platforms.railway import REFERENCE_PATTERN
 from rotator.redact import secret_sha256
@@ -32,6 +33,8 @@ class LiveVariable:
     reference: bool = False  # a `${{Service.VAR}}` reference (value is the rendered one)
     references: tuple[str, ...] = ()  # the `Service.VAR` names it refers to
     weak: str | None = None  # why the value is weak, judged while it was in memory
+    family: str | None = None  # credential family (plugins/) its value was detected as, likewise
+    vercel_targets: tuple[str, ...] = ()  # a Vercel row's targets (production, preview, …)
 
     @property
     def readable(self) -> bool:
@@ -103,15 +106,17 @@ def collect_inventory(config: PlatformsConfig, environ: Mapping[str, str]) -> In
         raise RotatorError("no platforms configured",
                            "add [platforms.railway] and/or [platforms.vercel] to rotator.toml")
     inventory = Inventory()
+    classifier = FamilyClassifier()
     if config.railway is not None:
-        inventory.variables += _railway(config.railway, environ, inventory.service_names)
+        inventory.variables += _railway(config.railway, environ, inventory.service_names,
+                                        classifier)
     if config.vercel is not None:
-        inventory.variables += _vercel(config.vercel, environ)
+        inventory.variables += _vercel(config.vercel, environ, classifier)
     return inventory
 
 
 def _railway(target: RailwayTarget, environ: Mapping[str, str],
-             known_services: dict[str, set[str]]) -> list[LiveVariable]:
+             known_services: dict[str, set[str]], classifier: FamilyClassifier) -> list[LiveVariable]:
     from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
 
     credentials = RailwayCredentials.from_env(environ)
@@ -134,15 +139,19 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str],
                     value = rendered.get(name)
                     value_hash, password_hash = _hashes(value)
                     references = tuple(REFERENCE_PATTERN.findall(raw.get(name) or ""))
+                    weak = weakness(name, value)
                     found.append(LiveVariable("railway", project.name, service.name, environment.name,
                                               name, value_hash, password_hash,
                                               reference=raw.is_reference(name),
-                                              references=references, weak=weakness(name, value)))
+                                              references=references, weak=weak,
+                                              family=classifier.family(name, value,
+                                                                       weak=weak is not None)))
     known_services[target.project] = all_services
     return found
 
 
-def _vercel(target: VercelTarget, environ: Mapping[str, str]) -> list[LiveVariable]:
+def _vercel(target: VercelTarget, environ: Mapping[str, str],
+            classifier: FamilyClassifier) -> list[LiveVariable]:
     from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
 
     token = environ.get("VERCEL_TOKEN")
@@ -156,6 +165,10 @@ def _vercel(target: VercelTarget, environ: Mapping[str, str]) -> list[LiveVariab
             environment = row.git_branch or "+".join(row.target) or "custom"
             value = row.value if row.readable else None
             value_hash, password_hash = _hashes(value)
+            weak = weakness(row.key, value)
             found.append(LiveVariable("vercel", target.project, target.project, environment,
-                                      row.key, value_hash, password_hash, weak=weakness(row.key, value)))
+                                      row.key, value_hash, password_hash, weak=weak,
+                                      family=classifier.family(row.key, value,
+                                                               weak=weak is not None),
+                                      vercel_targets=tuple(row.target)))
     return found

@@ -14,6 +14,7 @@ journal). Keys ending in ``_secret`` hold credentials and are dropped when the r
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class FamilyRotation:
     # family says it holds data for others (a database service reads no variable at runtime).
     redeploy_sources = True
     grace_supported = False
+    # Commented lines `rotator init` writes under a group of this family (its parameters).
+    init_hints: tuple[str, ...] = ()
 
     def check_params(self, params: Mapping[str, Any], where: str) -> None:
         unknown = sorted(set(params) - self.parameters)
@@ -150,8 +153,9 @@ def load_family(family: str, where: str) -> FamilyRotation:
     return rotation
 
 
-def rotatable_families() -> list[str]:
-    """Plugin files that declare a rotation side."""
+@functools.cache
+def _rotatable_families() -> tuple[str, ...]:
+    """Plugin files that declare a rotation side (the installed set does not change)."""
     from rotator.scan.engine.ruleset import builtin_plugin_files
 
     names = []
@@ -162,4 +166,8 @@ def rotatable_families() -> list[str]:
             continue
         if isinstance(getattr(module, "ROTATION", None), FamilyRotation):
             names.append(path.stem)
-    return sorted(names)
+    return tuple(sorted(names))
+
+
+def rotatable_families() -> list[str]:
+    return list(_rotatable_families())
