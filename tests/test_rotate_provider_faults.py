@@ -1,0 +1,270 @@
+"""Fault injection at the provider calls of the PostgreSQL and Resend families, and kills
+between their steps, against the sandbox and a real PostgreSQL.
+
+Every case ends fully rotated (every stored form of the credential, the live backend's
+environment and the provider agree on the new one: the new password logs in and the old is
+refused / only the new Resend key exists) and healthy, or fully back on the previous credential
+and healthy; and neither credential appears in rotator's files or output.
+
+Fault points:
+  Resend   api-keys/create   http500 (not retried: rollback), http429 (retried), timeout (the
+                             key is created after the client gave up: rollback finds it by name
+                             and deletes it)
+  Resend   api-keys/remove   http500 persistent at finalize (exit 2, old key kept, services on
+                             the new key; `--resume` deletes it), http500 persistent while the
+                             rollback deletes the new key (rollback_failed; `rollback RUN_ID`
+                             finishes it)
+  Resend   kills after       issue-requested (resume rolls back), issued, verified, revoked-old
+  Postgres ALTER ROLE        refused (admin URL with a wrong password: rollback)
+  Postgres kills after       activate-requested (resume), activated (rollback RUN_ID),
+                             deactivated during a rollback (resume finishes the rollback)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+pytest.register_assert_rewrite("rotate_kit")
+
+from click.testing import CliRunner  # noqa: E402
+from rotate_kit import (  # noqa: E402
+    RotationRig,
+    SimulatedKill,
+    _process_env,
+    wait_for_all_deployments,
+    write_config,
+)
+
+from rotator.cli import main  # noqa: E402
+from rotator.errors import RotatorError  # noqa: E402
+from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
+from rotator.rotate.journal import RotationJournal  # noqa: E402
+from rotator.rotate.run import resume_rotation, rollback_run, start_rotation  # noqa: E402
+
+pytestmark = pytest.mark.slow
+pytest_plugins = ("rotate_kit",)
+
+PERSISTENT = 4
+
+DATABASE = """
+[[secrets]]
+name = "database"
+family = "postgres"
+variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
+targets = ["railway:Postgres@production"]
+mode = "leak"
+params = {params}
+"""
+
+RESEND = """
+[[secrets]]
+name = "resend"
+family = "resend"
+variables = ["RESEND_API_KEY"]
+targets = ["railway:backend@production"]
+mode = "leak"
+params = {{key_id = "{key_id}"}}
+"""
+
+
+@dataclass
+class Run:
+    rig: RotationRig
+    group: str
+    secrets: dict
+    lines: list[str]
+
+    def hook(self, *actions):
+        def on_step(step: str) -> None:
+            if step in ("prepared", "issued"):
+                (path,) = self.rig.state_dir.glob("*.journal")
+                provider = RotationJournal.load(path, self.rig.key).provider
+                self.secrets.setdefault("old", provider.get("old_secret"))
+                if provider.get("new_secret"):
+                    self.secrets["new"] = provider["new_secret"]
+            for at, action in actions:
+                if step == at:
+                    action()
+        return on_step
+
+    def start(self, *actions):
+        return start_rotation(self.rig.settings, self.group, environ=self.rig.environ,
+                              echo=self.lines.append, on_step=self.hook(*actions))
+
+    def killed(self, at: str) -> str:
+        def kill() -> None:
+            raise SimulatedKill
+        with pytest.raises(SimulatedKill):
+            self.start((at, kill))
+        (journal,) = self.rig.state_dir.glob("*.journal")
+        return journal.name.removesuffix(".journal")
+
+    def resume(self):
+        return resume_rotation(self.rig.settings, self.group, environ=self.rig.environ,
+                               echo=self.lines.append)
+
+    def no_plaintext(self, *texts: str) -> None:
+        haystack = self.rig.files_text() + "\n".join([*self.lines, *texts])
+        for value in (self.secrets.get("old"), self.secrets.get("new")):
+            if value:
+                assert value not in haystack
+
+
+def _live_backend(rig: RotationRig) -> dict[str, str]:
+    ids = rig.sandbox.ids
+    live = rig.sandbox.railway_state.latest_active(ids.railway_environment_id,
+                                                   ids.backend_service_id)
+    return _process_env(live.app.process.pid)
+
+
+def _healthy(rig: RotationRig) -> None:
+    status, body = rig.sandbox.backend_health()
+    assert (status, body.get("status")) == (200, "healthy"), body
+
+
+def database_state(run: Run) -> str:
+    rig = run.rig
+    wait_for_all_deployments(rig.sandbox)
+    ids = rig.sandbox.ids
+    stored = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                     ids.postgres_service_id)
+    url = stored["DATABASE_URL"]
+    password = parse_database_url(url).password
+    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == password, "mixed variables"
+    assert _live_backend(rig)["DATABASE_URL"] == url, "backend runs another URL"
+    assert check_login(url).result is LoginResult.ACCEPTED, "stored password does not log in"
+    other = run.secrets["new"] if password == run.secrets["old"] else run.secrets["old"]
+    if other:
+        other_url = url.replace(password, other)
+        assert check_login(other_url).result is LoginResult.REJECTED, "both passwords work"
+    assert not (rig.state_dir / "database.lock").exists()
+    _healthy(rig)
+    return "previous" if password == run.secrets["old"] else "rotated"
+
+
+def resend_state(run: Run) -> str:
+    rig = run.rig
+    wait_for_all_deployments(rig.sandbox)
+    ids = rig.sandbox.ids
+    stored = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                     ids.backend_service_id)["RESEND_API_KEY"]
+    assert _live_backend(rig)["RESEND_API_KEY"] == stored, "backend runs another key"
+    tokens = [k["token"] for k in rig.sandbox.resend_state.keys.values()]
+    assert tokens == [stored], f"{len(tokens)} keys exist: expected only the one in use"
+    assert not (rig.state_dir / "resend.lock").exists()
+    _healthy(rig)
+    return "previous" if stored == rig.seeded.resend_api_key else "rotated"
+
+
+@pytest.fixture
+def resend(rig: RotationRig) -> Run:
+    write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
+                 extra=RESEND.format(key_id=rig.sandbox.ids.resend_key_id))
+    return Run(rig, "resend", {}, [])
+
+
+def _database(rig: RotationRig, params: str = "{}") -> Run:
+    write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
+                 extra=DATABASE.format(params=params))
+    return Run(rig, "database", {}, [])
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("http500", "previous"), ("http429", "rotated"),
+                                                ("timeout", "previous")])
+def test_resend_create_fault(resend: Run, kind: str, expected: str) -> None:
+    resend.rig.sandbox.faults.add("api-keys/create", kind=kind, retry_after=0.05, delay=1.5)
+    result = resend.start()
+    assert result.state == {"rotated": "rotated", "previous": "rolled_back"}[expected]
+    assert resend_state(resend) == expected
+    resend.no_plaintext(*result.account)
+
+
+def test_resend_delete_old_failing_keeps_the_run_resumable(resend: Run) -> None:
+    faults = resend.rig.sandbox.faults
+    with pytest.raises(RotatorError, match="revoking the replaced one failed") as error:
+        resend.start(("verified", lambda: faults.add("api-keys/remove", kind="http500",
+                                                     times=PERSISTENT)))
+    assert "--resume" in error.value.hint
+    assert len(resend.rig.sandbox.resend_state.keys) == 2  # nothing lost: both still exist
+    result = resend.resume()
+    assert result.state == "rotated"
+    assert resend_state(resend) == "rotated"
+    resend.no_plaintext(str(error.value), *result.account)
+
+
+def test_resend_delete_new_failing_in_rollback_then_rollback_again(resend: Run) -> None:
+    rig = resend.rig
+
+    def break_health_and_delete() -> None:
+        rig.health.fail_next = 10_000
+        rig.sandbox.faults.add("api-keys/remove", kind="http500", times=PERSISTENT)
+
+    result = resend.start(("apply-pushed", break_health_and_delete),
+                          ("rollback-started", lambda: setattr(rig.health, "fail_next", 0)))
+    assert result.state == "rollback_failed" and result.exit_code == 2
+    assert any("rotator rollback" in line for line in result.account)
+    finished = rollback_run(rig.settings, result.run_id, environ=rig.environ,
+                            echo=resend.lines.append)
+    assert finished.state == "rolled_back"
+    assert resend_state(resend) == "previous"
+    resend.no_plaintext(*result.account, *finished.account)
+
+
+@pytest.mark.parametrize(("kill_at", "expected"), [("issue-requested", "previous"),
+                                                   ("issued", "rotated"),
+                                                   ("verified", "rotated"),
+                                                   ("revoked-old", "rotated")])
+def test_resend_kill_then_resume(resend: Run, kill_at: str, expected: str) -> None:
+    resend.killed(kill_at)
+    result = resend.resume()
+    assert result.state == {"rotated": "rotated", "previous": "rolled_back"}[expected]
+    assert resend_state(resend) == expected
+    resend.no_plaintext(*result.account)
+
+
+def test_postgres_alter_role_refused_rolls_back(rig: RotationRig) -> None:
+    wrong = rig.seeded.database_url.replace(rig.seeded.database_password, "not-the-password")
+    rig.environ["PG_ADMIN_URL"] = wrong
+    run = _database(rig, '{admin_url_env = "PG_ADMIN_URL"}')
+    result = run.start()
+    assert result.state == "rolled_back"
+    assert any("ALTER ROLE" in line for line in result.account)
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
+
+
+def test_postgres_kill_after_alter_requested_then_resume(rig: RotationRig) -> None:
+    run = _database(rig)
+    run.killed("activate-requested")
+    assert run.resume().state == "rotated"
+    assert database_state(run) == "rotated"
+    run.no_plaintext()
+
+
+def test_postgres_kill_after_alter_then_rollback(rig: RotationRig) -> None:
+    run = _database(rig)
+    run_id = run.killed("activated")
+    result = CliRunner().invoke(main, ["rollback", "--config", str(rig.config_path), run_id,
+                                       "--format", "json"], env=rig.environ)
+    assert result.exit_code == 1, result.output
+    assert '"state": "rolled_back"' in result.output
+    assert database_state(run) == "previous"
+    run.no_plaintext(result.output)
+
+
+def test_postgres_kill_during_rollback_after_deactivate_then_resume(rig: RotationRig) -> None:
+    run = _database(rig)
+
+    def kill() -> None:
+        raise SimulatedKill
+
+    with pytest.raises(SimulatedKill):
+        run.start(("activated", lambda: rig.sandbox.faults.add("deploymentRedeploy",
+                                                               kind="deployment_failed")),
+                  ("deactivated", kill))
+    result = run.resume()
+    assert result.state == "rolled_back"
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
