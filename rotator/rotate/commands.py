@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rotator.config import find_config, load_config
@@ -25,6 +27,20 @@ EXIT_PLAN_READY, EXIT_PLAN_BLOCKED = 0, 1
 def load_settings(config_path: Path | None) -> RotationSettings:
     path = config_path or find_config(Path.cwd())
     return load_rotation_settings(load_config(path))
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `kill`) stops a run the way Ctrl-C does: between two
+    journalled steps, with a message saying how to resume or roll back."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress(line: str) -> None:
@@ -71,18 +87,21 @@ def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
                allow_unreadable: bool, output_format: str, write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
     group = _single_group(settings, secret_name)
-    if resume:
-        result = resume_rotation(settings, group, echo=_progress)
-    else:
-        result = start_rotation(settings, group, allow_unreadable=allow_unreadable,
-                                echo=_progress)
+    with _terminate_as_interrupt():
+        if resume:
+            result = resume_rotation(settings, group, echo=_progress)
+        else:
+            result = start_rotation(settings, group, allow_unreadable=allow_unreadable,
+                                    echo=_progress)
     return _report(result, output_format, write)
 
 
 def run_rollback(config_path: Path | None, run_id: str, output_format: str,
                  write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
-    return _report(rollback_run(settings, run_id, echo=_progress), output_format, write)
+    with _terminate_as_interrupt():
+        result = rollback_run(settings, run_id, echo=_progress)
+    return _report(result, output_format, write)
 
 
 def run_due(config_path: Path | None, output_format: str, write: Callable[[str], None]) -> int:
@@ -90,7 +109,8 @@ def run_due(config_path: Path | None, output_format: str, write: Callable[[str],
     from rotator.rotate.due import rotate_due
 
     settings = load_settings(config_path)
-    outcome = rotate_due(settings, echo=_progress)
+    with _terminate_as_interrupt():
+        outcome = rotate_due(settings, echo=_progress)
     if output_format == "json":
         write(json.dumps({"version": 1,
                           "decisions": [{"group": d.group, "due": d.due, "reason": d.reason}

@@ -12,7 +12,7 @@ from rotator.platforms.http import PlatformError
 from rotator.rotate.config import RotationSettings, SecretGroup
 from rotator.rotate.family import FamilyContext, FamilyError
 from rotator.rotate.record import RotationRecord, parse_time
-from rotator.rotate.run import RotationResult, start_rotation
+from rotator.rotate.run import RotationResult, RunInterrupted, start_rotation
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ def rotate_due(settings: RotationSettings, environ: Mapping[str, str] | None = N
         echo(f"{group.name}: due ({decision.reason}); rotating")
         try:
             result = start_rotation(settings, group.name, environ=environ, echo=echo)
+        except RunInterrupted:
+            raise  # a cancelled job stops here; the summary would hide the unfinished run
         except (RotatorError, PlatformError) as error:
             outcome.failures.append(f"{group.name}: {error}")
             continue

@@ -36,6 +36,10 @@ from rotator.rotate.verify import probe_health, verify
 EXIT_ROTATED, EXIT_ROLLED_BACK, EXIT_ERROR = 0, 1, 2
 
 
+class RunInterrupted(RotatorError):
+    """The process was interrupted between two journalled steps; the run is unfinished."""
+
+
 @dataclass
 class RotationResult:
     run_id: str
@@ -147,6 +151,14 @@ def _drive(settings: RotationSettings, journal: RotationJournal, lock: GroupLock
                 result.account.insert(0, f"rotation of {journal.group} failed and was rolled "
                                          f"back: {journal.failure}")
             return result
+    except KeyboardInterrupt:
+        # Ctrl-C, or SIGTERM from a cancelled CI job (see commands.py): the journal holds every
+        # completed step, so the run is left exactly where it stopped, to resume or roll back.
+        raise RunInterrupted(
+            f"interrupted: run {journal.run_id} of {journal.group} is unfinished "
+            f"({journal.state}, last step {journal.steps[-1]['step'] if journal.steps else 'none'})",
+            f"run `rotator rotate --secret {journal.group} --resume` or "
+            f"`rotator rollback {journal.run_id}`") from None
     finally:
         lock.release(finished=journal.finished)
 
