@@ -450,5 +450,31 @@ def rollback_command(config_path, run_id, output_format):
     sys.exit(run_rollback(config_path, run_id, output_format, click.echo))
 
 
+@main.command("demo")
+@click.option("--keep", is_flag=True,
+              help="Keep the temporary directory (leaky repository, config, rotation state) and "
+                   "print its path.")
+@click.option("--no-color", is_flag=True, help="Never colour the output.")
+def demo_command(keep, no_color):
+    """Watch the whole loop in under a minute, with no accounts: a NEXTAUTH_SECRET leaked in a
+    throwaway repository's history is audited, located on a local Railway/Vercel sandbox,
+    planned, rotated and verified. Nothing leaves loopback; nothing is written outside one
+    temporary directory, removed at the end.
+
+    Exit codes: 0 rotated and verified, 1 the rotation was rolled back, 2 error.
+    """
+    import signal
+
+    from rotator.demo import run_demo
+    from rotator.output import use_colour
+
+    def _terminated(signum, frame):
+        raise KeyboardInterrupt  # `kill`, a CI cancel: stop the sandbox as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, _terminated)
+    result = run_demo(click.echo, keep=keep, colour=use_colour(no_color, None))
+    sys.exit(result.exit_code)
+
+
 if __name__ == "__main__":
     main()

@@ -4,21 +4,18 @@ backend, step hooks, and the end-state check every test ends with."""
 from __future__ import annotations
 
 import base64
-import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rotator.config import load_config
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import RotationJournal, journal_path
+from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres
 from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 
@@ -29,52 +26,6 @@ FRONTEND_UNIT = "vercel:frontend"
 
 class SimulatedKill(BaseException):  # noqa: N818 - models a kill, not an error
     """Raised from a step hook: the run stops dead, like a killed process (no rollback)."""
-
-
-class BackendHealthProxy:
-    """Real HTTP /health that answers with the live backend deployment's own /health.
-
-    The sandbox backend's port changes with every deploy; production has a stable domain.
-    ``fail_next`` makes the next N answers 503 (the "health check failing" fault).
-    """
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self.fail_next = 0
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                with proxy._lock:
-                    failing = proxy.fail_next > 0
-                    proxy.fail_next -= 1 if failing else 0
-                if failing:
-                    status, body = 503, {"status": "unhealthy", "reason": "injected"}
-                else:
-                    status, body = proxy.sandbox.backend_health()
-                    status = status or 502
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/health"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass

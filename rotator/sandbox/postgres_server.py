@@ -54,9 +54,14 @@ def find_postgres_bin_dir() -> Path:
 
 @dataclass
 class LocalPostgres:
-    """Start with ``with LocalPostgres() as pg:``; ``pg.admin_url`` is a superuser URL over TCP."""
+    """Start with ``with LocalPostgres() as pg:``; ``pg.admin_url`` is a superuser URL over TCP.
+
+    Everything the server writes (data, log) lives in one fresh directory under
+    ``parent_dir`` (default: the system temporary directory), removed by ``stop()``.
+    """
 
     bin_dir: Path | None = None
+    parent_dir: Path | None = None
     port: int = 0
     superuser: str = "postgres"
     # Log every statement so tests can prove a plaintext password never reaches the server log.
@@ -91,7 +96,7 @@ class LocalPostgres:
         bin_dir = self.bin_dir or find_postgres_bin_dir()
         self.bin_dir = bin_dir
         self.port = self.port or _free_port()
-        self._workdir = Path(tempfile.mkdtemp(prefix="rotator-pg-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix="rotator-pg-", dir=self.parent_dir))
         self._prepare_unprivileged_user(bin_dir)
         pwfile = self._workdir / "pwfile"
         pwfile.write_text(self.superuser_password + "\n")
@@ -103,7 +108,9 @@ class LocalPostgres:
         )
         pwfile.unlink()
         # A throwaway server: durability settings off so CREATE DATABASE and shutdown are quick.
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self._workdir} "
+        # TCP only: no Unix socket, whose path would be limited to ~100 bytes (a deep TMPDIR,
+        # e.g. macOS's /var/folders/..., or pytest's, is too long for it).
+        options = (f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' "
                    "-c password_encryption=scram-sha-256 -c fsync=off -c synchronous_commit=off "
                    "-c full_page_writes=off")
         if self.log_statements:

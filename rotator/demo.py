@@ -1,0 +1,396 @@
+"""`rotator demo`: the whole loop (audit → locate → plan → rotate → verify) on the local sandbox.
+
+A newcomer needs no accounts and no network beyond loopback: the sandbox seeds incident 000's
+variables with fresh random values, a throwaway git repository gets the live NEXTAUTH_SECRET
+committed in a runbook and then removed (so only history has it), and each step calls the same
+library functions as the real command. Everything written (repository, config, rotation state,
+scan cache, PostgreSQL data) lives in one temporary directory, removed at the end unless
+``keep`` is set. Secret values are shown only as the existing renderers show them: redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rotator.config import load_config
+from rotator.errors import RotatorError
+from rotator.inventory.collect import collect_inventory
+from rotator.inventory.config import platforms_from_config
+from rotator.inventory.locate import locate_findings, render_locate_text
+from rotator.rotate.config import load_rotation_settings
+from rotator.rotate.journal import ROLLED_BACK, ROTATED
+from rotator.rotate.plan import render_plan_text
+from rotator.rotate.run import plan_rotation, start_rotation
+from rotator.sandbox.health_proxy import BackendHealthProxy
+from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+from rotator.sandbox.sandbox import Sandbox
+from rotator.scan.audit import AuditOptions, audit_repository
+from rotator.scan.report.json_report import report_to_dict
+from rotator.scan.report.text import render_text
+
+GROUP = "nextauth"
+VARIABLE = "NEXTAUTH_SECRET"
+RUNBOOK = "docs/deploy-runbook.md"
+STEPS = ("audit", "locate", "plan", "rotate", "verify")
+
+# Rotation timings for a sandbox whose deploys take a fraction of a second (the defaults are
+# sized for real platforms: minutes of deploy, seconds between polls).
+_ROTATION_TIMINGS = """\
+request_timeout = 2.0
+deploy_timeout = 60
+poll_interval = 0.05
+health_attempts = 3
+health_interval = 0.1
+retry_base_delay = 0.02"""
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """How the loop ended: ``exit_code`` 0 rotated and verified, 1 rotation rolled back."""
+
+    state: str  # the rotation run's final state: rotated | rolled_back
+    run_id: str
+    live_before: list[str]  # where `rotator locate` found the leaked value before the rotation
+    live_after: list[str]  # ... and after it
+    stored_before: list[str]  # sandbox records holding it (write-only rows included) before
+    stored_after: list[str]  # ... and after the rotation
+    health_status: int | None
+    health_body: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    kept: Path | None = None  # the temporary directory, when kept
+
+    @property
+    def verified(self) -> bool:
+        return (self.state == ROTATED and not self.live_after and not self.stored_after
+                and self.health_status == 200 and self.health_body.get("status") == "healthy")
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.verified else 1
+
+
+def run_demo(echo: Echo, *, keep: bool = False, colour: bool = False,
+             postgres: LocalPostgres | None = None,
+             prepare: Callable[[Sandbox], None] | None = None) -> DemoResult:
+    """Run the demo, writing the transcript through ``echo``; clean up whatever happens.
+
+    ``postgres``: a started ``LocalPostgres`` to reuse (tests share one); by default the demo
+    starts its own, with its data inside the temporary directory. ``prepare`` is called with
+    the seeded sandbox before step 1 (to inject a fault, say, and watch the rollback).
+    Raises ``RotatorError`` when a step fails or the rotated state does not verify.
+    """
+    started = time.perf_counter()
+    with ExitStack() as cleanup:  # callbacks run last-registered first, whatever happens
+        root = Path(tempfile.mkdtemp(prefix="rotator-demo-"))
+        if not keep:
+            cleanup.callback(shutil.rmtree, root, ignore_errors=True)
+        # the scan cache location is read from os.environ only: point it into the run, restore it
+        cleanup.enter_context(_scoped_environ(ROTATOR_CACHE_DIR=str(root / "cache")))
+        echo(f"rotator demo: a leaked {VARIABLE} found, located, rotated and verified on a local "
+             "sandbox (loopback only, no accounts)")
+        echo(f"working directory: {root}"
+             + ("" if keep else " (removed at the end; --keep keeps it)"))
+        result = _run_steps(echo, root, cleanup, colour=colour, postgres=postgres,
+                            prepare=prepare)
+    seconds = time.perf_counter() - started
+    echo("")
+    if keep:
+        echo(f"kept {root}: repo/ (the leaky history), rotator.toml, state/ (journal, audit log, "
+             "history)")
+    if result.verified:
+        echo(f"done in {seconds:.1f} s: the leaked {VARIABLE} was live in "
+             f"{len(result.stored_before)} place(s); it is live nowhere now and the backend is "
+             "healthy.")
+    else:
+        echo(f"done in {seconds:.1f} s: the rotation failed and was rolled back; the leaked "
+             "value is live again, as before (exit 1).")
+    return replace(result, seconds=seconds, kept=root if keep else None)
+
+
+def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
+               postgres: LocalPostgres | None,
+               prepare: Callable[[Sandbox], None] | None) -> DemoResult:
+    t0 = time.perf_counter()
+    echo("")
+    echo("starting the sandbox: Railway (GraphQL), Vercel (REST), Resend, PostgreSQL, and the "
+         "backend and frontend apps")
+    if postgres is None:
+        postgres = LocalPostgres(parent_dir=root)
+        cleanup.callback(_best_effort, echo, "stop PostgreSQL", postgres.stop)
+        try:
+            postgres.start()
+        except PostgresUnavailable as error:
+            raise RotatorError(f"the demo needs PostgreSQL: {error}",
+                               "pip install 'rotator[demo]' brings a self-contained one") from None
+        _tighten(root)
+    sandbox = Sandbox(postgres=postgres, step_delay=0.02)
+    cleanup.callback(_best_effort, echo, "stop the sandbox", sandbox.stop)
+    sandbox.start()
+    seeded = sandbox.seed_incident()
+    health = BackendHealthProxy(sandbox)
+    cleanup.callback(_best_effort, echo, "stop the health proxy", health.stop)
+    echo(f"  Railway project intowork (services backend and Postgres) and Vercel project "
+         f"frontend are deployed and healthy ({time.perf_counter() - t0:.1f} s)")
+    repo = root / "repo"
+    commits = plant_leak(repo, seeded.nextauth_secret)
+    echo(f"  planted a leak in repo/: commit {commits['leak'][:7]} added {RUNBOOK} with the live "
+         f"{VARIABLE}, commit {commits['removal'][:7]} took it out (only history has it)")
+    config_path = write_demo_config(root, sandbox.railway.graphql_url, sandbox.vercel.url,
+                                    health.url)
+    config = load_config(config_path)
+    # Only the sandbox's tokens: a real RAILWAY_API_TOKEN in the user's shell never reaches it.
+    environ = {**sandbox.client_environment(),
+               "ROTATOR_JOURNAL_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    platforms = platforms_from_config(config.data, config.source, environ)
+    settings = load_rotation_settings(config, environ)
+    if prepare is not None:
+        prepare(sandbox)
+    echo("  (each step below shows the command it stands for, run in the working directory)")
+
+    _header(echo, 1, "audit: every commit of every ref, and the working tree", "rotator audit repo")
+    audit = audit_repository(repo, config.scan, AuditOptions(jobs=1))
+    echo(render_text(audit, colour=colour).rstrip("\n"))
+    if not any(f.name == VARIABLE for f in audit.leaks):
+        raise RotatorError(f"the demo's audit did not find the planted {VARIABLE}",
+                           "this is a bug in rotator; please report it")
+
+    def locate() -> list[str]:
+        located = locate_findings(report_to_dict(audit), collect_inventory(platforms, environ))
+        echo(render_locate_text(located).rstrip("\n"))
+        return [h.label() for finding, holders in located.live for h in holders
+                if finding["name"] == VARIABLE]
+
+    _header(echo, 2, "locate: is the leaked value live, and where?",
+            "rotator locate --audit repo --config rotator.toml")
+    live_before = locate()
+    stored_before = stored_holders(sandbox, seeded.nextauth_secret)
+    _say_stored(echo, stored_before)
+
+    _header(echo, 3, "plan: what a rotation would change (no side effects)", "rotator plan")
+    plans = plan_rotation(settings, [GROUP], environ=environ)
+    echo(render_plan_text(plans))
+    if not all(p.ready for p in plans):
+        raise RotatorError("the demo's rotation plan is blocked", "see the plan above")
+
+    _header(echo, 4, "rotate: journal, set, redeploy, verify, then finalize or roll back",
+            f"rotator rotate --secret {GROUP}")
+    rotation = start_rotation(settings, GROUP, environ=environ,
+                              echo=lambda line: echo("  " + line))
+    for line in rotation.account:
+        echo(line)
+    echo(f"run {rotation.run_id}: {rotation.state}")
+    if rotation.state not in (ROTATED, ROLLED_BACK):
+        raise RotatorError(f"rotation run {rotation.run_id} ended {rotation.state}",
+                           "see the account above; the sandbox goes away with the demo")
+
+    _header(echo, 5, "verify: where is the leaked value live now? is the backend healthy?",
+            "rotator locate --audit repo --config rotator.toml; curl HEALTH_URL")
+    live_after = locate()
+    stored_after = stored_holders(sandbox, seeded.nextauth_secret)
+    _say_stored(echo, stored_after)
+    status, body = probe(health.url)
+    echo(f"GET {health.url} -> {status} {json.dumps(body)}")
+    echo("  (the backend's /health logs in to PostgreSQL, calls Resend, and checks a session "
+         "token minted by the production frontend against its own NEXTAUTH_SECRET)")
+    result = DemoResult(rotation.state, rotation.run_id, live_before, live_after, stored_before,
+                        stored_after, status, body)
+    if rotation.state == ROTATED and not result.verified:
+        raise RotatorError("the rotation reported success but the demo's verification failed",
+                           "this is a bug in rotator; please report it with the output above")
+    return result
+
+
+def _say_stored(echo: Echo, holders: list[str]) -> None:
+    where = f"in {len(holders)} place(s): {', '.join(holders)}" if holders else "nowhere"
+    echo(f"(the sandbox's own records, write-only rows included, hold the leaked value {where})")
+
+
+def stored_holders(sandbox: Sandbox, value: str) -> list[str]:
+    """Where the sandbox stores ``value``: every Railway service variable and Vercel env row,
+    including the `sensitive` rows no API call reads back."""
+    ids = sandbox.ids
+    assert ids is not None, "sandbox not started"
+    holders = []
+    for service_id, service in ((ids.backend_service_id, "backend"),
+                                (ids.postgres_service_id, "Postgres")):
+        variables = sandbox.railway_state.raw_variables(ids.railway_environment_id, service_id)
+        holders += [f"railway:{service} (production) {name}"
+                    for name, stored in sorted(variables.items()) if stored == value]
+    holders += [f"vercel:frontend ({'+'.join(row['target'])}) {row['key']}"
+                for row in sandbox.vercel_state.envs[ids.vercel_project_id]
+                if row.get("value") == value]
+    return holders
+
+
+def _header(echo: Echo, number: int, title: str, command: str) -> None:
+    echo("")
+    echo(f"== {number}/{len(STEPS)} {title}")
+    echo(f"   $ {command}")
+
+
+def _best_effort(echo: Echo, what: str, stop: Callable[[], None]) -> None:
+    """A cleanup step that fails must not hide the error that got us here, nor skip the rest."""
+    try:
+        stop()
+    except Exception as error:  # noqa: BLE001 - reported, and the next cleanup still runs
+        echo(f"warning: could not {what} ({type(error).__name__})")
+
+
+def _tighten(root: Path) -> None:
+    """As root, PostgreSQL runs as the `pgserver` user, and starting it opens every directory
+    above its data to everyone (read + traverse); traverse is all it needs of ours."""
+    if os.geteuid() == 0:
+        root.chmod(0o711)
+
+
+@contextmanager
+def _scoped_environ(**values: str) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def probe(url: str, timeout: float = 5.0) -> tuple[int | None, dict[str, Any]]:
+    """GET a health URL: (status, JSON body); (None, {}) when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read() or b"{}")
+        except ValueError:
+            return error.code, {}
+    except (OSError, ValueError):
+        return None, {}
+
+
+# -- the leaky repository and the config ------------------------------------------------------
+def _git(repo: Path, *args: str, when: datetime | None = None) -> str:
+    env = {
+        # no user or system config: a global hook (a secret scanner!) must not stop the plant
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(repo),
+        "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "Sam Oncall", "GIT_AUTHOR_EMAIL": "sam@example.com",
+        "GIT_COMMITTER_NAME": "Sam Oncall", "GIT_COMMITTER_EMAIL": "sam@example.com",
+    }
+    if when is not None:
+        stamp = f"@{int(when.timestamp())} +0000"
+        env.update(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+    try:
+        completed = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True,
+                                   text=True, check=True, timeout=30)
+    except FileNotFoundError:
+        raise RotatorError("git is not installed", "install git and run the demo again") from None
+    except subprocess.CalledProcessError as error:
+        raise RotatorError(f"git {args[0]} failed in the demo repository ({error.returncode})",
+                           "check that git works: `git --version`") from None
+    return completed.stdout.strip()
+
+
+_RUNBOOK_WITH_SECRET = """\
+# Deploying intowork
+
+1. Railway, service `backend`, environment `production`: set the variables below.
+2. Vercel, project `frontend`: set the same `NEXTAUTH_SECRET` (production and preview).
+3. Redeploy both and check `/health`.
+
+| variable | value |
+|---|---|
+| NEXTAUTH_SECRET | {value} |
+| NEXTAUTH_URL | https://example.com |
+"""
+
+_RUNBOOK_CLEAN = """\
+# Deploying intowork
+
+1. Railway, service `backend`, environment `production`: set the variables below.
+2. Vercel, project `frontend`: set the same `NEXTAUTH_SECRET` (production and preview).
+3. Redeploy both and check `/health`.
+
+| variable | value |
+|---|---|
+| NEXTAUTH_SECRET | in the team password manager |
+| NEXTAUTH_URL | https://example.com |
+"""
+
+
+def plant_leak(repo: Path, value: str) -> dict[str, str]:
+    """A repository whose history (not HEAD) holds ``value`` in a Markdown runbook:
+    commit 1 adds a README, commit 2 the runbook with the value, commit 3 takes it out."""
+    repo.mkdir(parents=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("# intowork\n\nBackend on Railway, frontend on Vercel.\n",
+                                    encoding="utf-8")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "Initial commit", when=now - timedelta(days=30))
+    runbook = repo / RUNBOOK
+    runbook.parent.mkdir()
+    runbook.write_text(_RUNBOOK_WITH_SECRET.format(value=value), encoding="utf-8")
+    _git(repo, "add", RUNBOOK)
+    _git(repo, "commit", "-q", "-m", "Add the deploy runbook", when=now - timedelta(days=12))
+    leak = _git(repo, "rev-parse", "HEAD")
+    runbook.write_text(_RUNBOOK_CLEAN, encoding="utf-8")
+    _git(repo, "commit", "-q", "-am", "Runbook: take the secret out", when=now - timedelta(days=2))
+    return {"leak": leak, "removal": _git(repo, "rev-parse", "HEAD")}
+
+
+def write_demo_config(root: Path, railway_url: str, vercel_url: str, health_url: str) -> Path:
+    """rotator.toml for the sandbox: both platforms, the NEXTAUTH_SECRET group (leak mode),
+    the backend health check, and rotation state inside ``root``."""
+    path = root / "rotator.toml"
+    path.write_text(f"""\
+# rotator.toml written by `rotator demo` (the sandbox's URLs change every run)
+[platforms.railway]
+project = "intowork"
+url = "{railway_url}"
+
+[platforms.vercel]
+project = "frontend"
+url = "{vercel_url}"
+
+[[secrets]]
+name = "{GROUP}"
+family = "nextauth"
+variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
+targets = ["railway:backend@production", "vercel:frontend:production+preview"]
+format = "base64-32"
+mode = "leak"
+
+[[health]]
+url = "{health_url}"
+expect_status = 200
+expect_json = {{status = "healthy"}}
+timeout = 5
+
+[rotation]
+state_dir = "{root / 'state'}"
+key_file = "{root / 'journal.key'}"
+{_ROTATION_TIMINGS}
+""", encoding="utf-8")
+    return path
+

@@ -1,0 +1,62 @@
+"""A stable /health URL for the sandbox backend, whose port changes with every deploy."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from rotator.sandbox.sandbox import Sandbox
+
+
+class BackendHealthProxy:
+    """Real HTTP /health that answers with the live backend deployment's own /health.
+
+    The sandbox backend's port changes with every deploy; production has a stable domain.
+    ``fail_next`` makes the next N answers 503 (the "health check failing" fault).
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.fail_next = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                with proxy._lock:
+                    failing = proxy.fail_next > 0
+                    proxy.fail_next -= 1 if failing else 0
+                if failing:
+                    status, body = 503, {"status": "unhealthy", "reason": "injected"}
+                else:
+                    status, body = proxy.sandbox.backend_health()
+                    status = status or 502
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/health"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> BackendHealthProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
