@@ -38,6 +38,7 @@ from rotator.rotate.plan import render_plan_text
 from rotator.rotate.run import plan_rotation, start_rotation
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
+from rotator.sandbox.rotation_config import sandbox_rotation_config
 from rotator.sandbox.sandbox import Sandbox
 from rotator.scan.audit import AuditOptions, audit_repository
 from rotator.scan.report.json_report import report_to_dict
@@ -50,14 +51,6 @@ STEPS = ("audit", "locate", "plan", "rotate", "verify")
 
 # Rotation timings for a sandbox whose deploys take a fraction of a second (the defaults are
 # sized for real platforms: minutes of deploy, seconds between polls).
-_ROTATION_TIMINGS = """\
-request_timeout = 2.0
-deploy_timeout = 60
-poll_interval = 0.05
-health_attempts = 3
-health_interval = 0.1
-retry_base_delay = 0.02"""
-
 Echo = Callable[[str], None]
 
 
@@ -311,7 +304,7 @@ def _git(repo: Path, *args: str, when: datetime | None = None) -> str:
     return completed.stdout.strip()
 
 
-_RUNBOOK_WITH_SECRET = """\
+_RUNBOOK = """\
 # Deploying intowork
 
 1. Railway, service `backend`, environment `production`: set the variables below.
@@ -324,18 +317,6 @@ _RUNBOOK_WITH_SECRET = """\
 | NEXTAUTH_URL | https://example.com |
 """
 
-_RUNBOOK_CLEAN = """\
-# Deploying intowork
-
-1. Railway, service `backend`, environment `production`: set the variables below.
-2. Vercel, project `frontend`: set the same `NEXTAUTH_SECRET` (production and preview).
-3. Redeploy both and check `/health`.
-
-| variable | value |
-|---|---|
-| NEXTAUTH_SECRET | in the team password manager |
-| NEXTAUTH_URL | https://example.com |
-"""
 
 
 def plant_leak(repo: Path, value: str) -> dict[str, str]:
@@ -350,11 +331,11 @@ def plant_leak(repo: Path, value: str) -> dict[str, str]:
     _git(repo, "commit", "-q", "-m", "Initial commit", when=now - timedelta(days=30))
     runbook = repo / RUNBOOK
     runbook.parent.mkdir()
-    runbook.write_text(_RUNBOOK_WITH_SECRET.format(value=value), encoding="utf-8")
+    runbook.write_text(_RUNBOOK.format(value=value), encoding="utf-8")
     _git(repo, "add", RUNBOOK)
     _git(repo, "commit", "-q", "-m", "Add the deploy runbook", when=now - timedelta(days=12))
     leak = _git(repo, "rev-parse", "HEAD")
-    runbook.write_text(_RUNBOOK_CLEAN, encoding="utf-8")
+    runbook.write_text(_RUNBOOK.format(value="in the team password manager"), encoding="utf-8")
     _git(repo, "commit", "-q", "-am", "Runbook: take the secret out", when=now - timedelta(days=2))
     return {"leak": leak, "removal": _git(repo, "rev-parse", "HEAD")}
 
@@ -363,34 +344,10 @@ def write_demo_config(root: Path, railway_url: str, vercel_url: str, health_url:
     """rotator.toml for the sandbox: both platforms, the NEXTAUTH_SECRET group (leak mode),
     the backend health check, and rotation state inside ``root``."""
     path = root / "rotator.toml"
-    path.write_text(f"""\
-# rotator.toml written by `rotator demo` (the sandbox's URLs change every run)
-[platforms.railway]
-project = "intowork"
-url = "{railway_url}"
-
-[platforms.vercel]
-project = "frontend"
-url = "{vercel_url}"
-
-[[secrets]]
-name = "{GROUP}"
-family = "nextauth"
-variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
-targets = ["railway:backend@production", "vercel:frontend:production+preview"]
-format = "base64-32"
-mode = "leak"
-
-[[health]]
-url = "{health_url}"
-expect_status = 200
-expect_json = {{status = "healthy"}}
-timeout = 5
-
-[rotation]
-state_dir = "{root / 'state'}"
-key_file = "{root / 'journal.key'}"
-{_ROTATION_TIMINGS}
-""", encoding="utf-8")
+    path.write_text(sandbox_rotation_config(
+        railway_url=railway_url, vercel_url=vercel_url, health_url=health_url,
+        state_dir=root / "state", key_file=root / "journal.key", group=GROUP,
+        header="# rotator.toml written by `rotator demo` (the sandbox's URLs change every run)"),
+        encoding="utf-8")
     return path
 

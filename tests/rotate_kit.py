@@ -17,6 +17,7 @@ from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import RotationJournal, journal_path
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres
+from rotator.sandbox.rotation_config import sandbox_rotation_config
 from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 
 VARIABLE = "NEXTAUTH_SECRET"
@@ -66,42 +67,39 @@ class RotationRig:
                          if p.is_file())
 
 
+def database_group(params: str = "{}") -> str:
+    """The Postgres service's password in all its forms (sandbox: a literal URL + bare copies)."""
+    return f"""
+[[secrets]]
+name = "database"
+family = "postgres"
+variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
+targets = ["railway:Postgres@production"]
+mode = "leak"
+params = {params}
+"""
+
+
+def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:
+    """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table."""
+    return f"""
+[[secrets]]
+name = "resend"
+family = "resend"
+variables = ["RESEND_API_KEY"]
+targets = ["railway:backend@production"]
+mode = "{mode}"
+{grace}
+params = {{{params}}}
+"""
+
+
 def write_config(path: Path, sandbox: Sandbox, health_url: str, state_dir: Path,
                  extra: str = "") -> Path:
-    path.write_text(f"""
-[platforms.railway]
-project = "intowork"
-url = "{sandbox.railway.graphql_url}"
-
-[platforms.vercel]
-project = "frontend"
-url = "{sandbox.vercel.url}"
-
-[[secrets]]
-name = "nextauth"
-family = "nextauth"
-variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
-targets = ["railway:backend@production", "vercel:frontend:production+preview"]
-format = "base64-32"
-max_age = "90d"
-mode = "leak"
-
-[[health]]
-url = "{health_url}"
-expect_status = 200
-expect_json = {{status = "healthy"}}
-timeout = 5
-
-[rotation]
-state_dir = "{state_dir}"
-request_timeout = 1.0
-deploy_timeout = 60
-poll_interval = 0.05
-health_attempts = 3
-health_interval = 0.1
-retry_base_delay = 0.02
-{extra}
-""", encoding="utf-8")
+    path.write_text(sandbox_rotation_config(
+        railway_url=sandbox.railway.graphql_url, vercel_url=sandbox.vercel.url,
+        health_url=health_url, state_dir=state_dir, max_age="90d", request_timeout=1.0,
+        extra=extra), encoding="utf-8")
     return path
 
 

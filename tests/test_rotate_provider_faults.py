@@ -33,6 +33,8 @@ from rotate_kit import (  # noqa: E402
     RotationRig,
     SimulatedKill,
     _process_env,
+    database_group,
+    resend_group,
     wait_for_all_deployments,
     write_config,
 )
@@ -47,27 +49,6 @@ pytestmark = pytest.mark.slow
 pytest_plugins = ("rotate_kit",)
 
 PERSISTENT = 4
-
-DATABASE = """
-[[secrets]]
-name = "database"
-family = "postgres"
-variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
-targets = ["railway:Postgres@production"]
-mode = "leak"
-params = {params}
-"""
-
-RESEND = """
-[[secrets]]
-name = "resend"
-family = "resend"
-variables = ["RESEND_API_KEY"]
-targets = ["railway:backend@production"]
-mode = "leak"
-params = {{key_id = "{key_id}"}}
-"""
-
 
 @dataclass
 class Run:
@@ -161,13 +142,13 @@ def resend_state(run: Run) -> str:
 @pytest.fixture
 def resend(rig: RotationRig) -> Run:
     write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
-                 extra=RESEND.format(key_id=rig.sandbox.ids.resend_key_id))
+                 extra=resend_group(params=f'key_id = "{rig.sandbox.ids.resend_key_id}"'))
     return Run(rig, "resend", {}, [])
 
 
 def _database(rig: RotationRig, params: str = "{}") -> Run:
     write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
-                 extra=DATABASE.format(params=params))
+                 extra=database_group(params))
     return Run(rig, "database", {}, [])
 
 

@@ -21,6 +21,8 @@ from click.testing import CliRunner  # noqa: E402
 from rotate_kit import (  # noqa: E402
     RotationRig,
     _process_env,
+    database_group,
+    resend_group,
     wait_for_all_deployments,
     write_config,
 )
@@ -33,27 +35,7 @@ from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
 pytestmark = pytest.mark.slow
 pytest_plugins = ("rotate_kit",)
 
-POSTGRES_GROUP = """
-[[secrets]]
-name = "database"
-family = "postgres"
-variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
-targets = ["railway:Postgres@production"]
-mode = "leak"
-"""
-
-
-def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:
-    return f"""
-[[secrets]]
-name = "resend"
-family = "resend"
-variables = ["RESEND_API_KEY"]
-targets = ["railway:backend@production"]
-mode = "{mode}"
-{grace}
-params = {{{params}}}
-"""
+POSTGRES_GROUP = database_group()
 
 
 def configure(rig: RotationRig, extra: str) -> None:

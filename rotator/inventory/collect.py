@@ -117,15 +117,11 @@ def collect_inventory(config: PlatformsConfig, environ: Mapping[str, str]) -> In
 
 def _railway(target: RailwayTarget, environ: Mapping[str, str],
              known_services: dict[str, set[str]], classifier: FamilyClassifier) -> list[LiveVariable]:
-    from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
+    from rotator.platforms.clients import railway_client
 
-    credentials = RailwayCredentials.from_env(environ)
-    if not (credentials.api_token or credentials.project_token):
-        raise RotatorError("Railway: no token", "set RAILWAY_API_TOKEN (account or workspace token) "
-                           "or RAILWAY_TOKEN (project token)")
     found: list[LiveVariable] = []
     all_services: set[str] = set()
-    with RailwayClient(credentials, base_url=target.url or RAILWAY_GRAPHQL_URL) as client:
+    with railway_client(target, environ) as client:
         project = client.find_project(target.project)
         environments = [e for e in project.environments
                         if not target.environments or e.name in target.environments]
@@ -152,13 +148,10 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str],
 
 def _vercel(target: VercelTarget, environ: Mapping[str, str],
             classifier: FamilyClassifier) -> list[LiveVariable]:
-    from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
+    from rotator.platforms.clients import vercel_client
 
-    token = environ.get("VERCEL_TOKEN")
-    if not token:
-        raise RotatorError("Vercel: no token", "set VERCEL_TOKEN (an access token for the team)")
     found: list[LiveVariable] = []
-    with VercelClient(token, team_id=target.team, base_url=target.url or VERCEL_API_URL) as client:
+    with vercel_client(target, environ) as client:
         for row in client.list_env(target.project):
             if not row.is_sensitive and row.value is None:
                 row = client.get_env_value(target.project, row.id)

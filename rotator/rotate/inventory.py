@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.errors import RotatorError
+from rotator.platforms.clients import railway_client, vercel_client
 from rotator.platforms.http import RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
-    RailwayCredentials,
     references_in,
 )
 from rotator.platforms.vercel import FAILED_STATES, VercelClient
@@ -78,31 +78,21 @@ class PlatformSession:
     @property
     def railway(self) -> RailwayClient:
         if self._railway is None:
-            settings = self.settings.railway
-            if settings is None:
+            if self.settings.railway is None:
                 raise RotatorError("no [platforms.railway] in the config")
-            kwargs: dict[str, Any] = {"timeout": self.settings.timing.request_timeout,
-                                      "retry": self._retry()}
-            if settings.url:
-                kwargs["base_url"] = settings.url
-            self._railway = RailwayClient(RailwayCredentials.from_env(self.environ), **kwargs)
+            self._railway = railway_client(self.settings.railway, self.environ,
+                                           timeout=self.settings.timing.request_timeout,
+                                           retry=self._retry())
         return self._railway
 
     @property
     def vercel(self) -> VercelClient:
         if self._vercel is None:
-            settings = self.settings.vercel
-            token = self.environ.get("VERCEL_TOKEN")
-            if settings is None or not token:
-                raise RotatorError("Vercel is not configured",
-                                   "add [platforms.vercel] and set VERCEL_TOKEN")
-            kwargs: dict[str, Any] = {"timeout": self.settings.timing.request_timeout,
-                                      "retry": self._retry(),
-                                      "team_id": settings.team or self.environ.get(
-                                          "VERCEL_TEAM_ID") or None}
-            if settings.url:
-                kwargs["base_url"] = settings.url
-            self._vercel = VercelClient(token, **kwargs)
+            if self.settings.vercel is None:
+                raise RotatorError("no [platforms.vercel] in the config")
+            self._vercel = vercel_client(self.settings.vercel, self.environ,
+                                         timeout=self.settings.timing.request_timeout,
+                                         retry=self._retry())
         return self._vercel
 
     # -- resolution -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ Building a plan only reads from the platforms. Its text and JSON forms carry fin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,11 +101,11 @@ def _infer_unreadable(plan: GroupPlan) -> None:
                                  "pass --no-rollback-for-unreadable to accept that")
 
 
-def family_context(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
-                   provider: dict[str, Any] | None = None, run_id: str = "") -> FamilyContext:
+def family_context(environ: Mapping[str, str], settings: RotationSettings,
+                   group: SecretGroup) -> FamilyContext:
+    """The family's view for planning and preparing (no run yet)."""
     record = RotationRecord.load(settings.record_path)
-    return FamilyContext(group, session.environ, settings.timing, provider or {},
-                         record.last(group.name), run_id)
+    return FamilyContext(group, environ, settings.timing, {}, record.last(group.name))
 
 
 def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
@@ -121,7 +122,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
                           "the rotation gives every location the same new credential")
     _infer_unreadable(plan)
     if current.locations and not plan.blockers:
-        ctx = family_context(session, settings, group)
+        ctx = family_context(session.environ, settings, group)
         plan.family = group.rotation.plan(ctx, dict(current.values),
                                           {loc["key"]: loc["variable"]
                                            for loc in current.locations})

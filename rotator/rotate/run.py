@@ -3,6 +3,7 @@ finalize or roll back; plus resume and rollback of a run that was interrupted.""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -199,8 +200,8 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
         provider["old_secret"] = rotation.old_secret(current.values)
         new_secret = None
         if not rotation.issues_credential:
-            with PlatformSession(settings, environ) as session:
-                new_secret = rotation.generate(family_context(session, settings, group))
+            new_secret = rotation.generate(family_context(
+                os.environ if environ is None else environ, settings, group))
             provider["new_secret"] = new_secret
         locations = []
         for loc in current.locations:

@@ -1,0 +1,50 @@
+"""The rotation config for the sandbox world: both platforms, the NEXTAUTH_SECRET group that
+spans the Railway backend and the Vercel frontend, the backend's health check, and timings
+sized for loopback. `rotator demo` writes it; the rotation tests build on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def sandbox_rotation_config(*, railway_url: str, vercel_url: str, health_url: str,
+                            state_dir: Path, key_file: Path | None = None,
+                            group: str = "nextauth", max_age: str | None = None,
+                            request_timeout: float = 2.0, header: str = "",
+                            extra: str = "") -> str:
+    """TOML text; ``extra`` is appended after ``[rotation]`` (more keys, or more groups)."""
+    max_age_line = f'max_age = "{max_age}"\n' if max_age else ""
+    key_line = f'key_file = "{key_file}"\n' if key_file else ""
+    return f"""{header}
+[platforms.railway]
+project = "intowork"
+url = "{railway_url}"
+
+[platforms.vercel]
+project = "frontend"
+url = "{vercel_url}"
+
+[[secrets]]
+name = "{group}"
+family = "nextauth"
+variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
+targets = ["railway:backend@production", "vercel:frontend:production+preview"]
+format = "base64-32"
+{max_age_line}mode = "leak"
+
+[[health]]
+url = "{health_url}"
+expect_status = 200
+expect_json = {{status = "healthy"}}
+timeout = 5
+
+[rotation]
+state_dir = "{state_dir}"
+{key_line}request_timeout = {request_timeout}
+deploy_timeout = 60
+poll_interval = 0.05
+health_attempts = 3
+health_interval = 0.1
+retry_base_delay = 0.02
+{extra}
+"""
