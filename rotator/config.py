@@ -92,7 +92,10 @@ def load_config(path: Path | None) -> RotatorConfig:
     data = document.get("tool", {}).get("rotator", {}) if path.name == "pyproject.toml" else document
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: [tool.rotator] must be a table")
-    return RotatorConfig(source=path, data=data, scan=_scan_settings(data, path))
+    from rotator.config_lines import pointing_at_lines
+
+    with pointing_at_lines(path):
+        return RotatorConfig(source=path, data=data, scan=_scan_settings(data, path))
 
 
 def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
@@ -104,7 +107,7 @@ def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
         raise ConfigError(f"{where}: `scan` must be a table", "write [scan] (or [tool.rotator.scan])")
     unknown = sorted(set(scan) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown scan setting {unknown[0]!r}", f"known: {', '.join(sorted(known))}")
+        raise ConfigError(f"{where}: scan: unknown scan setting {unknown[0]!r}", f"known: {', '.join(sorted(known))}")
     if "max_file_size" in scan:
         settings["max_file_size"] = parse_size(scan["max_file_size"], f"{where}: scan.max_file_size")
     if "exclude" in scan:

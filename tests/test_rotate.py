@@ -186,7 +186,7 @@ def test_config_errors_name_the_file_and_key(tmp_path) -> None:
     path.write_text('[platforms.railway]\nproject = "p"\n[[secrets]]\nname = "n"\n'
                     'family = "nextauth"\nvariables = ["NEXTAUTH_SECRET"]\n'
                     'targets = ["railway:backend"]\n')
-    with pytest.raises(ConfigError, match=r"rotator.toml: secrets\[0\].targets\[0\]"):
+    with pytest.raises(ConfigError, match=r"rotator.toml:7: secrets\[0\].targets\[0\]"):
         load_rotation_settings(load_config(path), {})
     path.write_text('[[secrets]]\nname = "n"\nfamily = "stripe"\nvariables = ["X"]\n'
                     'targets = ["vercel:f:production"]\n')

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
 
 
@@ -67,6 +68,12 @@ def _table(data: Mapping[str, Any], key: str, known: set[str], where: str) -> di
 
 def platforms_from_config(data: Mapping[str, Any], source: Path | None,
                           environ: Mapping[str, str]) -> PlatformsConfig:
+    with pointing_at_lines(source):
+        return _platforms(data, source, environ)
+
+
+def _platforms(data: Mapping[str, Any], source: Path | None,
+               environ: Mapping[str, str]) -> PlatformsConfig:
     where = f"{source or 'config'}: platforms"
     platforms = data.get("platforms", {})
     if not isinstance(platforms, dict):

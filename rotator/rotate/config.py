@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rotator.config import RotatorConfig
+from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
 from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
 from rotator.rotate.family import FamilyRotation, load_family
@@ -222,7 +223,14 @@ def _health_check(raw: Any, where: str) -> HealthCheck:
 
 def load_rotation_settings(config: RotatorConfig,
                            environ: dict[str, str] | None = None) -> RotationSettings:
-    """Validate the rotation part of a loaded config file."""
+    """Validate the rotation part of a loaded config file; errors name the file, the line
+    and the key (`rotator.toml:14: secrets[1].targets[0]: …`)."""
+    with pointing_at_lines(config.source):
+        return _rotation_settings(config, environ)
+
+
+def _rotation_settings(config: RotatorConfig,
+                       environ: dict[str, str] | None) -> RotationSettings:
     env = os.environ if environ is None else environ
     if config.source is None:
         raise ConfigError("no config file found",
