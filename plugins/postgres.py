@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
+from rotator.errors import ConfigError
 from rotator.plugin_api import FamilyDetector
 from rotator.rotate.family import FamilyContext, FamilyError, FamilyPlan, FamilyRotation
 from rotator.rules import Rule, url_password_pattern
@@ -70,12 +72,19 @@ class PostgresPassword(FamilyRotation):
     default_format = "alnum-32"  # nothing to percent-encode, nothing a shell would expand
     parameters = frozenset({"admin_url_env", "connect_variable"})
     has_provider_switch = True
+    derives_from_old = True
     redeploy_sources = False  # the database service reads no variable once it has started
     init_hints = (
         'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — if the private host is not '
         "reachable from where rotator runs (CI); the variable must be in `variables`",
         'params = {admin_url_env = "PG_ADMIN_URL"}  — to ALTER the role as another user',
     )
+
+    def check_params(self, params: Mapping[str, Any], where: str) -> None:
+        super().check_params(params, where)
+        for key in params:
+            if not isinstance(params[key], str) or not params[key]:
+                raise ConfigError(f"{where}.{key} must be a non-empty string (a variable name)")
 
     @staticmethod
     def _is_url(value: str | None) -> bool:

@@ -113,15 +113,27 @@ class ResendKey(FamilyRotation):
             permission = ctx.params.get("permission")
             if permission is None and old is not None:
                 permission = client.check_key(old).permission
-        previous = ((ctx.previous or {}).get("provider") or {}).get("new_key_id")
-        by_id = {k.id: k for k in keys}
+        record = ctx.previous or {}
+        previous = (record.get("provider") or {}).get("new_key_id")
+        # Keys a grace window keeps alive are replaced ones, never the key in use.
+        retiring = {(item.get("provider") or {}).get("old_key_id")
+                    for item in record.get("pending_revocations", [])}
+        by_id = {k.id: k for k in keys if k.id not in retiring}
         wanted_id, wanted_name = ctx.params.get("key_id"), ctx.params.get("key_name")
-        if wanted_id:
+        if previous in by_id:
+            # The last rotation put this key in place: it wins over the parameters, which
+            # named the key before it.
+            matches = [by_id[previous]]
+            if wanted_id not in (None, previous) or wanted_name not in (None, matches[0].name):
+                plan.notes.append(f"params name another key than the one the last rotation "
+                                  f"put in place ({previous}); that one is rotated — the "
+                                  "parameter is only needed for the first rotation")
+        elif wanted_id:
             matches = [by_id[wanted_id]] if wanted_id in by_id else []
         elif wanted_name:
-            matches = [k for k in keys if k.name == wanted_name]
+            matches = [k for k in by_id.values() if k.name == wanted_name]
         else:
-            matches = [by_id[previous]] if previous in by_id else []
+            matches = []
         if len(matches) != 1:
             names = ", ".join(sorted(f"{k.name!r} ({k.id})" for k in keys)) or "none"
             what = (f"key_id {wanted_id!r}" if wanted_id else f"key_name {wanted_name!r}"
@@ -135,6 +147,14 @@ class ResendKey(FamilyRotation):
                                  "params.permission (full_access or sending_access)")
             return plan
         (old_key,) = matches
+        env_key = ctx.environ.get(self._management_env(ctx))
+        if ctx.group.mode == "scheduled" and ctx.group.grace_days and (
+                not env_key or env_key == old):
+            plan.blockers.append(
+                f"grace: the replaced key is deleted by a later `rotate --due`, which needs "
+                f"{self._management_env(ctx)} set to a full_access key other than the one "
+                "being rotated (it is not, now)")
+            return plan
         plan.provider = {"old_key_id": old_key.id, "old_key_name": old_key.name,
                          "permission": permission}
         if ctx.params.get("domain_id"):
@@ -190,17 +210,25 @@ class ResendKey(FamilyRotation):
         return f"deleted the replaced Resend key {key_id}"
 
     def revoke_new(self, ctx: FamilyContext) -> str | None:
+        from rotator.platforms.http import AuthError
+
         env_key = ctx.environ.get(self._management_env(ctx))
         managers = [env_key, ctx.provider.get("old_secret")]
         key_id = ctx.provider.get("new_key_id")
         if key_id is None:
             # The create answer was lost: find the key by the name this run gave it.
             name = self.issued_name(ctx)
-            found: list[str] = []
+            found: list[str] | None = None
             for manager in dict.fromkeys(m for m in managers if m):
-                with self._client(ctx, manager) as client:
-                    found = [k.id for k in client.list_api_keys() if k.name == name]
-                break
+                try:
+                    with self._client(ctx, manager) as client:
+                        found = [k.id for k in client.list_api_keys() if k.name == name]
+                    break
+                except AuthError:
+                    continue  # that key cannot list keys (deleted, sending-only): next one
+            if found is None:
+                raise FamilyError("Resend: no key that can list API keys, to find the one "
+                                  "this run may have created")
             if not found:
                 return None
             key_id = found[0]

@@ -250,10 +250,12 @@ def test_resend_lost_create_answer_rolls_back_and_deletes_the_orphan(rig: Rotati
 
 def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) -> None:
     old_id = rig.sandbox.ids.resend_key_id
+    # the job's own management key: the later `--due` deletes the old key with it
+    rig.environ["RESEND_API_KEY"] = rig.sandbox.resend_state.add_key("ops")[1]
     configure(rig, resend_group("scheduled", f'key_id = "{old_id}"', 'grace = "7d"'))
     result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
     assert result.state == "rotated"
-    assert old_id in _keys(rig) and len(_keys(rig)) == 2
+    assert old_id in _keys(rig) and len(_keys(rig)) == 3  # old, ops, new
     path = rig.state_dir / "rotations.json"
     record = json.loads(path.read_text())
     (pending,) = record["groups"]["resend"]["pending_revocations"]
@@ -268,5 +270,5 @@ def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) ->
     due = runner.invoke(main, ["rotate", "--due", "--config", str(rig.config_path)],
                         env=rig.environ)
     assert due.exit_code == 0, due.output
-    assert old_id not in _keys(rig) and len(_keys(rig)) == 1
+    assert old_id not in _keys(rig) and len(_keys(rig)) == 2  # ops, new
     assert "pending_revocations" not in json.loads(path.read_text())["groups"]["resend"]

@@ -14,16 +14,26 @@ from rotator.rotate.run_context import RotationFailure, RunContext
 
 
 def push_values(ctx: RunContext, which: str, prefix: str) -> list[str]:
-    """Write ``{which}_value`` of every location; names of locations that had no such value."""
+    """Write ``{which}_value`` of every location; names of locations that had no such value.
+
+    Each forward write is journalled as requested before it is sent; the rollback restores
+    only those locations (a location never written still holds its previous value, and a
+    write-only row's previous value may be an inference best not written needlessly).
+    """
     skipped = []
     for location in ctx.journal.locations:
         step = f"{prefix}-set:{location['key']}"
         if ctx.journal.done(step):
             continue
+        requested = f"apply-set-requested:{location['key']}"
+        if prefix == "rollback" and not ctx.journal.done(requested):
+            continue
         value = location.get(f"{which}_value")
         if value is None:
             skipped.append(location["description"])
             continue
+        if prefix == "apply" and not ctx.journal.done(requested):
+            ctx.step(requested, location=location["description"])
         ctx.session.write_value(location, value)
         ctx.step(step, location=location["description"], value=fingerprint(value))
         ctx.say(f"  set {location['description']} -> {fingerprint(value)}")

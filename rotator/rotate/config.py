@@ -157,8 +157,8 @@ def parse_max_age(value: Any, where: str) -> int | None:
     if value is None:
         return None
     match = _AGE.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ConfigError(f"{where} must look like \"90d\" or \"12w\"")
+    if not match or int(match[1]) < 1:
+        raise ConfigError(f"{where} must look like \"90d\" or \"12w\" (at least one day)")
     return int(match[1]) * (7 if match[2] == "w" else 1)
 
 
@@ -260,9 +260,11 @@ def _rotation_settings(config: RotatorConfig,
     _unknown_keys(rotation, {"state_dir", "key_file", "record_file", "request_timeout",
                              "deploy_timeout", "poll_interval", "health_attempts",
                              "health_interval", "retry_base_delay"}, where)
-    state_dir = Path(rotation.get("state_dir") or env.get("ROTATOR_STATE_DIR")
+    state_dir = Path(_string(rotation, "state_dir", where, required=False)
+                     or env.get("ROTATOR_STATE_DIR")
                      or Path.home() / ".local" / "state" / "rotator").expanduser()
-    key_file = Path(rotation.get("key_file") or env.get("ROTATOR_JOURNAL_KEY_FILE")
+    key_file = Path(_string(rotation, "key_file", where, required=False)
+                    or env.get("ROTATOR_JOURNAL_KEY_FILE")
                     or Path.home() / ".config" / "rotator" / "journal.key").expanduser()
     attempts = rotation.get("health_attempts", Timing.health_attempts)
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:

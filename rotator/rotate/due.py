@@ -57,6 +57,13 @@ def decide(group: SecretGroup, record: RotationRecord, now: datetime) -> DueDeci
 def revoke_ended_graces(settings: RotationSettings, environ: Mapping[str, str],
                         now: datetime, outcome: DueOutcome) -> None:
     record = RotationRecord.load(settings.record_path)
+    configured = {g.name for g in settings.secrets}
+    for name in sorted(set(record.groups) - configured):
+        for item in record.pending(name):
+            outcome.failures.append(
+                f"{name}: a revocation is pending (run {item['run_id']}, "
+                f"{item.get('what', 'replaced credential')}) but the group is no longer "
+                "configured: restore the group, or revoke it by hand and drop it from the record")
     for group in settings.secrets:
         for item in record.pending(group.name):
             if parse_time(item["not_before"]) > now:

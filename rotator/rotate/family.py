@@ -70,6 +70,9 @@ class FamilyRotation:
     # family says it holds data for others (a database service reads no variable at runtime).
     redeploy_sources = True
     grace_supported = False
+    # value_for() builds each location's value from its old one (a URL's host and database):
+    # a write-only location's old value cannot then be guessed from its siblings.
+    derives_from_old = False
     # Commented lines `rotator init` writes under a group of this family (its parameters).
     init_hints: tuple[str, ...] = ()
 

@@ -17,18 +17,21 @@ from rotator.rotate.run_context import RunContext
 _RECORDED = ("new_key_id", "new_key_name", "role")
 
 
-def _revoke_replaced(ctx: RunContext, record: RotationRecord, now: datetime) -> None:
+def _revoke_replaced(ctx: RunContext, now: datetime) -> None:
     journal, group = ctx.journal, ctx.group
     if journal.done("revoked-old"):
         return
     if group.mode == "scheduled" and group.grace_days:
         # The replaced credential stays valid for the grace window; the next
-        # `rotate --due` run revokes it once the window has passed.
+        # `rotate --due` run revokes it once the window has passed. The record is saved
+        # before the step is journalled, so a crash in between cannot lose the revocation.
         until = grace_end(now, group.grace_days)
         provider = {k: v for k, v in journal.provider.items()
                     if not k.endswith("_secret") and k.startswith("old_")}
+        record = RotationRecord.load(ctx.settings.record_path)
         record.add_pending(group.name, run_id=journal.run_id, not_before=until,
                            provider=provider, what=f"replaced {group.family} credential")
+        record.save()
         ctx.account.append(f"the replaced credential stays valid until {until:%Y-%m-%d} "
                            "(grace); `rotator rotate --due` revokes it after that")
         ctx.step("revoked-old", outcome="deferred")
@@ -47,14 +50,19 @@ def _revoke_replaced(ctx: RunContext, record: RotationRecord, now: datetime) -> 
 
 
 def finalize(ctx: RunContext) -> None:
+    """Revoke (or schedule), record, drop the values; each part journalled, so a resumed
+    run finishes the parts a crash cut short and repeats none that had effect."""
     journal = ctx.journal
     now = datetime.now(UTC)
-    record = RotationRecord.load(ctx.settings.record_path)
-    _revoke_replaced(ctx, record, now)
+    _revoke_replaced(ctx, now)
     new_secret = journal.provider.get("new_secret")
-    record.rotated(journal.group, run_id=journal.run_id, mode=journal.mode, at=now,
-                   fingerprint=fingerprint(new_secret),
-                   provider={k: journal.provider[k] for k in _RECORDED if k in journal.provider})
-    record.save()
+    if not journal.done("recorded"):
+        record = RotationRecord.load(ctx.settings.record_path)
+        record.rotated(journal.group, run_id=journal.run_id, mode=journal.mode, at=now,
+                       fingerprint=fingerprint(new_secret),
+                       provider={k: journal.provider[k] for k in _RECORDED
+                                 if k in journal.provider})
+        record.save()
+        ctx.step("recorded")
     journal.drop_values()
-    ctx.step("finalized", state=ROTATED, new=fingerprint(new_secret))
+    ctx.step("finalized", state=ROTATED)

@@ -34,6 +34,21 @@ def read_lock_owner(state_dir: Path, group: str) -> str | None:
         return None
 
 
+def held_by_a_live_process(state_dir: Path, group: str) -> bool:
+    """True while a process holds the group's flock (a run is in progress right now)."""
+    try:
+        fd = os.open(lock_path(state_dir, group), os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a flock we may have taken
+    return False
+
+
 class GroupLock:
     """Held for the life of one process working on one run."""
 

@@ -83,15 +83,22 @@ def _infer_unreadable(plan: GroupPlan) -> None:
     current = plan.current
     readable = {loc["key"]: current.values[loc["key"]] for loc in current.locations
                 if current.values[loc["key"]] is not None}
+    derives = plan.group.rotation.derives_from_old
     for location in plan.unreadable():
         same_name = {readable[loc["key"]] for loc in current.locations
                      if loc["key"] in readable and loc["variable"] == location["variable"]}
-        candidates = same_name or set(readable.values())
+        # Aliases carry the same value, so any readable location may stand in; but where
+        # each location's value is built from its own (a URL per environment), none can.
+        candidates = set() if derives else same_name or set(readable.values())
         if len(candidates) == 1:
             current.values[location["key"]] = next(iter(candidates))
             location["old_value_inferred"] = True
             plan.notes.append(f"{location['description']}: current value unreadable; taken to "
                               "equal the linked locations' value for a rollback")
+        elif derives:
+            plan.blockers.append(f"{location['description']}: current value unreadable "
+                                 "(sensitive/sealed), and its new value is built from it (host, "
+                                 "database); make it readable or leave it out of the targets")
         elif plan.allow_unreadable:
             plan.notes.append(f"{location['description']}: current value unreadable; a rollback "
                               "cannot restore it (--no-rollback-for-unreadable given)")

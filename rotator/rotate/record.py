@@ -51,6 +51,11 @@ class RotationRecord:
                 or not isinstance(document.get("groups"), dict):
             raise RotatorError(f"rotation record {path} has an unknown format",
                                "restore it from version control")
+        for name, entry in document["groups"].items():
+            problem = _entry_problem(entry)
+            if problem:
+                raise RotatorError(f"rotation record {path}: group {name!r}: {problem}",
+                                   "restore it from version control")
         return cls(path, document["groups"])
 
     def save(self) -> None:
@@ -79,9 +84,10 @@ class RotationRecord:
     def add_pending(self, group: str, *, run_id: str, not_before: datetime,
                     provider: dict[str, Any], what: str) -> None:
         entry = self.groups.setdefault(group, {})
-        entry.setdefault("pending_revocations", []).append(
-            {"run_id": run_id, "not_before": format_time(not_before), "provider": provider,
-             "what": what})
+        pending = [p for p in entry.get("pending_revocations", []) if p.get("run_id") != run_id]
+        pending.append({"run_id": run_id, "not_before": format_time(not_before),
+                        "provider": provider, "what": what})
+        entry["pending_revocations"] = pending  # one entry per run, however often retried
 
     def pending(self, group: str) -> list[dict[str, Any]]:
         return list(self.groups.get(group, {}).get("pending_revocations", []))
@@ -92,6 +98,30 @@ class RotationRecord:
                                         if p != item]
         if not entry["pending_revocations"]:
             del entry["pending_revocations"]
+
+
+def _valid_time(value: Any) -> bool:
+    try:
+        parse_time(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _entry_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "not an object"
+    if "rotated_at" in entry and not _valid_time(entry["rotated_at"]):
+        return "rotated_at is not a time like 2026-01-31T12:00:00Z"
+    pending = entry.get("pending_revocations", [])
+    if not isinstance(pending, list):
+        return "pending_revocations is not a list"
+    for item in pending:
+        if not (isinstance(item, dict) and isinstance(item.get("run_id"), str)
+                and _valid_time(item.get("not_before"))
+                and isinstance(item.get("provider"), dict)):
+            return "a pending revocation lacks run_id, not_before or provider"
+    return None
 
 
 def grace_end(now: datetime, days: int) -> datetime:

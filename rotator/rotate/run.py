@@ -28,7 +28,13 @@ from rotator.rotate.journal import (
     new_run_id,
     now_iso,
 )
-from rotator.rotate.lock import GroupLock, GroupLocked, lock_path, read_lock_owner
+from rotator.rotate.lock import (
+    GroupLock,
+    GroupLocked,
+    held_by_a_live_process,
+    lock_path,
+    read_lock_owner,
+)
 from rotator.rotate.plan import GroupPlan, build_group_plan, family_context
 from rotator.rotate.rollback import roll_back
 from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext, StepHook
@@ -105,8 +111,15 @@ def _activate(ctx: RunContext) -> None:
 
 
 def _forward(ctx: RunContext) -> None:
-    """Issue → apply → activate → redeploy → verify → finalize; a failure rolls back."""
+    """Issue → apply → activate → redeploy → verify → finalize; a failure rolls back.
+
+    Once ``verified`` is journalled the run only goes forward: finalizing may already have
+    revoked the replaced credential, so a resumed run must not re-judge (and roll back to) it.
+    """
     journal = ctx.journal
+    if journal.done("verified"):
+        finalize(ctx)
+        return
     try:
         if journal.state == PREPARED:
             ctx.step("apply-started", state=APPLYING)
@@ -119,11 +132,17 @@ def _forward(ctx: RunContext) -> None:
         problems = verify(ctx, "new")
         if problems:
             raise RotationFailure("verification failed: " + "; ".join(problems))
-        if not journal.done("verified"):
-            ctx.step("verified")
+        ctx.step("verified")
     except (PlatformError, RotationFailure, RotatorError, FamilyError) as error:
         ctx.say(f"rotation failed: {error}")
         roll_back(ctx, str(error))
+        return
+    except Exception as error:  # noqa: BLE001 - a half-applied run must still be undone
+        # A reply of an unexpected shape (KeyError, ValueError…): its text may quote data,
+        # so only its type is told; the rollback is what matters.
+        reason = f"unexpected {type(error).__name__} during the rotation"
+        ctx.say(f"rotation failed: {reason}")
+        roll_back(ctx, reason)
         return
     finalize(ctx)
 
@@ -169,18 +188,38 @@ def _new_fingerprint(ctx: RunContext) -> str:
                              if loc.get("new_fingerprint")}))
 
 
+def _clear_stale_lock(settings: RotationSettings, group: str, key: bytes,
+                      echo: Callable[[str], None]) -> None:
+    """Remove a lock no live process holds whose run has no journal (killed before it
+    began) or a finished one (killed while it cleaned up): nothing is left to resume."""
+    path = lock_path(settings.state_dir, group)
+    if not path.exists() or held_by_a_live_process(settings.state_dir, group):
+        return
+    owner = read_lock_owner(settings.state_dir, group)
+    journal_file = journal_path(settings.state_dir, owner) if owner else None
+    if journal_file is not None and journal_file.exists():
+        if not RotationJournal.load(journal_file, key).finished:
+            return  # a real unfinished run: resume or roll it back
+        why = "its run had finished"
+    else:
+        why = "its run died before writing a journal"
+    path.unlink(missing_ok=True)
+    echo(f"removed a stale lock of {group} ({why}; run {owner or 'unknown'})")
+
+
 def start_rotation(settings: RotationSettings, group_name: str, *,
                    allow_unreadable: bool = False, environ: Mapping[str, str] | None = None,
                    echo: Callable[[str], None] = print,
                    on_step: StepHook | None = None) -> RotationResult:
     """Plan, then (if the plan is ready) prepare the journal and run the rotation."""
     group = settings.group(group_name)
+    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    _clear_stale_lock(settings, group.name, key, echo)
     owner = read_lock_owner(settings.state_dir, group.name)
     if lock_path(settings.state_dir, group.name).exists():
         raise GroupLocked(f"secret group {group.name!r} has an unfinished rotation (run {owner})",
                           f"run `rotator rotate --secret {group.name} --resume` or "
                           f"`rotator rollback {owner}`", owner)
-    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
     with PlatformSession(settings, environ) as session:
         plan = build_group_plan(session, settings, group, allow_unreadable=allow_unreadable)
         current = plan.current
@@ -238,6 +277,7 @@ def _load_for_takeover(settings: RotationSettings, run_id: str,
     key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
     journal = RotationJournal.load(journal_path(settings.state_dir, run_id), key)
     if journal.finished:
+        _clear_stale_lock(settings, journal.group, key, lambda _: None)
         raise RotatorError(f"run {run_id} already finished ({journal.state})",
                            "nothing to resume or roll back")
     lock = GroupLock(settings.state_dir, journal.group, run_id).acquire(take_over=True)
@@ -250,6 +290,8 @@ def resume_rotation(settings: RotationSettings, group_name: str, *,
                     on_step: StepHook | None = None) -> RotationResult:
     """Continue an interrupted run forward (rolling back if it can no longer verify)."""
     group = settings.group(group_name)
+    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    _clear_stale_lock(settings, group.name, key, echo)
     run_id = read_lock_owner(settings.state_dir, group.name)
     if run_id is None:
         raise RotatorError(f"secret group {group.name!r} has no unfinished rotation",
@@ -266,6 +308,11 @@ def rollback_run(settings: RotationSettings, run_id: str, *,
                  on_step: StepHook | None = None) -> RotationResult:
     """Put every location of an unfinished run back on its previous value."""
     journal, lock = _load_for_takeover(settings, run_id, environ)
+    if journal.done("revoked-old") or journal.done("recorded"):
+        lock.release(finished=False)
+        raise RotatorError(f"run {run_id} was verified and the replaced credential is already "
+                           "revoked or recorded as replaced: it can only be finished",
+                           f"run `rotator rotate --secret {journal.group} --resume`")
     echo(f"run {run_id}: rolling back from {journal.state}")
     if journal.state != ROLLING_BACK and not journal.failure:
         journal.failure = "rollback requested by the operator"
