@@ -45,6 +45,8 @@ CASES = {
     "stripe-publishable-key": ("payment.py", 'PAYMENT_API_KEY = "pk_test_51HqLyjWDarjtT1zdp7dcz789"\n'),
     "sql-bind-parameter": ("docs/tutorial.txt", "users.insert().execute(name='x', password=:password)\n"),
     "markdown-prose-table": ("BENCH.md", "| | incident 000: 10 locations of 5 credentials | placeholders |\n"),
+    "markdown-prose-sentence": ("README.md", "one group per credential: variables holding the "
+                                "same value, under any name\n"),
     "graphql-schema": ("schema.graphql", "type Query {\n  projectToken: ProjectToken!\n}\n"),
     "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
@@ -74,3 +76,11 @@ def test_password_with_symbols_is_found_whole(ruleset):
     """gitleaks#1958: `.pypirc` password with special characters."""
     value = "8ThyF#1*@96%dYt!xWHDxdYf"
     assert found(f"[pypi]\npassword = {value}\n", ruleset, ".pypirc") == [("generic-secret-assignment", value)]
+
+
+def test_a_word_password_in_a_document_is_still_found(ruleset):
+    """The prose filter drops `credential: variables holding …`, not a doc's config lines."""
+    text = ("Log in with:\n\n    password: hunterhunter\n\nor `password: opensesame` then\n"
+            "the staging password: swordfish is shared\n")
+    assert [v for _, v in found(text, ruleset, "SETUP.md")] == ["hunterhunter", "opensesame",
+                                                                 "swordfish"]

@@ -199,6 +199,27 @@ def is_prose_table_cell(c: CandidateContext) -> bool:
             and c.name.islower())
 
 
+_PROSE_SUFFIXES = frozenset({"md", "markdown", "mdx", "rst", "txt", "adoc"})
+_PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "pass"})
+_SENTENCE_GOES_ON = re.compile(r"\s+[A-Za-z]")
+
+
+def is_prose_sentence(c: CandidateContext) -> bool:
+    """In a document, `… one group per credential: variables holding the same value …`: a plain
+    word, a colon, a plain word, and the sentence goes on. A real value in a doc's config block
+    ends its line (`password: hunter`) or is quoted, and is rarely a lowercase word."""
+    if c.quoted or c.name is None or not (c.name.isalpha() and c.name.islower()):
+        return False
+    if c.name in _PASSWORD_WORDS:  # "the staging password: swordfish is …" may be one
+        return False
+    if not (c.value.isalpha() and c.value.islower()):
+        return False
+    if c.path.rsplit(".", 1)[-1].lower() not in _PROSE_SUFFIXES:
+        return False
+    start = c.line.find(c.value, c.line.find(c.name) + len(c.name))
+    return start >= 0 and bool(_SENTENCE_GOES_ON.match(c.line, start + len(c.value)))
+
+
 def _in_code_file(path: str) -> bool:
     dot = path.rfind(".")
     return dot >= 0 and path[dot:].lower() in CODE_SUFFIXES
@@ -261,6 +282,7 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_lock_file,
     is_stylesheet_or_schema,
     is_prose_table_cell,
+    is_prose_sentence,
     is_public_key_value,
     is_template_reference,
     is_bracketed_placeholder,
