@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from testkit import git, make_repo, random_token, resend_key
@@ -104,3 +106,17 @@ def test_same_secret_in_two_files_is_two_findings_with_one_hash(tmp_path):
     assert len(result.findings) == 2
     assert len({f.secret_sha256 for f in result.findings}) == 1
     assert sorted(len(f.locations) for f in result.findings) == [1, 2]
+
+
+def test_rotators_own_cache_inside_the_tree_is_not_reported(tmp_path, monkeypatch):
+    """ROTATOR_CACHE_DIR=./.cache: the compiled rules quote the families' examples."""
+    cache = tmp_path / ".cache"
+    monkeypatch.setenv("ROTATOR_CACHE_DIR", str(cache))
+    (tmp_path / "app.env").write_text("DEBUG=1\n")
+    first = subprocess.run([sys.executable, "-m", "rotator", "scan", "."], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert any(cache.glob("rules-*.json"))  # the cache is there, and was walked past
+    again = subprocess.run([sys.executable, "-m", "rotator", "scan", "."], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout

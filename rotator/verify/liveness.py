@@ -16,6 +16,15 @@ from dataclasses import dataclass
 
 LIVE, DEAD, UNKNOWN = "live", "dead", "unknown"
 TIMEOUT_SECONDS = 5.0
+
+
+def _retry():
+    """One quick retry at most: a scan checks many secrets, and "unknown" (with its reason) is
+    a fine answer for a provider that is down or out of reach, where the rotation clients
+    would rightly wait and retry for much longer."""
+    from rotator.platforms.http import RetryPolicy
+
+    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0)
 _POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+[a-z0-9]+)?://[^\s\"'`<>|]+", re.IGNORECASE)
 
 
@@ -49,7 +58,8 @@ def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str])
 
     base_url = environ.get("ROTATOR_RESEND_URL") or RESEND_API_URL
     try:
-        with ResendClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+        with ResendClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS,
+                          retry=_retry()) as client:
             status = client.check_key(value)
     except PlatformError as error:
         return Verdict(UNKNOWN, f"Resend did not answer clearly ({type(error).__name__})")
@@ -96,7 +106,8 @@ def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]
     base_url = environ.get("ROTATOR_RAILWAY_URL") or RAILWAY_GRAPHQL_URL
 
     def probe() -> None:
-        with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+        with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS,
+                           retry=_retry()) as client:
             client.list_projects()
 
     return _token_verdict("Railway", probe)
@@ -108,7 +119,8 @@ def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str])
     base_url = environ.get("ROTATOR_VERCEL_URL") or VERCEL_API_URL
 
     def probe() -> None:
-        with VercelClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
+        with VercelClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS,
+                          retry=_retry()) as client:
             client.current_user()
 
     return _token_verdict("Vercel", probe)

@@ -80,8 +80,13 @@ def select_files(
     paths: list[Path], all_files: bool = False, exclude: tuple[str, ...] = ()
 ) -> FileSelection:
     """Every file to scan under `paths`, each with its committed/local state."""
+    from rotator.scan.engine.ruleset import cache_directory
+
     selection = FileSelection()
     cwd = Path.cwd().resolve()
+    # rotator's own cache (compiled rules, which quote the families' examples) may sit inside
+    # a scanned tree (ROTATOR_CACHE_DIR=./.cache): never report it.
+    own_cache = cache_directory().resolve()
     repos: dict[Path, _RepoIndex] = {}
     seen: set[Path] = set()
 
@@ -94,8 +99,10 @@ def select_files(
             repos[root] = _load_repo_index(root)
         return repos[root]
 
-    def add(path: Path, repo: _RepoIndex | None) -> None:
+    def add(path: Path, repo: _RepoIndex | None, *, named: bool = False) -> None:
         if path in seen or path.is_symlink() or not path.is_file():
+            return
+        if not named and own_cache in path.parents:
             return
         seen.add(path)
         display, relative = _display(path, repo, cwd)
@@ -112,7 +119,7 @@ def select_files(
         path = path.resolve()
         repo = repo_for(path)
         if path.is_file():
-            add(path, repo)  # named explicitly: scanned even if ignored
+            add(path, repo, named=True)  # named explicitly: scanned even if ignored
             continue
         if repo is not None and not all_files:
             for relative in sorted(repo.tracked | repo.untracked):
