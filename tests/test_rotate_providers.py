@@ -272,3 +272,37 @@ def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) ->
     assert due.exit_code == 0, due.output
     assert old_id not in _keys(rig) and len(_keys(rig)) == 2  # ops, new
     assert "pending_revocations" not in json.loads(path.read_text())["groups"]["resend"]
+
+
+# -- Railway shared variables -------------------------------------------------------------
+
+def test_shared_variable_changes_at_the_source_and_its_consumers_redeploy(
+        rig: RotationRig) -> None:
+    sandbox, ids = rig.sandbox, rig.sandbox.ids
+    state = sandbox.railway_state
+    state.set_variables(ids.railway_environment_id, None,
+                        {"NEXTAUTH_SECRET": rig.seeded.nextauth_secret})
+    state.set_variables(ids.railway_environment_id, ids.backend_service_id,
+                        {"NEXTAUTH_SECRET": "${{shared.NEXTAUTH_SECRET}}"})
+    sandbox.deploy_railway_service("backend")
+    configure(rig, "")
+    text = rig.config_path.read_text().replace(
+        'targets = ["railway:backend@production", "vercel:frontend:production+preview"]',
+        'targets = ["railway:shared@production", "vercel:frontend:production+preview"]')
+    rig.config_path.write_text(text)
+    (plan,) = plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
+    data = plan.to_json()
+    assert data["ready"], data["blockers"]
+    assert [u["unit"] for u in data["redeploys"]] == ["vercel:frontend",
+                                                      "railway:backend@production"]
+    assert any(c["location"] == "Railway shared variables (production) NEXTAUTH_SECRET"
+               for c in data["changes"])
+    result = start_rotation(rig.settings, "nextauth", environ=rig.environ, echo=lambda _: None,
+                            on_step=rig.capture_new_value)
+    assert result.state == "rotated", result.account
+    shared = state.raw_variables(ids.railway_environment_id, None)["NEXTAUTH_SECRET"]
+    assert shared == rig.new_value != rig.seeded.nextauth_secret
+    backend = state.raw_variables(ids.railway_environment_id, ids.backend_service_id)
+    assert backend["NEXTAUTH_SECRET"] == "${{shared.NEXTAUTH_SECRET}}"  # never a literal
+    assert _live_backend_env(rig)["NEXTAUTH_SECRET"] == rig.new_value
+    _healthy(rig)

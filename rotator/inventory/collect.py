@@ -127,16 +127,20 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str],
                         if not target.environments or e.name in target.environments]
         services = [s for s in project.services if not target.services or s.name in target.services]
         all_services.update(s.name for s in project.services)
+        # The environment's shared variables (`${{shared.X}}`) are a place of their own.
+        places = [(s.name, s.id) for s in services]
+        if not target.services or "shared" in target.services:
+            places.append(("shared", None))
         for environment in environments:
-            for service in services:
-                raw = client.get_variables(project.id, environment.id, service.id, unrendered=True)
-                rendered = client.get_variables(project.id, environment.id, service.id, unrendered=False)
+            for service_name, service_id in places:
+                raw = client.get_variables(project.id, environment.id, service_id, unrendered=True)
+                rendered = client.get_variables(project.id, environment.id, service_id, unrendered=False)
                 for name in sorted(set(raw) | set(rendered)):
                     value = rendered.get(name)
                     value_hash, password_hash = _hashes(value)
                     references = tuple(REFERENCE_PATTERN.findall(raw.get(name) or ""))
                     weak = weakness(name, value)
-                    found.append(LiveVariable("railway", project.name, service.name, environment.name,
+                    found.append(LiveVariable("railway", project.name, service_name, environment.name,
                                               name, value_hash, password_hash,
                                               reference=raw.is_reference(name),
                                               references=references, weak=weak,

@@ -20,6 +20,7 @@ from rotator.rotate.family import FamilyRotation, load_family
 from rotator.rotate.generate import parse_format
 
 MODES = ("scheduled", "leak")
+SHARED = "shared"  # Railway's name for an environment's shared variables in references
 VERCEL_TARGETS = ("production", "preview", "development")
 _RAILWAY_TARGET = re.compile(r"^railway:(?P<service>[^@:\s]+)@(?P<environment>[^@:\s]+)$")
 _VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+):(?P<targets>[a-z+]+)$")
@@ -37,8 +38,16 @@ class Target:
     vercel_targets: tuple[str, ...] = ()
 
     @property
-    def deploy_unit(self) -> str:
-        """What gets redeployed once: one Railway service instance or one Vercel project."""
+    def shared(self) -> bool:
+        """`railway:shared@ENV`: the environment's shared variables (`${{shared.X}}`)."""
+        return self.platform == "railway" and self.name == SHARED
+
+    @property
+    def deploy_unit(self) -> str | None:
+        """What gets redeployed once: one Railway service instance or one Vercel project
+        (shared variables have none: the services that refer to them are redeployed)."""
+        if self.shared:
+            return None
         if self.platform == "railway":
             return f"railway:{self.name}@{self.environment}"
         return f"vercel:{self.name}"
@@ -150,7 +159,8 @@ def parse_target(spec: Any, where: str) -> Target:
                               f"use {'+'.join(VERCEL_TARGETS)}")
         return Target(spec, "vercel", vercel["project"], vercel_targets=targets)
     raise ConfigError(f"{where}: {spec!r} is not a target",
-                      "write railway:SERVICE@ENVIRONMENT or vercel:PROJECT:production+preview")
+                      "write railway:SERVICE@ENVIRONMENT, railway:shared@ENVIRONMENT or "
+                      "vercel:PROJECT:production+preview")
 
 
 def parse_max_age(value: Any, where: str) -> int | None:

@@ -58,7 +58,7 @@ class PlatformSession:
         self.environ = os.environ if environ is None else environ
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
-        self._railway_ids: dict[str, tuple[str, str, str]] = {}
+        self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
         self._project: Any = None
 
     def close(self) -> None:
@@ -96,17 +96,18 @@ class PlatformSession:
         return self._vercel
 
     # -- resolution -----------------------------------------------------------------------
-    def railway_ids(self, target: Target) -> tuple[str, str, str]:
-        """(project id, environment id, service id) of a railway target."""
+    def railway_ids(self, target: Target) -> tuple[str, str, str | None]:
+        """(project id, environment id, service id) of a railway target (service id None:
+        the environment's shared variables)."""
         if target.spec not in self._railway_ids:
             project = self._railway_project()
             try:
                 environment = project.environment(target.environment or "production")
-                service = project.service(target.name)
+                service_id = None if target.shared else project.service(target.name).id
             except KeyError as error:
                 raise RotatorError(f"{target.spec}: {error.args[0]}",
                                    "check the target in [[secrets]]") from None
-            self._railway_ids[target.spec] = (project.id, environment.id, service.id)
+            self._railway_ids[target.spec] = (project.id, environment.id, service_id)
         return self._railway_ids[target.spec]
 
     def _railway_project(self):
@@ -167,7 +168,8 @@ class PlatformSession:
                 "unit": target.deploy_unit, "variable": variable, "project_id": project_id,
                 "environment_id": environment_id, "service_id": service_id,
                 "service": target.name, "description":
-                f"Railway {target.name}@{target.environment} {variable}"})
+                f"Railway shared variables ({target.environment}) {variable}" if target.shared
+                else f"Railway {target.name}@{target.environment} {variable}"})
             current.values[key] = variables[variable]  # None = sealed
             sources.setdefault((target.environment or "production", target.name),
                                set()).add(variable)
@@ -304,7 +306,7 @@ def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, A
     units: dict[str, dict[str, Any]] = {}
     for location in current.locations:
         unit = location["unit"]
-        if unit in units:
+        if unit is None or unit in units:  # shared variables: their consumers redeploy
             continue
         if location["platform"] == "railway":
             if not group.rotation.redeploy_sources and location["service"] in referenced:

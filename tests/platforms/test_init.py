@@ -260,3 +260,25 @@ def test_family_is_decided_by_the_scan_detectors():
     assert classifier.family("SECRET_KEY", "changeme") is None
     assert classifier.family("SECRET_KEY", "changeme", weak=True) == "secret_key"
     assert classifier.family("NEXTAUTH_SECRET", None) is None
+
+
+def test_shared_variables_are_a_target_and_their_references_follow(postgres_server, tmp_path):
+    with Sandbox(postgres=postgres_server, step_delay=0.02) as sandbox:
+        seeded = sandbox.seed_incident()
+        state, ids = sandbox.railway_state, sandbox.ids
+        state.set_variables(ids.railway_environment_id, None,
+                            {"NEXTAUTH_SECRET": seeded.nextauth_secret})
+        state.set_variables(ids.railway_environment_id, ids.backend_service_id,
+                            {"NEXTAUTH_SECRET": "${{shared.NEXTAUTH_SECRET}}"})
+        output = tmp_path / "rotator.toml"
+        result = _init(sandbox, *PLATFORMS, "-o", str(output))
+        assert result.exit_code == 0, result.output
+        group = _groups(output)["nextauth-secret"]
+        assert group["targets"] == ["railway:shared@production",
+                                    "vercel:frontend:production+preview"]
+        environ = _environ(sandbox)
+        settings = load_rotation_settings(load_config(output), environ)
+        (plan,) = plan_rotation(settings, ["nextauth-secret"], environ=environ)
+        assert plan.ready, plan.blockers
+        assert [u["unit"] for u in plan.units] == ["vercel:frontend", "railway:backend@production"]
+        _assert_no_secret(seeded, output.read_text(), result.output)
