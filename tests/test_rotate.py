@@ -232,3 +232,19 @@ def test_generated_values_have_the_requested_shape() -> None:
 def test_write_config_helper_is_valid(rig: RotationRig, tmp_path) -> None:
     config = write_config(tmp_path / "other.toml", rig.sandbox, rig.health.url, tmp_path / "s")
     assert load_rotation_settings(load_config(config), rig.environ).group("nextauth")
+
+
+@pytest.mark.parametrize(("expected", "body", "ok"), [
+    ({"status": "healthy"}, {"status": "healthy", "service": "api"}, True),
+    ({"status": "healthy"}, {"status": "degraded"}, False),
+    ({"checks": {"database": "ok"}}, {"status": "x", "checks": {"database": "ok", "redis": 1}},
+     True),
+    ({"checks": {"database": "ok"}}, {"checks": {"database": "down"}}, False),
+    ({"checks": {"database": "ok"}}, {"checks": "ok"}, False),
+    ({"version": 2}, {}, False),
+    ({"regions": ["eu"]}, {"regions": ["eu"]}, True),
+])
+def test_health_json_is_a_subset_match(expected, body, ok) -> None:
+    from rotator.rotate.verify import json_subset
+
+    assert json_subset(expected, body) is ok

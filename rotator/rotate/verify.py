@@ -27,8 +27,13 @@ def check_values_in_place(ctx: RunContext, which: str) -> list[str]:
     return problems
 
 
-def _matches(expected: dict[str, Any], body: Any) -> bool:
-    return isinstance(body, dict) and all(body.get(k) == v for k, v in expected.items())
+def json_subset(expected: Any, body: Any) -> bool:
+    """``expected`` is contained in ``body``: tables recursively (extra keys in the answer are
+    fine, e.g. `{checks = {database = "ok"}}`), anything else by equality."""
+    if isinstance(expected, dict):
+        return isinstance(body, dict) and all(
+            key in body and json_subset(value, body[key]) for key, value in expected.items())
+    return expected == body
 
 
 def probe_health(check: HealthCheck) -> str | None:
@@ -44,7 +49,7 @@ def probe_health(check: HealthCheck) -> str | None:
             body = response.json()
         except ValueError:
             return f"{check.url}: answer is not JSON"
-        if not _matches(check.expect_json, body):
+        if not json_subset(check.expect_json, body):
             fields = ", ".join(sorted(check.expect_json))
             return f"{check.url}: JSON fields {fields} do not hold the expected values"
     return None
