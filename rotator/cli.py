@@ -463,16 +463,12 @@ def demo_command(keep, no_color):
 
     Exit codes: 0 rotated and verified, 1 the rotation was rolled back, 2 error.
     """
-    import signal
-
     from rotator.demo import run_demo
+    from rotator.interrupt import terminate_as_interrupt
     from rotator.output import use_colour
 
-    def _terminated(signum, frame):
-        raise KeyboardInterrupt  # `kill`, a CI cancel: stop the sandbox as Ctrl-C does
-
-    signal.signal(signal.SIGTERM, _terminated)
-    result = run_demo(click.echo, keep=keep, colour=use_colour(no_color, None))
+    with terminate_as_interrupt():  # `kill`, a CI cancel: stop the sandbox as Ctrl-C does
+        result = run_demo(click.echo, keep=keep, colour=use_colour(no_color, None))
     sys.exit(result.exit_code)
 
 

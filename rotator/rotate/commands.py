@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from rotator.config import find_config, load_config
 from rotator.errors import RotatorError
+from rotator.interrupt import terminate_as_interrupt
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.plan import render_plan_text
 from rotator.rotate.run import (
@@ -27,20 +26,6 @@ EXIT_PLAN_READY, EXIT_PLAN_BLOCKED = 0, 1
 def load_settings(config_path: Path | None) -> RotationSettings:
     path = config_path or find_config(Path.cwd())
     return load_rotation_settings(load_config(path))
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job, `kill`) stops a run the way Ctrl-C does: between two
-    journalled steps, with a message saying how to resume or roll back."""
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress(line: str) -> None:
@@ -87,7 +72,7 @@ def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
                allow_unreadable: bool, output_format: str, write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
     group = _single_group(settings, secret_name)
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         if resume:
             result = resume_rotation(settings, group, echo=_progress)
         else:
@@ -99,7 +84,7 @@ def run_rotate(config_path: Path | None, secret_name: str | None, resume: bool,
 def run_rollback(config_path: Path | None, run_id: str, output_format: str,
                  write: Callable[[str], None]) -> int:
     settings = load_settings(config_path)
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         result = rollback_run(settings, run_id, echo=_progress)
     return _report(result, output_format, write)
 
@@ -109,7 +94,7 @@ def run_due(config_path: Path | None, output_format: str, write: Callable[[str],
     from rotator.rotate.due import rotate_due
 
     settings = load_settings(config_path)
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         outcome = rotate_due(settings, echo=_progress)
     if output_format == "json":
         write(json.dumps({"version": 1,

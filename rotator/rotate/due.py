@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from rotator.errors import RotatorError
 from rotator.platforms.http import PlatformError
 from rotator.rotate.config import RotationSettings, SecretGroup
-from rotator.rotate.family import FamilyContext, FamilyError
+from rotator.rotate.family import FamilyError, family_context
 from rotator.rotate.record import RotationRecord, parse_time
 from rotator.rotate.run import RotationResult, RunInterrupted, start_rotation
 
@@ -68,8 +68,8 @@ def revoke_ended_graces(settings: RotationSettings, environ: Mapping[str, str],
         for item in record.pending(group.name):
             if parse_time(item["not_before"]) > now:
                 continue
-            ctx = FamilyContext(group, environ, settings.timing, dict(item["provider"]),
-                                record.last(group.name), item["run_id"])
+            ctx = family_context(environ, settings, group, dict(item["provider"]),
+                                 item["run_id"], record=record)
             try:
                 line = group.rotation.revoke_old(ctx)
             except (PlatformError, FamilyError, RotatorError) as error:

@@ -24,7 +24,8 @@ from rotator.errors import ConfigError
 from rotator.rotate.generate import generate_secret, parse_format
 
 if TYPE_CHECKING:
-    from rotator.rotate.config import SecretGroup, Timing
+    from rotator.rotate.config import RotationSettings, SecretGroup, Timing
+    from rotator.rotate.record import RotationRecord
 
 
 class FamilyError(Exception):
@@ -45,6 +46,19 @@ class FamilyContext:
     @property
     def params(self) -> Mapping[str, Any]:
         return self.group.params
+
+
+def family_context(environ: Mapping[str, str], settings: RotationSettings, group: SecretGroup,
+                   provider: dict[str, Any] | None = None, run_id: str = "", *,
+                   record: RotationRecord | None = None) -> FamilyContext:
+    """The family hooks' view of one group: for a plan (no run yet), a run (``provider`` is
+    the journal's own dict, saved with every step) or a revocation after a grace window."""
+    if record is None:
+        from rotator.rotate.record import RotationRecord
+
+        record = RotationRecord.load(settings.record_path)
+    return FamilyContext(group, environ, settings.timing, {} if provider is None else provider,
+                         record.last(group.name), run_id)
 
 
 @dataclass

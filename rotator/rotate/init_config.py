@@ -32,15 +32,6 @@ _NAME_ONLY_FAMILY = "generic"
 _WIDTH = 96
 
 
-def _rotatable(family: str) -> bool:
-    """Whether this version can rotate the family (its plugin declares ROTATION)."""
-    return family in rotatable_families()
-
-
-def _rotatable_families() -> list[str]:
-    return rotatable_families()
-
-
 @dataclass(frozen=True)
 class Leak:
     """Where a finding of the report that holds a group's value was found (no value)."""
@@ -292,9 +283,9 @@ def propose_config(inventory: Inventory, platforms: PlatformsConfig,
                 shown = ", ".join("${{" + r + "}}" for r in reference.references)
                 group.comments.append(f"{reference.label()} is a reference ({shown}) and follows "
                                       "this value; it is not a target")
-        if not _rotatable(family):
+        if family not in rotatable_families():
             group.blocked = (f"family {family!r} cannot be rotated by this version (it rotates "
-                             f"{', '.join(_rotatable_families())})")
+                             f"{', '.join(rotatable_families())})")
         elif not targets:
             group.blocked = "no place holding it can be written as a target"
         groups.append(group)
@@ -443,7 +434,7 @@ class InitResult:
                         "live variables read; no file written")
             found = ", ".join(f"{', '.join(g.variables)} ({g.family})" for g in proposal.groups)
             return (f"nothing this version can rotate: found {found}; it rotates "
-                    f"{', '.join(_rotatable_families())}; no file written")
+                    f"{', '.join(rotatable_families())}; no file written")
         leaked = sum(1 for g in proposal.active if g.mode == "leak")
         where = "standard output" if self.output is None else str(self.output)
         parts = [f"{len(proposal.active)} group(s) to rotate ({leaked} leaked)"]

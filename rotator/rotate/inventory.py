@@ -18,6 +18,7 @@ from rotator.platforms.http import RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
+    RailwayProject,
     references_in,
 )
 from rotator.platforms.vercel import FAILED_STATES, VercelClient
@@ -59,7 +60,7 @@ class PlatformSession:
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
-        self._project: Any = None
+        self._project: RailwayProject | None = None
 
     def close(self) -> None:
         for client in (self._railway, self._vercel):
@@ -110,7 +111,7 @@ class PlatformSession:
             self._railway_ids[target.spec] = (project.id, environment.id, service_id)
         return self._railway_ids[target.spec]
 
-    def _railway_project(self):
+    def _railway_project(self) -> RailwayProject:
         if self._project is None:
             assert self.settings.railway is not None
             self._project = self.railway.find_project(self.settings.railway.project)
@@ -216,8 +217,7 @@ class PlatformSession:
                     continue
                 variables = self.railway.get_variables(project.id, environment.id, service.id,
                                                        unrendered=True)
-                refers = sorted({f"{name} -> {svc}.{var}"
-                                 for name in variables
+                refers = sorted({(name, svc, var) for name in variables
                                  for svc, var in references_in(variables.get(name) or "")
                                  if var in sources.get((environment_name, svc), set())})
                 if not refers:
@@ -226,9 +226,9 @@ class PlatformSession:
                 current.consumers.append({
                     "unit": unit, "platform": "railway", "project_id": project.id,
                     "environment_id": environment.id, "service_id": service.id,
-                    "consumer": True, "refers": refers,
-                    "sources": sorted({r.split(" -> ")[1].split(".")[0] for r in refers})})
-                current.notes.append(f"{unit} refers to the rotated value ({', '.join(refers)}); "
+                    "sources": sorted({svc for _, svc, _ in refers})})
+                shown = ", ".join(f"{name} -> {svc}.{var}" for name, svc, var in refers)
+                current.notes.append(f"{unit} refers to the rotated value ({shown}); "
                                      "it is redeployed, not written")
 
     def read_back(self, location: Mapping[str, Any]) -> str | None:
@@ -318,5 +318,5 @@ def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, A
         else:
             units[unit] = {"unit": unit, "platform": "vercel", "project": location["project"]}
     ordered = sorted(units.values(), key=lambda u: u["platform"] != "vercel")
-    return ordered + [{k: v for k, v in c.items() if k not in ("refers", "sources")}
+    return ordered + [{k: v for k, v in c.items() if k != "sources"}
                       for c in current.consumers if c["unit"] not in units]

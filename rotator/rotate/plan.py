@@ -6,15 +6,13 @@ Building a plan only reads from the platforms. Its text and JSON forms carry fin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.rotate.audit import fingerprint
 from rotator.rotate.config import RotationSettings, SecretGroup
-from rotator.rotate.family import FamilyContext, FamilyPlan
+from rotator.rotate.family import FamilyPlan, family_context
 from rotator.rotate.inventory import CurrentValues, PlatformSession, deploy_units
-from rotator.rotate.record import RotationRecord
 
 
 @dataclass
@@ -108,13 +106,6 @@ def _infer_unreadable(plan: GroupPlan) -> None:
                                  "pass --no-rollback-for-unreadable to accept that")
 
 
-def family_context(environ: Mapping[str, str], settings: RotationSettings,
-                   group: SecretGroup) -> FamilyContext:
-    """The family's view for planning and preparing (no run yet)."""
-    record = RotationRecord.load(settings.record_path)
-    return FamilyContext(group, environ, settings.timing, {}, record.last(group.name))
-
-
 def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
                      *, allow_unreadable: bool = False) -> GroupPlan:
     """Read current state and decide what a rotation would do; no side effects."""
@@ -123,8 +114,10 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
                      [h.url for h in settings.health], allow_unreadable,
                      notes=list(current.notes), blockers=list(current.blockers))
     readable = {v for v in current.values.values() if v is not None}
-    same_shape = {loc["variable"] for loc in current.locations}
-    if len(readable) > len(same_shape):
+    # one credential may be written in several forms (a URL and a bare password), at most one
+    # per variable; more distinct values than variables is drift
+    variables = {loc["variable"] for loc in current.locations}
+    if len(readable) > len(variables):
         plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
                           "the rotation gives every location the same new credential")
     _infer_unreadable(plan)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from rotator.errors import RotatorError
-from rotator.platforms.http import PlatformError
 from rotator.rotate.apply import push_values, redeploy_units
-from rotator.rotate.family import FamilyError
 from rotator.rotate.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK
-from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext
+from rotator.rotate.run_context import EXPLAINED_FAILURES, RollbackIncomplete, RunContext
 from rotator.rotate.verify import verify
 
 
@@ -43,7 +40,7 @@ def roll_back(ctx: RunContext, reason: str) -> None:
             ctx.step("revoked-new")
             if line:
                 ctx.account.append(line)
-    except (PlatformError, RotationFailure, RotatorError, FamilyError) as error:
+    except EXPLAINED_FAILURES as error:
         problems = [ctx.scrub(str(error))]
         not_restorable = []
     if problems:

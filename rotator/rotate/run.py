@@ -8,11 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rotator.errors import RotatorError
-from rotator.platforms.http import PlatformError
 from rotator.rotate.apply import push_values, redeploy_units
 from rotator.rotate.audit import AuditLog, fingerprint
 from rotator.rotate.config import RotationSettings
-from rotator.rotate.family import FamilyError
+from rotator.rotate.family import family_context
 from rotator.rotate.finalize import finalize
 from rotator.rotate.inventory import PlatformSession
 from rotator.rotate.journal import (
@@ -35,9 +34,15 @@ from rotator.rotate.lock import (
     lock_path,
     read_lock_owner,
 )
-from rotator.rotate.plan import GroupPlan, build_group_plan, family_context
+from rotator.rotate.plan import GroupPlan, build_group_plan
 from rotator.rotate.rollback import roll_back
-from rotator.rotate.run_context import RollbackIncomplete, RotationFailure, RunContext, StepHook
+from rotator.rotate.run_context import (
+    EXPLAINED_FAILURES,
+    RollbackIncomplete,
+    RotationFailure,
+    RunContext,
+    StepHook,
+)
 from rotator.rotate.verify import probe_health, verify
 
 EXIT_ROTATED, EXIT_ROLLED_BACK, EXIT_ERROR = 0, 1, 2
@@ -133,14 +138,11 @@ def _forward(ctx: RunContext) -> None:
         if problems:
             raise RotationFailure("verification failed: " + "; ".join(problems))
         ctx.step("verified")
-    except (PlatformError, RotationFailure, RotatorError, FamilyError) as error:
-        ctx.say(f"rotation failed: {error}")
-        roll_back(ctx, str(error))
-        return
-    except Exception as error:  # noqa: BLE001 - a half-applied run must still be undone
-        # A reply of an unexpected shape (KeyError, ValueError…): its text may quote data,
-        # so only its type is told; the rollback is what matters.
-        reason = f"unexpected {type(error).__name__} during the rotation"
+    except Exception as error:  # noqa: BLE001 - a half-applied run must always be undone
+        # An unexpected failure (a reply of an unknown shape: KeyError, ValueError…) may quote
+        # data in its text, so only its type is told; the rollback is what matters.
+        reason = (str(error) if isinstance(error, EXPLAINED_FAILURES)
+                  else f"unexpected {type(error).__name__} during the rotation")
         ctx.say(f"rotation failed: {reason}")
         roll_back(ctx, reason)
         return
@@ -188,6 +190,10 @@ def _new_fingerprint(ctx: RunContext) -> str:
                              if loc.get("new_fingerprint")}))
 
 
+def _journal_key(settings: RotationSettings, environ: Mapping[str, str] | None) -> bytes:
+    return load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+
+
 def _clear_stale_lock(settings: RotationSettings, group: str, key: bytes,
                       echo: Callable[[str], None]) -> None:
     """Remove a lock no live process holds whose run has no journal (killed before it
@@ -213,7 +219,7 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
                    on_step: StepHook | None = None) -> RotationResult:
     """Plan, then (if the plan is ready) prepare the journal and run the rotation."""
     group = settings.group(group_name)
-    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    key = _journal_key(settings, environ)
     _clear_stale_lock(settings, group.name, key, echo)
     owner = read_lock_owner(settings.state_dir, group.name)
     if lock_path(settings.state_dir, group.name).exists():
@@ -274,7 +280,7 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
 
 def _load_for_takeover(settings: RotationSettings, run_id: str,
                        environ: Mapping[str, str] | None) -> tuple[RotationJournal, GroupLock]:
-    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    key = _journal_key(settings, environ)
     journal = RotationJournal.load(journal_path(settings.state_dir, run_id), key)
     if journal.finished:
         _clear_stale_lock(settings, journal.group, key, lambda _: None)
@@ -290,7 +296,7 @@ def resume_rotation(settings: RotationSettings, group_name: str, *,
                     on_step: StepHook | None = None) -> RotationResult:
     """Continue an interrupted run forward (rolling back if it can no longer verify)."""
     group = settings.group(group_name)
-    key = load_journal_key(settings.key_file, dict(environ) if environ is not None else None)
+    key = _journal_key(settings, environ)
     _clear_stale_lock(settings, group.name, key, echo)
     run_id = read_lock_owner(settings.state_dir, group.name)
     if run_id is None:

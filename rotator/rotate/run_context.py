@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from rotator.platforms.http import redact
+from rotator.errors import RotatorError
+from rotator.platforms.http import PlatformError, redact
 from rotator.rotate.audit import AuditLog
 from rotator.rotate.config import RotationSettings, SecretGroup
-from rotator.rotate.family import FamilyContext
+from rotator.rotate.family import FamilyContext, FamilyError, family_context
 from rotator.rotate.inventory import PlatformSession
 from rotator.rotate.journal import RotationJournal
 
@@ -23,6 +25,10 @@ class RotationFailure(Exception):
 
 class RollbackIncomplete(Exception):
     """Restoring the previous values failed; the run stays unfinished and resumable."""
+
+
+# Failures that say what went wrong without quoting a value: their text may be shown.
+EXPLAINED_FAILURES = (PlatformError, RotationFailure, RotatorError, FamilyError)
 
 
 @dataclass
@@ -39,15 +45,11 @@ class RunContext:
     def group(self) -> SecretGroup:
         return self.settings.group(self.journal.group)
 
-    @property
+    @cached_property
     def family(self) -> FamilyContext:
         """The family hooks' view; its ``provider`` is the journal's own dict (saved by step)."""
-        from rotator.rotate.record import RotationRecord
-
-        return FamilyContext(self.group, self.session.environ, self.settings.timing,
-                             self.journal.provider,
-                             RotationRecord.load(self.settings.record_path).last(
-                                 self.journal.group), self.journal.run_id)
+        return family_context(self.session.environ, self.settings, self.group,
+                              self.journal.provider, self.journal.run_id)
 
     def known_values(self) -> list[str]:
         values = [v for loc in self.journal.locations
