@@ -110,6 +110,21 @@ def health_problems(role: str, env: dict[str, str]) -> list[str]:
     return problems
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler that answers JSON (the apps, and the tests' health endpoint)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
 def serve(role: str, env: dict[str, str]) -> None:
     secrets_in_env = [v for k, v in env.items() if k in REQUIRED_VARIABLES["backend"] and v]
 
@@ -118,18 +133,7 @@ def serve(role: str, env: dict[str, str]) -> None:
             text = text.replace(value, "[REDACTED]")
         return text
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-        def _send(self, status: int, body: Any) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/health":
                 problems = health_problems(role, env)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 
+from rotator.sandbox.app import JsonHandler
 from rotator.sandbox.sandbox import Sandbox
 
 
@@ -23,10 +22,7 @@ class BackendHealthProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802
                 with proxy._lock:
                     failing = proxy.fail_next > 0
@@ -36,12 +32,7 @@ class BackendHealthProxy:
                 else:
                     status, body = proxy.sandbox.backend_health()
                     status = status or 502
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self._send(status, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
