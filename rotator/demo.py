@@ -18,8 +18,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -36,6 +34,7 @@ from rotator.rotate.config import load_rotation_settings
 from rotator.rotate.journal import ROLLED_BACK, ROTATED
 from rotator.rotate.plan import render_plan_text
 from rotator.rotate.run import plan_rotation, start_rotation
+from rotator.sandbox.app import get_json
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
 from rotator.sandbox.rotation_config import sandbox_rotation_config
@@ -198,7 +197,11 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
     live_after = locate()
     stored_after = stored_holders(sandbox, seeded.nextauth_secret)
     _say_stored(echo, stored_after)
-    status, body = probe(health.url)
+    try:
+        status, body = get_json(health.url)
+    except (OSError, ValueError):
+        status, body = None, None
+    body = body if isinstance(body, dict) else {}
     echo(f"GET {health.url} -> {status} {json.dumps(body)}")
     echo("  (the backend's /health logs in to PostgreSQL, calls Resend, and checks a session "
          "token minted by the production frontend against its own NEXTAUTH_SECRET)")
@@ -265,20 +268,6 @@ def _scoped_environ(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def probe(url: str, timeout: float = 5.0) -> tuple[int | None, dict[str, Any]]:
-    """GET a health URL: (status, JSON body); (None, {}) when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        try:
-            return error.code, json.loads(error.read() or b"{}")
-        except ValueError:
-            return error.code, {}
-    except (OSError, ValueError):
-        return None, {}
 
 
 # -- the leaky repository and the config ------------------------------------------------------

@@ -46,10 +46,13 @@ def verify_session_token(secret: str, token: str) -> bool:
     return hmac.compare_digest(expected, signature)
 
 
-def _get_json(url: str, headers: dict[str, str]) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers={"User-Agent": "rotator-sandbox-app", **headers})
+def get_json(url: str, headers: dict[str, str] | None = None,
+             timeout: float = _CHECK_TIMEOUT) -> tuple[int, Any]:
+    """GET a JSON answer: (status, body), error statuses included; OSError if none comes."""
+    request = urllib.request.Request(url, headers={"User-Agent": "rotator-sandbox-app",
+                                                   **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=_CHECK_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         try:
@@ -73,7 +76,7 @@ def check_database(env: dict[str, str]) -> str | None:
 def check_resend(env: dict[str, str]) -> str | None:
     base = env.get("RESEND_BASE_URL", "https://api.resend.com").rstrip("/")
     try:
-        status, body = _get_json(
+        status, body = get_json(
             f"{base}/api-keys", {"Authorization": f"Bearer {env['RESEND_API_KEY']}"}
         )
     except OSError as exc:
@@ -89,7 +92,7 @@ def check_auth_secret(env: dict[str, str]) -> str | None:
     if not frontend:
         return None  # no frontend wired: nothing to compare against
     try:
-        status, body = _get_json(frontend.rstrip("/") + SESSION_TOKEN_PATH, {})
+        status, body = get_json(frontend.rstrip("/") + SESSION_TOKEN_PATH, {})
     except OSError as exc:
         return f"auth: frontend unreachable ({type(exc).__name__})"
     if status != 200 or not isinstance(body, dict) or "token" not in body:
