@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 
 from rotator.rules import Rule
+from rotator.scan.confidence import Assessment, assess
 from rotator.scan.engine.ruleset import RuleSet
-from rotator.scan.filters import CandidateContext, reason_to_drop, shannon_entropy
+from rotator.scan.filters import CandidateContext, reason_to_drop
 
 _QUOTES = b"\"'`"
 # The variable a bare value is given to, read leftwards from the value on its line:
@@ -34,6 +35,8 @@ class Candidate:
     line: int
     confidence: str
     line_text: str = field(default="", repr=False)  # the line, for liveness checks (--verify)
+    # why the confidence is what it is (rotator.scan.confidence); no value in them
+    confidence_reasons: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,28 +80,20 @@ class _Lines:
         return self.data[begin:offset]
 
 
-def _reason_to_drop_cached(verdicts: dict, rule, value, name, line_text, path, quoted) -> str | None:
-    """The filters' verdict, remembered by the rule set: in history the same line recurs in
+def _judge_cached(verdicts: dict, rule, value, name, line_text, path, quoted) -> str | Assessment:
+    """The filters' verdict (the name of the filter that drops the candidate) or, for a kept
+    candidate, its confidence. Remembered by the rule set: in history the same line recurs in
     every version of a file. The memo lives only in memory (it holds values) and is bounded."""
     key = (rule.id, value, name, line_text, path, quoted)
     if key in verdicts:
         return verdicts[key]
-    verdict = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
+    verdict: str | Assessment | None = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
+    if verdict is None:
+        verdict = assess(rule, value, name, line_text, path)
     if len(verdicts) > 50_000:
         verdicts.clear()
     verdicts[key] = verdict
     return verdict
-
-
-def _confidence(rule: Rule, value: str) -> str:
-    """Name-based rules start at medium: a long random value is high, a short one low."""
-    if rule.confidence != "medium":
-        return rule.confidence
-    if len(value) >= 16 and shannon_entropy(value) >= 3.5:
-        return "high"
-    if len(value) < 8:
-        return "low"
-    return "medium"
 
 
 def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
@@ -139,16 +134,14 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
             name = _name_of(match, lines, start)
             line_text = lines.text(start).decode("utf-8", errors="replace")
             quoted = start > 0 and data[start - 1] in _QUOTES
-            reason = _reason_to_drop_cached(
-                ruleset.filter_verdicts, rule, value, name, line_text, path, quoted
-            )
+            verdict = _judge_cached(ruleset.filter_verdicts, rule, value, name, line_text, path, quoted)
             line_number = lines.number(start)
-            if reason:
-                dropped.append(Dropped(rule.id, line_number, reason))
+            if isinstance(verdict, str):
+                dropped.append(Dropped(rule.id, line_number, verdict))
                 continue
             candidates.append(
-                Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value),
-                          line_text)
+                Candidate(rule, value, raw, name, start, end, line_number, verdict.level,
+                          line_text, verdict.reasons)
             )
     return BlobResult(resolve_overlaps(candidates), dropped)
 

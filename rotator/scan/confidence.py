@@ -1,0 +1,410 @@
+"""Calibrated confidence: the one place that turns a candidate's evidence into high/medium/low.
+
+`high` means "a reviewer would rotate it". Evidence is gathered per candidate from what the
+engine already has in hand: the rule (a provider format, a URL's password, a value under a
+secret-ish name, an insecure default), the value (randomness, whether it reads as words in
+any language, a vendor's documented sample), the variable name, the file's role (example,
+docs, tests, locales, generated bundles) and a URL's host. Every step that moves the level
+leaves a reason, which the JSON report always carries and the text report shows with
+--verbose.
+
+Cheap checks run first; the word lists (wordfreq, 40 languages) are imported only when a
+value could read as words, so the pre-commit hook does not pay for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from rotator.rules import Rule
+from rotator.scan.filters import shannon_entropy
+
+LEVELS = ("low", "medium", "high")
+DEFAULT_MIN_CONFIDENCE = "medium"
+# Part of every cache key that stores confidences (the audit cache): bump on any change here.
+MODEL_VERSION = 1
+
+
+def rank(level: str) -> int:
+    return LEVELS.index(level)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileRole:
+    """What a path is for, as far as its name tells."""
+
+    name: str  # "" (ordinary), example, docs, tests, locale, generated
+    reason: str
+
+
+# ---- the file's role --------------------------------------------------------------------
+
+_TEST_DIRS = frozenset({
+    "test", "tests", "__tests__", "spec", "specs", "testing", "fixtures", "__fixtures__",
+    "fixture", "mocks", "__mocks__", "testdata", "test-data", "test_data", "e2e", "cypress",
+    "playwright", "stubs", "seeds", "seed", "testutils", "test-utils", "test_utils",
+})
+_TEST_FILE = re.compile(
+    r"(?:^test_.*\.py$|_test\.(?:py|go|rb|exs?)$|^conftest\.py$|\.(?:test|spec|e2e|cy)\.[cm]?[jt]sx?$|"
+    r"Tests?\.(?:java|kt|cs|swift|php)$|_spec\.rb$|^tests?\.py$|\.test$|seed[^/]*\.(?:py|[jt]s|sql)$)"
+)
+_LOCALE_DIRS = frozenset({"locales", "locale", "i18n", "l10n", "lang", "langs", "translations",
+                          "translation", "messages", "intl", "dictionaries"})
+_LOCALE_SUFFIXES = frozenset({"po", "pot", "xliff", "xlf", "arb", "strings", "resx", "ftl"})
+_GENERATED_DIRS = frozenset({"dist", "build", ".next", "out", "vendor", "node_modules",
+                             "bower_components", ".nuxt", ".output", "coverage", "public/build",
+                             "static/js", "__generated__", "generated", ".svelte-kit"})
+_GENERATED_FILE = re.compile(r"\.(?:min\.[cm]?js|bundle\.[cm]?js|chunk\.[cm]?js|map|min\.css)$|"
+                             r"^(?:bundle|vendor|chunk)[.-]")
+_EXAMPLE_FILE = re.compile(
+    r"(?:^|[._-])(?:example|examples|sample|samples|template|templates|tpl|dist|default|defaults|"
+    r"demo|stub|skel|skeleton)(?:$|[._-])",
+    re.IGNORECASE,
+)
+_EXAMPLE_DIRS = frozenset({"example", "examples", "sample", "samples", "templates", "template",
+                           "demo", "demos", "starter", "boilerplate", "tutorial", "tutorials"})
+_DOC_SUFFIXES = frozenset({"md", "markdown", "mdx", "rst", "txt", "adoc", "asciidoc", "org",
+                           "html", "htm", "ipynb", "tex"})
+_DOC_DIRS = frozenset({"docs", "doc", "documentation", "wiki", "guides", "guide"})
+
+
+def file_role(path: str) -> FileRole:
+    """The role a file plays, from its path: tests and fixtures, locale strings, generated
+    bundles, examples and templates, documentation, or an ordinary file."""
+    lowered = path.replace("\\", "/").lower()
+    parts = [p for p in lowered.split("/") if p]
+    if not parts:
+        return FileRole("", "")
+    name, directories = parts[-1], parts[:-1]
+    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+    if any(d in _TEST_DIRS for d in directories) or _TEST_FILE.search(parts[-1]):
+        return FileRole("tests", "in a test or fixture file")
+    if suffix in _LOCALE_SUFFIXES or (
+        any(d in _LOCALE_DIRS for d in directories) and suffix in {"json", "yml", "yaml", "js", "ts", "properties", "toml"}
+    ):
+        return FileRole("locale", "in a translation (i18n) file")
+    joined = "/".join(directories)
+    if (any(d in _GENERATED_DIRS for d in directories) or "public/build" in joined
+            or "static/js" in joined or _GENERATED_FILE.search(name)):
+        return FileRole("generated", "in a generated or vendored bundle")
+    stem = name.lstrip(".")
+    if _EXAMPLE_FILE.search(stem) or any(d in _EXAMPLE_DIRS for d in directories):
+        return FileRole("example", "in an example or template file")
+    if suffix in _DOC_SUFFIXES or any(d in _DOC_DIRS for d in directories):
+        return FileRole("docs", "in documentation")
+    return FileRole("", "")
+
+
+# ---- the value --------------------------------------------------------------------------
+
+def looks_random(value: str) -> bool:
+    """Long and varied enough to have come from a generator, not a keyboard."""
+    return len(value) >= 16 and shannon_entropy(value) >= 3.5
+
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_CAMEL = re.compile(r"[A-Z]?[a-z\u00df-\u00ff\u0100-\u024f\u0370-\u1fff\u0400-\u04ff]+|[A-Z]+(?![a-z])")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# Words that name the thing or ask the reader to fill it in: a value made of words that
+# include one of these is a placeholder, in whatever language the rest is.
+_PLACEHOLDER_VOCABULARY = frozenset({
+    "your", "my", "our", "here", "change", "changeme", "replace", "insert", "enter", "put",
+    "paste", "example", "sample", "dummy", "fake", "test", "testing", "mock", "placeholder",
+    "secret", "secrets", "password", "passwords", "passwd", "pass", "token", "key", "keys",
+    "api", "dev", "development", "local", "localhost", "insecure", "unsafe", "default",
+    "demo", "todo", "min", "max", "characters", "chars", "long", "random", "string", "value",
+    "generate", "generated", "super", "very", "strong", "production", "prod", "staging",
+    "votre", "ici", "mot", "passe", "clave", "contraseña", "geheim", "schlüssel", "passwort",
+    "segredo", "senha", "chiave", "segreto",
+})
+# Latin-script languages consulted for ASCII values; values with other letters get all of
+# wordfreq's languages (loaded one by one, only as far as needed).
+_ASCII_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "nb", "pl", "tr", "id",
+                    "cs", "fi", "ro", "hu", "ca", "ms", "fil", "sk", "sl", "lt", "lv", "is", "sh")
+
+
+@lru_cache(maxsize=64)
+def _word_list(language: str) -> frozenset[str] | None:
+    try:
+        import wordfreq  # imported here: the hook must not pay for it when no value needs it
+    except ImportError:
+        return None
+    try:
+        return frozenset(wordfreq.get_frequency_dict(language, wordlist="small"))
+    except (LookupError, ValueError, OSError):
+        return None
+
+
+def _all_languages() -> tuple[str, ...]:
+    try:
+        import wordfreq
+    except ImportError:
+        return _ASCII_LANGUAGES
+    others = sorted(set(wordfreq.available_languages("small")) - set(_ASCII_LANGUAGES))
+    return _ASCII_LANGUAGES + tuple(others)
+
+
+def _tokens(value: str) -> list[str]:
+    """Lower-cased word candidates: letter runs split at camelCase humps, l33t undone."""
+    tokens: list[str] = []
+    for run in _LETTER_RUN.findall(value.translate(_LEET)):
+        pieces = _CAMEL.findall(run) if not run.islower() and not run.isupper() else [run]
+        tokens.extend(p.lower() for p in pieces if p)
+    return tokens
+
+
+def _could_be_words(value: str, tokens: list[str]) -> bool:
+    """Cheap gate before any word list: enough letters in runs of 3+, and vowels in them
+    (random base64 splits into short, vowel-poor runs)."""
+    long_tokens = [t for t in tokens if len(t) >= 3]
+    letters = sum(len(t) for t in long_tokens)
+    if not long_tokens or letters < 0.5 * len(value):
+        return False
+    vowels = sum(1 for t in long_tokens for ch in t if ch in "aeiouyàâäéèêëîïôöùûüáíóúãõåæøœ")
+    non_ascii = any(not t.isascii() for t in long_tokens)
+    return non_ascii or 0.2 <= vowels / letters <= 0.7
+
+
+def words_in(value: str) -> tuple[list[str], float] | None:
+    """The words a value reads as, and the share of its letters they cover (None: not words).
+
+    English first; other languages only for what English does not know."""
+    tokens = _tokens(value)
+    if not _could_be_words(value, tokens):
+        return None
+    long_tokens = [t for t in tokens if len(t) >= 3]
+    letters = sum(len(t) for t in long_tokens)
+    unknown = set(long_tokens)
+    known: set[str] = set()
+    languages = _ASCII_LANGUAGES if all(t.isascii() for t in unknown) else _all_languages()
+    for language in languages:
+        words = _word_list(language)
+        if words is None:
+            if language == "en":
+                return None  # wordfreq missing: no opinion rather than a wrong one
+            continue
+        hits = {t for t in unknown if t in words}
+        known |= hits
+        unknown -= hits
+        if not unknown:
+            break
+        # stop early when what is left cannot change the verdict
+        if sum(len(t) for t in long_tokens if t in known) >= 0.8 * letters:
+            break
+        if language == "en" and sum(len(t) for t in long_tokens if t in known) == 0 and len(unknown) == 1 \
+                and next(iter(unknown)).isascii() and len(next(iter(unknown))) > 12:
+            break  # one long unknown ASCII run: not a word in a neighbouring language either
+    covered = sum(len(t) for t in long_tokens if t in known)
+    share = covered / letters if letters else 0.0
+    if share < 0.6:
+        return None
+    return [t for t in long_tokens if t in known], share
+
+
+# ---- known public examples --------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _known_examples() -> dict[tuple[str, str], str]:
+    data = json.loads(resources.files("rotator.scan").joinpath("known_examples.json").read_text("utf-8"))
+    return {(e["match"], e["sha256"]): f"{e['vendor']}: {e['what']}" for e in data["examples"]}
+
+
+def known_public_example(value: str) -> str | None:
+    """The vendor sample a value is (by SHA-256 of the value or of a JWT's signature)."""
+    examples = _known_examples()
+    found = examples.get(("value", hashlib.sha256(value.encode()).hexdigest()))
+    if found is None and value.count(".") == 2 and value.startswith("eyJ"):
+        signature = value.rsplit(".", 1)[1]
+        found = examples.get(("jwt-signature", hashlib.sha256(signature.encode()).hexdigest()))
+    return found
+
+
+def jwt_claims(value: str) -> dict | None:
+    """The payload of a JWT-shaped value (no signature check: we only read what it says)."""
+    parts = value.split(".")
+    if len(parts) != 3 or not value.startswith("eyJ"):
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+# ---- a URL's host -----------------------------------------------------------------------
+
+_LOOPBACK = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
+                       r"[\w.-]+\.(?:localhost|local|test|example|invalid|internal\.example))$")
+_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net)|your[-_]?[\w-]*|my[-_]?host[\w-]*|"
+                           r"host|hostname|server|domain)(?:\.|$)")
+
+
+def url_host(line: str, value: str) -> str | None:
+    """The host after `user:<value>@` on the line."""
+    at = line.find(value + "@")
+    if at < 0:
+        return None
+    rest = line[at + len(value) + 1:]
+    match = re.match(r"\[?[A-Za-z0-9_.:-]*?\]?(?=[:/?#\s\"'`,;)]|$)", rest)
+    host = match.group(0) if match else ""
+    return host.lower().strip("[]") or None
+
+
+def local_host(host: str) -> str | None:
+    """Why a host is not on the internet, or None when it may be."""
+    if _LOOPBACK.match(host):
+        return "loopback or reserved host"
+    if "." not in host:
+        return "a single-label host (a docker-compose service or a local name)"
+    if _EXAMPLE_HOST.search(host):
+        return "an example host"
+    return None
+
+
+def url_user(line: str, value: str) -> str | None:
+    at = line.find(":" + value + "@")
+    if at < 0:
+        return None
+    start = line.rfind("//", 0, at)
+    return line[start + 2:at] if start >= 0 else None
+
+
+# ---- names ------------------------------------------------------------------------------
+
+_PUBLIC_NAME = re.compile(r"^(?:NEXT_PUBLIC_|VITE_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|PUBLIC_|GATSBY_)|"
+                          r"(?i:publishable|public[_-]?key|anon[_-]?key)")
+
+
+# ---- the model --------------------------------------------------------------------------
+
+class _Ledger:
+    """The level as it moves, with a reason for every move."""
+
+    def __init__(self, level: str, reason: str):
+        self.level = level
+        self.reasons = [reason]
+
+    def cap(self, level: str, reason: str) -> None:
+        if rank(self.level) > rank(level):
+            self.level = level
+            self.reasons.append(f"{reason} (at most {level})")
+
+    def note(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+    def raise_to(self, level: str, reason: str) -> None:
+        if rank(self.level) < rank(level):
+            self.level = level
+            self.reasons.append(reason)
+
+    def result(self) -> Assessment:
+        return Assessment(self.level, tuple(self.reasons))
+
+
+def _is_url_password(rule: Rule) -> bool:
+    return any("(?P<user>" in p for p in rule.patterns)
+
+
+def _is_name_based(rule: Rule) -> bool:
+    """Rules that find a value by the name it is given, whatever its shape."""
+    return rule.confidence == "medium" and rule.min_entropy == 0 and any("(?P<name>" in p for p in rule.patterns)
+
+
+def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> Assessment:
+    """The confidence of one candidate and the reasons for it."""
+    role = file_role(path)
+    example = known_public_example(value)
+    if rule.placeholders_are_findings:
+        ledger = _Ledger(rule.confidence, "an insecure default in code: the fallback is the finding")
+        if role.name in {"tests", "example", "docs", "locale", "generated"}:
+            ledger.cap("medium" if role.name == "docs" else "low", role.reason)
+        return ledger.result()
+    if _is_url_password(rule):
+        ledger = _assess_url_password(rule, value, line)
+    elif _is_name_based(rule):
+        ledger = _assess_named_value(rule, value, name)
+    else:
+        ledger = _assess_format(rule, value, name)
+    if example:
+        ledger.cap("low", f"a vendor's documented sample ({example})")
+    if role.name:
+        name_based = not ledger.reasons[0].startswith("provider format")
+        if role.name in {"tests", "locale", "generated"}:
+            ledger.cap("low" if name_based else "medium", role.reason)
+        elif name_based and (role.name == "example" or role.name == "docs" and not looks_random(value)):
+            ledger.cap("medium", role.reason)
+    return ledger.result()
+
+
+def _assess_format(rule: Rule, value: str, name: str | None) -> _Ledger:
+    ledger = _Ledger(rule.confidence, f"provider format: {rule.description.rstrip('.')}")
+    claims = jwt_claims(value)
+    if claims is not None:
+        role = str(claims.get("role", ""))
+        if role == "anon" or claims.get("iss") == "supabase-demo":
+            ledger.cap("low", "a Supabase anon or demo key: public by design")
+        elif role == "service_role":
+            ledger.raise_to("high", "a Supabase service_role key")
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and exp < 1_600_000_000:
+            ledger.cap("low", "a JWT that expired before 2021")
+    if name and _PUBLIC_NAME.search(name) and rule.confidence != "high":
+        ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
+    return ledger
+
+
+def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
+    ledger = _Ledger(rule.confidence, "a password in a connection URL")
+    host = url_host(line, value)
+    user = url_user(line, value)
+    random = looks_random(value) or (len(value) >= 12 and shannon_entropy(value) >= 3.2)
+    if user is not None and user.lower() == value.lower():
+        ledger.cap("low", "the password repeats the user name")
+    words = None if random else words_in(value)
+    if words is not None:
+        ledger.cap("low", f"the password reads as words ({', '.join(words[0][:4])})")
+    elif not random:
+        ledger.cap("medium", f"a short or simple password ({len(value)} characters)")
+    if host:
+        why = local_host(host)
+        if why:
+            ledger.cap("medium" if random else "low", f"host {host}: {why}")
+    return ledger
+
+
+def _assess_named_value(rule: Rule, value: str, name: str | None) -> _Ledger:
+    label = f"named {name}" if name else "under a secret-looking name"
+    ledger = _Ledger("medium", f"{label}, no provider format")
+    if name and _PUBLIC_NAME.search(name):
+        ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
+        return ledger
+    if looks_random(value):
+        ledger.raise_to("high", f"random-looking value ({len(value)} characters, "
+                                f"{shannon_entropy(value):.1f} bits each)")
+    words = words_in(value)
+    if words is not None:
+        found, _share = words
+        spelled = ", ".join(found[:4])
+        has_digits_or_symbols = bool(re.search(r"[0-9!@#$%^&*+=?~]", value))
+        placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
+        if placeholder or not has_digits_or_symbols:
+            ledger.cap("low", f"reads as words ({spelled})")
+        else:
+            ledger.cap("medium", f"reads as words with digits or symbols ({spelled}): a chosen password")
+    elif len(value) < 8:
+        ledger.cap("low", f"short value ({len(value)} characters)")
+    return ledger
