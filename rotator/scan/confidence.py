@@ -115,9 +115,10 @@ def looks_random(value: str) -> bool:
     return len(value) >= 16 and shannon_entropy(value) >= 3.5
 
 
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _CAMEL = re.compile(r"[A-Z]?[a-z\u00df-\u00ff\u0100-\u024f\u0370-\u1fff\u0400-\u04ff]+|[A-Z]+(?![a-z])")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+# Text a person typed: lower-case or Capitalised words, separated or not, maybe digits at the end.
+_TEXT_LIKE = re.compile(r"^(?:[^\W\d_][^\W\d_]+|[A-Z]?[^\W\d_A-Z]+(?:[-_ .][A-Za-z]?[^\W\d_A-Z]+)*)[0-9!?.]*$")
 # Words that name the thing or ask the reader to fill it in: a value made of words that
 # include one of these is a placeholder, in whatever language the rest is.
 _PLACEHOLDER_VOCABULARY = frozenset({
@@ -158,60 +159,58 @@ def _all_languages() -> tuple[str, ...]:
 
 
 def _tokens(value: str) -> list[str]:
-    """Lower-cased word candidates: letter runs split at camelCase humps, l33t undone."""
+    """Lower-cased word candidates of 3+ letters: letter runs split at camelCase humps."""
     tokens: list[str] = []
-    for run in _LETTER_RUN.findall(value.translate(_LEET)):
+    for run in _LETTER_RUN.findall(value):
         pieces = _CAMEL.findall(run) if not run.islower() and not run.isupper() else [run]
-        tokens.extend(p.lower() for p in pieces if p)
+        tokens.extend(p.lower() for p in pieces if len(p) >= 3)
     return tokens
 
 
 def _could_be_words(value: str, tokens: list[str]) -> bool:
-    """Cheap gate before any word list: enough letters in runs of 3+, and vowels in them
-    (random base64 splits into short, vowel-poor runs)."""
-    long_tokens = [t for t in tokens if len(t) >= 3]
-    letters = sum(len(t) for t in long_tokens)
-    if not long_tokens or letters < 0.5 * len(value):
+    """Cheap gate before any word list: most of the value in runs of 3+ letters, with vowels
+    in them (random base64 splits into short, vowel-poor humps)."""
+    letters = sum(len(t) for t in tokens)
+    if not tokens or letters < 0.6 * len(value):
         return False
-    vowels = sum(1 for t in long_tokens for ch in t if ch in "aeiouyàâäéèêëîïôöùûüáíóúãõåæøœ")
-    non_ascii = any(not t.isascii() for t in long_tokens)
-    return non_ascii or 0.2 <= vowels / letters <= 0.7
+    vowels = sum(1 for t in tokens for ch in t if ch in "aeiouàâäéèêëîïôöùûüáíóúãõåæøœ")
+    return not all(t.isascii() for t in tokens) or 0.25 <= vowels / letters <= 0.7
+
+
+def _share_known(tokens: list[str], known: set[str]) -> float:
+    letters = sum(len(t) for t in tokens)
+    return sum(len(t) for t in tokens if t in known) / letters if letters else 0.0
 
 
 def words_in(value: str) -> tuple[list[str], float] | None:
     """The words a value reads as, and the share of its letters they cover (None: not words).
 
-    English first; other languages only for what English does not know."""
+    English first; the other languages only for text-like values (lower-case or Capitalised
+    words, or letters outside ASCII), so random tokens never load forty word lists."""
     tokens = _tokens(value)
     if not _could_be_words(value, tokens):
         return None
-    long_tokens = [t for t in tokens if len(t) >= 3]
-    letters = sum(len(t) for t in long_tokens)
-    unknown = set(long_tokens)
-    known: set[str] = set()
-    languages = _ASCII_LANGUAGES if all(t.isascii() for t in unknown) else _all_languages()
-    for language in languages:
-        words = _word_list(language)
-        if words is None:
-            if language == "en":
-                return None  # wordfreq missing: no opinion rather than a wrong one
-            continue
-        hits = {t for t in unknown if t in words}
-        known |= hits
-        unknown -= hits
-        if not unknown:
-            break
-        # stop early when what is left cannot change the verdict
-        if sum(len(t) for t in long_tokens if t in known) >= 0.8 * letters:
-            break
-        if language == "en" and sum(len(t) for t in long_tokens if t in known) == 0 and len(unknown) == 1 \
-                and next(iter(unknown)).isascii() and len(next(iter(unknown))) > 12:
-            break  # one long unknown ASCII run: not a word in a neighbouring language either
-    covered = sum(len(t) for t in long_tokens if t in known)
-    share = covered / letters if letters else 0.0
+    english = _word_list("en")
+    if english is None:
+        return None  # wordfreq missing: no opinion rather than a wrong one
+    known = {t for t in tokens if t in english}
+    unknown = set(tokens) - known
+    if unknown and _share_known(tokens, known) < 0.8:
+        ascii_only = all(t.isascii() for t in unknown)
+        if not ascii_only or _TEXT_LIKE.match(value):
+            for language in (_ASCII_LANGUAGES[1:] if ascii_only else _all_languages()):
+                words = _word_list(language)
+                if words is None:
+                    continue
+                hits = {t for t in unknown if t in words}
+                known |= hits
+                unknown -= hits
+                if not unknown:
+                    break
+    share = _share_known(tokens, known)
     if share < 0.6:
         return None
-    return [t for t in long_tokens if t in known], share
+    return [t for t in tokens if t in known], share
 
 
 # ---- known public examples --------------------------------------------------------------
@@ -302,6 +301,8 @@ class _Ledger:
         if rank(self.level) > rank(level):
             self.level = level
             self.reasons.append(f"{reason} (at most {level})")
+        elif rank(self.level) == rank(level):
+            self.reasons.append(reason)
 
     def note(self, reason: str) -> None:
         self.reasons.append(reason)

@@ -65,7 +65,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _GIT_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{7,12}$")
 _INTEGRITY = re.compile(r"^(?:sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+$", re.IGNORECASE)
 _CODE_EXPRESSION = re.compile(
-    r"""^(?:[A-Za-z_][A-Za-z0-9_]{0,30}(?:\.[A-Za-z_][A-Za-z0-9_]{0,30})+|[A-Za-z_][\w.]*\s*[(\[].*|
+    r"""^(?:[A-Za-z_][A-Za-z0-9_]{0,30}(?:[?!]?\.[A-Za-z_][A-Za-z0-9_]{0,30})+|[A-Za-z_][\w.]*\s*[(\[].*|
         (?:os|process|env|config|settings|self|this|ENV|import|require)\b.*|
         new\s.*|await\s.*|function.*|lambda.*)$""",
     re.VERBOSE,

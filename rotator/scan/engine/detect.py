@@ -7,7 +7,7 @@ calls. It works on bytes end to end; only the few matched values are decoded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rotator.rules import Rule
 from rotator.scan.confidence import Assessment, assess
@@ -80,20 +80,31 @@ class _Lines:
         return self.data[begin:offset]
 
 
-def _judge_cached(verdicts: dict, rule, value, name, line_text, path, quoted) -> str | Assessment:
-    """The filters' verdict (the name of the filter that drops the candidate) or, for a kept
-    candidate, its confidence. Remembered by the rule set: in history the same line recurs in
+def _reason_to_drop_cached(verdicts: dict, rule, value, name, line_text, path, quoted) -> str | None:
+    """The filters' verdict, remembered by the rule set: in history the same line recurs in
     every version of a file. The memo lives only in memory (it holds values) and is bounded."""
     key = (rule.id, value, name, line_text, path, quoted)
     if key in verdicts:
         return verdicts[key]
-    verdict: str | Assessment | None = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
-    if verdict is None:
-        verdict = assess(rule, value, name, line_text, path)
+    verdict = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
+    _remember(verdicts, key, verdict)
+    return verdict
+
+
+def _assess_cached(verdicts: dict, candidate: Candidate, path: str) -> Candidate:
+    """The candidate with its confidence and reasons (memoised like the filters' verdicts)."""
+    key = ("confidence", candidate.rule.id, candidate.value, candidate.name, candidate.line_text, path)
+    assessment = verdicts.get(key)
+    if assessment is None:
+        assessment = assess(candidate.rule, candidate.value, candidate.name, candidate.line_text, path)
+        _remember(verdicts, key, assessment)
+    return replace(candidate, confidence=assessment.level, confidence_reasons=assessment.reasons)
+
+
+def _remember(verdicts: dict, key: tuple, verdict: str | Assessment | None) -> None:
     if len(verdicts) > 50_000:
         verdicts.clear()
     verdicts[key] = verdict
-    return verdict
 
 
 def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
@@ -134,16 +145,19 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
             name = _name_of(match, lines, start)
             line_text = lines.text(start).decode("utf-8", errors="replace")
             quoted = start > 0 and data[start - 1] in _QUOTES
-            verdict = _judge_cached(ruleset.filter_verdicts, rule, value, name, line_text, path, quoted)
+            reason = _reason_to_drop_cached(
+                ruleset.filter_verdicts, rule, value, name, line_text, path, quoted
+            )
             line_number = lines.number(start)
-            if isinstance(verdict, str):
-                dropped.append(Dropped(rule.id, line_number, verdict))
+            if reason:
+                dropped.append(Dropped(rule.id, line_number, reason))
                 continue
             candidates.append(
-                Candidate(rule, value, raw, name, start, end, line_number, verdict.level,
-                          line_text, verdict.reasons)
+                Candidate(rule, value, raw, name, start, end, line_number, rule.confidence, line_text)
             )
-    return BlobResult(resolve_overlaps(candidates), dropped)
+    # judged after overlaps are resolved: only what is reported pays for the evidence
+    kept = [_assess_cached(ruleset.filter_verdicts, c, path) for c in resolve_overlaps(candidates)]
+    return BlobResult(kept, dropped)
 
 
 def line_regions(data: bytes, offsets: list[int]) -> list[tuple[int, int]]:

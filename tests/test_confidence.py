@@ -1,0 +1,190 @@
+"""Calibrated confidence (issue 11): what a reviewer would rotate is `high`; placeholders,
+local-dev values, translations, prose, test fixtures and vendors' samples stay `low`, so the
+default report (medium and above) does not show them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from testkit import git, make_repo, random_base64, random_token, resend_key
+
+from rotator.scan.confidence import file_role, known_public_example, words_in
+
+
+def judged(text: str, ruleset, path: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(value, confidence, reasons) of every candidate; values stay inside the test process."""
+    from rotator.scan.engine.detect import find_secrets_in_blob
+
+    result = find_secrets_in_blob(text.encode("utf-8"), path, ruleset)
+    return [(c.value, c.confidence, c.confidence_reasons) for c in result.candidates]
+
+
+def reported_by_default(text: str, ruleset, path: str) -> list[tuple[str, str]]:
+    return [(v, level) for v, level, _ in judged(text, ruleset, path) if level != "low"]
+
+
+# The shapes issue 11 saw reported at `high` on a real Next.js + FastAPI repository.
+NOT_WORTH_A_LOOK = {
+    "placeholder-with-digits": (".env.example", "NEXTAUTH_SECRET=your-nextauth-secret-min-32-characters-here\n"),
+    "placeholder-in-env": (".env", "JWT_SECRET=super-secret-jwt-key-change-in-production-2024\n"),
+    "local-dev-url": (".env", "DATABASE_URL=postgresql://postgres:postgres@localhost:5432/app\n"),
+    "compose-service-url": ("docker-compose.yml", "      DATABASE_URL: postgres://app:devpass123@db:5432/app\n"),
+    "loopback-url": ("README.md", "redis://default:mypassword@127.0.0.1:6379\n"),
+    "i18n-password-label": ("messages/de.json", '{"auth": {"password": "Passwort", "confirmPassword": "Passwort"}}\n'),
+    "i18n-token-label": ("src/locales/pt-BR.json", '{"token": "Chave de acesso", "apiKey": "Chave"}\n'),
+    "markdown-table-header": ("docs/ENV.md", "| NEXTAUTH_SECRET | Description |\n|---|---|\n"),
+    "markdown-prose-list": ("README.md", "- NEXTAUTH_SECRET: used for signing cookies\n"),
+    "optional-chaining": ("docs/AUTH.md", "```tsx\nheaders: { token: session?.accessToken }\n```\n"),
+    "test-password": ("backend/tests/test_auth.py", 'client.post("/login", json={"password": "Sup3rS3cretPassw0rd!"})\n'),
+    "test-secret-key": ("backend/tests/conftest.py", f'SECRET_KEY = "{random_token(40)}"\n'),
+    "spec-token": ("web/src/auth.spec.ts", f'const token = "{random_token(32)}";\n'),
+    "words-password": (".env", "ADMIN_PASSWORD=correct-horse-battery-staple\n"),
+    "public-by-design-name": (".env", f"NEXT_PUBLIC_SUPABASE_ANON_KEY={random_token(40)}\n"),
+    "generated-bundle": ("web/.next/static/chunks/main.js", f'var e={{apiKey:"{random_token(32)}"}}\n'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_WORTH_A_LOOK))
+def test_shape_is_not_reported_at_default_confidence(case, ruleset):
+    path, text = NOT_WORTH_A_LOOK[case]
+    assert reported_by_default(text, ruleset, path) == [], case
+
+
+# Vendors' documented samples: public on purpose, never above low.
+PUBLIC_SAMPLES = {
+    "jwt-io": ("src/api.ts", "const token = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'\n"),
+    "jwt-io-signature-under-an-edited-payload": ("README.md", "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiIsInJvbGUiOiJhZG1pbiJ9.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c\n"),
+    "supabase-local-service-role": (".env", "SUPABASE_SERVICE_ROLE_KEY=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU\n"),
+    "stripe-docs-key": ("server.js", "const stripe = require('stripe')('sk_test_4eC39HqLyjWDarjtT1zdp7dc');\n"),
+    "slack-docs-token": ("app.py", 'SLACK_BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"\n'),
+    "supabase-jwt-secret": (".env", "JWT_SECRET=super-secret-jwt-token-with-at-least-32-characters-long\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PUBLIC_SAMPLES))
+def test_vendor_sample_is_never_above_low(case, ruleset):
+    path, text = PUBLIC_SAMPLES[case]
+    levels = judged(text, ruleset, path)
+    assert levels, f"{case}: the sample should still be a (low) candidate"
+    assert {level for _, level, _ in levels} == {"low"}, case
+
+
+def test_known_examples_are_matched_by_hash_and_name_their_vendor():
+    assert known_public_example("AKIAIOSFODNN7EXAMPLE").startswith("AWS")
+    assert known_public_example("sk_test_BQokikJOvBiI2HlWgH4olfQ2").startswith("Stripe")
+    assert known_public_example(random_token(32)) is None
+
+
+def test_known_examples_file_holds_hashes_and_sources_only():
+    from importlib import resources
+
+    data = json.loads(resources.files("rotator.scan").joinpath("known_examples.json").read_text("utf-8"))
+    for entry in data["examples"]:
+        assert set(entry) == {"sha256", "match", "vendor", "what", "source"}
+        assert len(entry["sha256"]) == 64 and entry["source"].startswith("https://")
+
+
+# What a reviewer rotates stays high, wherever the team pasted it.
+WORTH_ROTATING = {
+    "dotenv": (".env", f"NEXTAUTH_SECRET={random_base64()}\n"),
+    "runbook-code-block": ("docs/DEPLOY.md", f"```bash\nexport RESEND_API_KEY={resend_key()}\n```\n"),
+    "runbook-named-value": ("docs/RUNBOOK.md", f"```bash\nrailway variables --set JWT_SECRET={random_token(40)}\n```\n"),
+    "runbook-database-url": ("docs/RUNBOOK.md",
+                             f"DATABASE_URL=postgresql://postgres:{random_token(32)}@roundhouse.proxy.rlwy.net:41234/railway\n"),
+    "settings-py": ("backend/app/settings.py", f'SECRET_KEY = "{random_token(50)}"\n'),
+    "provider-format-in-code": ("app/email.py", f'resend.api_key = "{resend_key()}"\n'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WORTH_ROTATING))
+def test_real_secret_is_high(case, ruleset):
+    path, text = WORTH_ROTATING[case]
+    levels = judged(text, ruleset, path)
+    assert levels and all(level == "high" for _, level, _ in levels), (case, [(lv, r) for _, lv, r in levels])
+
+
+def test_random_value_in_an_example_file_is_still_reported(ruleset):
+    """Teams copy their real .env into .env.example (afterclass PR #542): a random value there
+    is worth a look, but the file's role keeps it below high."""
+    [(_, level, reasons)] = judged(f"NEXTAUTH_SECRET={random_base64()}\n", ruleset, ".env.example")
+    assert level == "medium" and any("example" in r for r in reasons)
+
+
+def test_weak_chosen_password_is_medium_not_hidden(ruleset):
+    """Words with digits or symbols under a password name: a person chose it; worth a look."""
+    [(_, level, _)] = judged("DB_PASSWORD=Summer2024!\n", ruleset, ".env")
+    assert level == "medium"
+
+
+def test_every_candidate_carries_its_reasons(ruleset):
+    for path, text in {**NOT_WORTH_A_LOOK, **WORTH_ROTATING}.values():
+        for _, _, reasons in judged(text, ruleset, path):
+            assert reasons and all(isinstance(r, str) and r for r in reasons)
+
+
+@pytest.mark.parametrize("path,role", [
+    ("backend/tests/test_auth.py", "tests"), ("web/src/__tests__/a.ts", "tests"),
+    ("web/src/auth.test.tsx", "tests"), ("messages/fr.json", "locale"), ("locale/de/django.po", "locale"),
+    ("web/.next/static/chunks/x.js", "generated"), ("dist/app.min.js", "generated"),
+    (".env.example", "example"), (".env.sample", "example"), ("config.template.yml", "example"),
+    ("docs/SETUP.md", "docs"), ("RUNBOOK.md", "docs"), (".env", ""), ("backend/app/settings.py", ""),
+])
+def test_file_role_from_the_path(path, role):
+    assert file_role(path).name == role
+
+
+@pytest.mark.parametrize("value,reads_as_words", [
+    ("your-nextauth-secret-min-32-characters-here", True),
+    ("Mot-de-passe", True), ("Passwort", True), ("contraseña", True), ("correct-horse-battery-staple", True),
+    (random_token(32), False), (random_base64(), False), ("9f86d081884c7d659a2feaa0c55ad015", False),
+])
+def test_words_in_any_language(value, reads_as_words):
+    assert (words_in(value) is not None) is reads_as_words
+
+
+def _scan_json(repo, *args):
+    completed = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--format", "json", *args],
+                               cwd=repo, capture_output=True, text=True, timeout=120)
+    return completed.returncode, json.loads(completed.stdout)
+
+
+def test_default_report_and_exit_code_use_medium_and_min_confidence_changes_them(tmp_path):
+    repo = make_repo(tmp_path / "app")
+    (repo / ".env.example").write_text("NEXTAUTH_SECRET=your-nextauth-secret-min-32-characters-here\n")
+    git(repo, "add", ".")
+    code, report = _scan_json(repo)
+    assert code == 0 and report["findings"] == []
+    assert report["scan"]["min_confidence"] == "medium" and report["scan"]["below_min_confidence"] == 1
+    code, report = _scan_json(repo, "--min-confidence", "low")
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["confidence"] == "low"
+    assert any("words" in reason for reason in finding["confidence_reasons"])
+    (repo / ".env").write_text(f"DB_PASSWORD={random_token(12)}\n")
+    code, report = _scan_json(repo, "--min-confidence", "high")
+    assert code == 0 and report["scan"]["below_min_confidence"] == 2
+
+
+def test_verbose_text_says_why(tmp_path):
+    repo = make_repo(tmp_path / "app")
+    (repo / ".env").write_text(f"NEXTAUTH_SECRET={random_base64()}\n")
+    completed = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verbose", "--no-color"],
+                               cwd=repo, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert "high: named NEXTAUTH_SECRET" in completed.stdout and "random-looking value" in completed.stdout
+
+
+def test_the_hook_does_not_load_word_lists_for_a_provider_key(tmp_path):
+    """wordfreq is consulted lazily: a commit adding a Resend key never imports it."""
+    repo = make_repo(tmp_path / "app")
+    (repo / "notes.md").write_text(f"RESEND_API_KEY={resend_key()}\n")
+    git(repo, "add", ".")
+    probe = ("import sys, runpy; sys.argv = ['rotator', 'scan', '--staged', '--format', 'json'];\n"
+             "from rotator.entry import parse_staged_invocation, run_staged\n"
+             "code = run_staged(parse_staged_invocation(sys.argv[1:]))\n"
+             "print('WORDFREQ' if 'wordfreq' in sys.modules else 'NO-WORDFREQ', code)\n")
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert completed.stdout.strip().endswith("NO-WORDFREQ 1"), completed.stdout + completed.stderr
