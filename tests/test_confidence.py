@@ -113,10 +113,18 @@ def test_random_value_in_an_example_file_is_still_reported(ruleset):
     assert level == "medium" and any("example" in r for r in reasons)
 
 
-def test_weak_chosen_password_is_medium_not_hidden(ruleset):
-    """Words with digits or symbols under a password name: a person chose it; worth a look."""
-    [(_, level, _)] = judged("DB_PASSWORD=Summer2024!\n", ruleset, ".env")
-    assert level == "medium"
+@pytest.mark.parametrize("value", ["Summer2024!", "Admin123!", "hunter2", "YourSecretKey123456789abcdefghijklmnop="])
+def test_hand_picked_password_is_low(value, ruleset):
+    """A word with digits (seeded demo logins, `Summer2024!`) or the alphabet typed to fill a
+    length: guessable, and what docs and seed scripts are full of."""
+    [(_, level, reasons)] = judged(f"DB_PASSWORD={value}\n", ruleset, ".env")
+    assert level == "low", reasons
+
+
+@pytest.mark.parametrize("value", ["Tr0ub4dor&3x", "k8Jq2mZ9vX4t"])
+def test_short_generated_looking_password_is_medium(value, ruleset):
+    [(_, level, reasons)] = judged(f"DB_PASSWORD={value}\n", ruleset, ".env")
+    assert level == "medium", reasons
 
 
 def test_every_candidate_carries_its_reasons(ruleset):
@@ -188,3 +196,28 @@ def test_the_hook_does_not_load_word_lists_for_a_provider_key(tmp_path):
              "print('WORDFREQ' if 'wordfreq' in sys.modules else 'NO-WORDFREQ', code)\n")
     completed = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, timeout=120)
     assert completed.stdout.strip().endswith("NO-WORDFREQ 1"), completed.stdout + completed.stderr
+
+
+def test_incident_write_ups_keep_their_level(tmp_path):
+    """Incident 000's five production credentials are `high`; incident 004's insecure
+    fallbacks are reported (medium: a flaw to fix, nothing to rotate)."""
+    import shutil
+    from pathlib import Path
+
+    from rotator.config import ScanSettings
+    from rotator.scan.scan_files import ScanOptions, scan_paths
+
+    incidents = Path(__file__).parent / "fixtures" / "incidents"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("000_ae2cff7d65658a11.txt", "004_cfc4bd6d52ea4172.txt"):
+        shutil.copy(incidents / name, notes / name)
+    result = scan_paths([notes], ScanSettings(), ScanOptions(jobs=1))
+    levels = {(f.path.rsplit("/", 1)[-1][:3], f.rule): f.confidence for f in result.findings}
+    assert {rule: level for (incident, rule), level in levels.items() if incident == "000"} == {
+        "nextauth-secret": "high", "jwt-secret": "high", "postgres-url-password": "high",
+        "resend-api-key": "high", "secret-key": "high",
+    }
+    assert {rule: level for (incident, rule), level in levels.items() if incident == "004"} == {
+        "insecure-default-random": "medium", "insecure-default-hostname": "medium",
+    }

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
-from rotator.scan.confidence import MODEL_VERSION
+from rotator.scan.confidence import model_stamp
 from rotator.scan.findings import SecretHit
 
 CLEAN, MATCHED, BINARY = 0, 1, 2
@@ -29,7 +29,7 @@ class AuditCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         # confidences are stored with the hits: a new evidence model invalidates them too
-        version = f"{SCHEMA}:{MODEL_VERSION}:{ruleset_key}"
+        version = f"{SCHEMA}:{model_stamp()}:{ruleset_key}"
         row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
         if row is None or row[0] != version:
             self._db.executescript(

@@ -19,17 +19,26 @@ import binascii
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from rotator.rules import Rule
 from rotator.scan.filters import shannon_entropy
 
 LEVELS = ("low", "medium", "high")
 DEFAULT_MIN_CONFIDENCE = "medium"
-# Part of every cache key that stores confidences (the audit cache): bump on any change here.
-MODEL_VERSION = 1
+
+
+def model_stamp() -> str:
+    """Changes whenever the evidence model or its data changes: part of the key of every cache
+    that stores confidences (the audit cache)."""
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(resources.files("rotator.scan").joinpath("known_examples.json").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def rank(level: str) -> int:
@@ -53,7 +62,7 @@ class FileRole:
 # ---- the file's role --------------------------------------------------------------------
 
 _TEST_DIRS = frozenset({
-    "test", "tests", "__tests__", "spec", "specs", "testing", "fixtures", "__fixtures__",
+    "test", "tests", "__tests__", "testing", "fixtures", "__fixtures__",
     "fixture", "mocks", "__mocks__", "testdata", "test-data", "test_data", "e2e", "cypress",
     "playwright", "stubs", "seeds", "seed", "testutils", "test-utils", "test_utils",
 })
@@ -168,13 +177,49 @@ def _tokens(value: str) -> list[str]:
 
 
 def _could_be_words(value: str, tokens: list[str]) -> bool:
-    """Cheap gate before any word list: most of the value in runs of 3+ letters, with vowels
-    in them (random base64 splits into short, vowel-poor humps)."""
+    """Cheap gate before any word list: most letters in runs of 3+ (random base64 splits into
+    short camelCase humps), vowels in them, and no long random digit string beside them."""
     letters = sum(len(t) for t in tokens)
-    if not tokens or letters < 0.6 * len(value):
+    all_letters = sum(1 for ch in value if ch.isalpha())
+    if not tokens or letters < 0.6 * all_letters or letters < 0.3 * len(value):
+        return False
+    if not all(_boring_digits(run) for run in re.findall(r"\d+", value)):
         return False
     vowels = sum(1 for t in tokens for ch in t if ch in "aeiouàâäéèêëîïôöùûüáíóúãõåæøœ")
-    return not all(t.isascii() for t in tokens) or 0.25 <= vowels / letters <= 0.7
+    return not all(t.isascii() for t in tokens) or 0.15 <= vowels / letters <= 0.7
+
+
+def _boring_digits(run: str) -> bool:
+    """A year, a version, `123456789`, `0000`: digits a person typed, not drawn at random."""
+    if len(run) <= 4:
+        return True
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(run, run[1:], strict=False)}
+    return steps <= {1} or steps <= {0} or steps <= {9}
+
+
+_SHORT_WORDS = frozenset({"my", "no", "to", "in", "on", "ok", "we", "me", "so", "it", "is", "an", "of", "up"})
+
+
+def _compound(token: str, words: frozenset[str]) -> bool:
+    """`testpassword`, `swordfish`, `mysecretpassword`: known words written together."""
+    if len(token) < 8 or not token.isascii():
+        return False
+    reachable = [True] + [False] * len(token)  # reachable[i]: token[:i] splits into words
+    for end in range(2, len(token) + 1):
+        for start in range(max(0, end - 20), end - 1):
+            if reachable[start] and (token[start:end] in _SHORT_WORDS if end - start == 2
+                                     else end - start >= 3 and token[start:end] in words):
+                reachable[end] = True
+                break
+    return reachable[-1]
+
+
+_FILLER_RUNS = ("abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _is_filler(token: str) -> bool:
+    """`abcdefgh`, `qwerty`: the alphabet or a keyboard row, typed to fill a length."""
+    return len(token) >= 4 and any(token in run for run in _FILLER_RUNS)
 
 
 def _share_known(tokens: list[str], known: set[str]) -> float:
@@ -193,7 +238,7 @@ def words_in(value: str) -> tuple[list[str], float] | None:
     english = _word_list("en")
     if english is None:
         return None  # wordfreq missing: no opinion rather than a wrong one
-    known = {t for t in tokens if t in english}
+    known = {t for t in tokens if t in english or _is_filler(t) or _compound(t, english)}
     unknown = set(tokens) - known
     if unknown and _share_known(tokens, known) < 0.8:
         ascii_only = all(t.isascii() for t in unknown)
@@ -211,6 +256,22 @@ def words_in(value: str) -> tuple[list[str], float] | None:
     if share < 0.6:
         return None
     return [t for t in tokens if t in known], share
+
+
+def built_around_a_word(value: str) -> str | None:
+    """A dictionary word of 4+ letters that makes up much of a short value (`Admin123!`,
+    `Summer2024`, `hunter2`): a password a person chose and an attacker guesses first."""
+    tokens = [t for t in _tokens(value) if len(t) >= 4]
+    if not tokens:
+        return None
+    english = _word_list("en")
+    if english is None:
+        return None
+    best = max((t for t in tokens if t in english or _is_filler(t) or _compound(t, english)),
+               key=len, default=None)
+    if best is not None and len(best) >= 0.4 * len(value):
+        return best
+    return None
 
 
 # ---- known public examples --------------------------------------------------------------
@@ -330,8 +391,8 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     role = file_role(path)
     example = known_public_example(value)
     if rule.placeholders_are_findings:
-        ledger = _Ledger(rule.confidence, "an insecure default in code: the fallback is the finding")
-        if role.name in {"tests", "example", "docs", "locale", "generated"}:
+        ledger = _assess_insecure_default(rule, value)
+        if role.name:  # quoted in a runbook, the code it quotes may be real: docs stay medium
             ledger.cap("medium" if role.name == "docs" else "low", role.reason)
         return ledger.result()
     if _is_url_password(rule):
@@ -342,10 +403,13 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
         ledger = _assess_format(rule, value, name)
     if example:
         ledger.cap("low", f"a vendor's documented sample ({example})")
+    if _sentence_goes_on(line, value):
+        ledger.cap("low", "the quoted text goes on as a sentence")
     if role.name:
+        specific = ledger.reasons[0].startswith("provider format") and rule.confidence == "high"
         name_based = not ledger.reasons[0].startswith("provider format")
         if role.name in {"tests", "locale", "generated"}:
-            ledger.cap("low" if name_based else "medium", role.reason)
+            ledger.cap("medium" if specific else "low", role.reason)
         elif name_based and (role.name == "example" or role.name == "docs" and not looks_random(value)):
             ledger.cap("medium", role.reason)
     return ledger.result()
@@ -361,8 +425,9 @@ def _assess_format(rule: Rule, value: str, name: str | None) -> _Ledger:
         elif role == "service_role":
             ledger.raise_to("high", "a Supabase service_role key")
         exp = claims.get("exp")
-        if isinstance(exp, int | float) and exp < 1_600_000_000:
-            ledger.cap("low", "a JWT that expired before 2021")
+        if isinstance(exp, int | float) and exp < time.time():
+            expired = time.strftime("%Y-%m-%d", time.gmtime(max(exp, 0)))
+            ledger.cap("low", f"a JWT that expired on {expired}: nothing left to use")
     if name and _PUBLIC_NAME.search(name) and rule.confidence != "high":
         ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
     return ledger
@@ -372,12 +437,15 @@ def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
     ledger = _Ledger(rule.confidence, "a password in a connection URL")
     host = url_host(line, value)
     user = url_user(line, value)
-    random = looks_random(value) or (len(value) >= 12 and shannon_entropy(value) >= 3.2)
     if user is not None and user.lower() == value.lower():
         ledger.cap("low", "the password repeats the user name")
-    words = None if random else words_in(value)
+    words = words_in(value)
+    word = None if words else built_around_a_word(value)
+    random = not words and not word and (looks_random(value) or len(value) >= 12 and shannon_entropy(value) >= 3.2)
     if words is not None:
         ledger.cap("low", f"the password reads as words ({', '.join(words[0][:4])})")
+    elif word is not None:
+        ledger.cap("low", f"the password is built around the word {word!r}")
     elif not random:
         ledger.cap("medium", f"a short or simple password ({len(value)} characters)")
     if host:
@@ -393,19 +461,56 @@ def _assess_named_value(rule: Rule, value: str, name: str | None) -> _Ledger:
     if name and _PUBLIC_NAME.search(name):
         ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
         return ledger
+    _grade_value(ledger, value)
+    return ledger
+
+
+def _grade_value(ledger: _Ledger, value: str) -> None:
+    """A value with nothing but its name to go on: generated, chosen by a person, or words."""
+    words = words_in(value)
+    if words is not None:
+        found = words[0]
+        placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
+        kind = "placeholder words" if placeholder else "words"
+        ledger.cap("low", f"reads as {kind} ({', '.join(found[:4])})")
+        return
     if looks_random(value):
         ledger.raise_to("high", f"random-looking value ({len(value)} characters, "
                                 f"{shannon_entropy(value):.1f} bits each)")
-    words = words_in(value)
-    if words is not None:
-        found, _share = words
-        spelled = ", ".join(found[:4])
-        has_digits_or_symbols = bool(re.search(r"[0-9!@#$%^&*+=?~]", value))
-        placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
-        if placeholder or not has_digits_or_symbols:
-            ledger.cap("low", f"reads as words ({spelled})")
-        else:
-            ledger.cap("medium", f"reads as words with digits or symbols ({spelled}): a chosen password")
+        return
+    word = built_around_a_word(value)
+    if word is not None:
+        ledger.cap("low", f"built around the word {word!r}: a guessable, hand-picked password")
     elif len(value) < 8:
         ledger.cap("low", f"short value ({len(value)} characters)")
+    elif len(value) < 12 and _character_classes(value) < 3:
+        ledger.cap("low", f"short and plain ({len(value)} characters)")
+    else:
+        ledger.note(f"no words, {len(value)} characters")
+
+
+def _character_classes(value: str) -> int:
+    return sum((any(ch.islower() for ch in value), any(ch.isupper() for ch in value),
+                any(ch.isdigit() for ch in value), any(not ch.isalnum() for ch in value)))
+
+
+def _assess_insecure_default(rule: Rule, value: str) -> _Ledger:
+    """Incident 004: a fallback in code. A random literal there is a real secret in the repo;
+    a word or a random-per-restart call is a flaw to fix, not a value to rotate."""
+    if rule.id != "insecure-default-literal":
+        ledger = _Ledger("medium", "an insecure fallback in code: fix the code (nothing to rotate)")
+        return ledger
+    ledger = _Ledger("medium", "a hard-coded fallback for a secret in code")
+    _grade_value(ledger, value)
     return ledger
+
+
+_SENTENCE_AFTER = re.compile(r"[ \t]+[A-Za-z\u00c0-\u024f]{2,}[ \t.,!?]")
+
+
+def _sentence_goes_on(line: str, value: str) -> bool:
+    """`"Passwords do not match"`: the value is the first word of a quoted sentence."""
+    at = line.find(value)
+    if at <= 0 or line[at - 1] not in "\"'`":
+        return False
+    return bool(_SENTENCE_AFTER.match(line, at + len(value)))
