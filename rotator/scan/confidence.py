@@ -258,9 +258,20 @@ def words_in(value: str) -> tuple[list[str], float] | None:
     return [t for t in tokens if t in known], share
 
 
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+
+
 def built_around_a_word(value: str) -> str | None:
     """A dictionary word of 4+ letters that makes up much of a short value (`Admin123!`,
-    `Summer2024`, `hunter2`): a password a person chose and an attacker guesses first."""
+    `Summer2024`, `hunter2`, `Str0ng!P@ssw0rd`): a password a person chose and an attacker
+    guesses first. Only asked of values too short or too plain to look generated."""
+    found = _longest_word(value)
+    if found is None and any(ch in value for ch in "013457@$"):
+        found = _longest_word(value.translate(_LEET))
+    return found
+
+
+def _longest_word(value: str) -> str | None:
     tokens = [t for t in _tokens(value) if len(t) >= 4]
     if not tokens:
         return None
