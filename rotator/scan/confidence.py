@@ -22,13 +22,14 @@ import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from rotator.rules import Rule
 from rotator.scan.filters import shannon_entropy
 
 LEVELS = ("low", "medium", "high")
+# Vendors' documented sample values, as hashes with their sources (package data).
+_KNOWN_EXAMPLES = Path(__file__).with_name("known_examples.json")
 DEFAULT_MIN_CONFIDENCE = "medium"
 
 
@@ -37,8 +38,24 @@ def model_stamp() -> str:
     that stores confidences (the audit cache)."""
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
-    digest.update(resources.files("rotator.scan").joinpath("known_examples.json").read_bytes())
+    digest.update(_KNOWN_EXAMPLES.read_bytes())
     return digest.hexdigest()[:16]
+
+
+class _LazyPattern:
+    """A regular expression compiled on first use: this module is imported on the pre-commit
+    hot path, where most runs judge no candidate at all."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, *args) -> None:
+        self._args = args
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
 
 
 def rank(level: str) -> int:
@@ -66,7 +83,7 @@ _TEST_DIRS = frozenset({
     "fixture", "mocks", "__mocks__", "testdata", "test-data", "test_data", "e2e", "cypress",
     "playwright", "stubs", "seeds", "seed", "testutils", "test-utils", "test_utils",
 })
-_TEST_FILE = re.compile(
+_TEST_FILE = _LazyPattern(
     r"(?:^test_.*\.py$|_test\.(?:py|go|rb|exs?)$|^conftest\.py$|\.(?:test|spec|e2e|cy)\.[cm]?[jt]sx?$|"
     r"Tests?\.(?:java|kt|cs|swift|php)$|_spec\.rb$|^tests?\.py$|\.test$|seed[^/]*\.(?:py|[jt]s|sql)$)"
 )
@@ -76,9 +93,9 @@ _LOCALE_SUFFIXES = frozenset({"po", "pot", "xliff", "xlf", "arb", "strings", "re
 _GENERATED_DIRS = frozenset({"dist", "build", ".next", "out", "vendor", "node_modules",
                              "bower_components", ".nuxt", ".output", "coverage", "public/build",
                              "static/js", "__generated__", "generated", ".svelte-kit"})
-_GENERATED_FILE = re.compile(r"\.(?:min\.[cm]?js|bundle\.[cm]?js|chunk\.[cm]?js|map|min\.css)$|"
+_GENERATED_FILE = _LazyPattern(r"\.(?:min\.[cm]?js|bundle\.[cm]?js|chunk\.[cm]?js|map|min\.css)$|"
                              r"^(?:bundle|vendor|chunk)[.-]")
-_EXAMPLE_FILE = re.compile(
+_EXAMPLE_FILE = _LazyPattern(
     r"(?:^|[._-])(?:example|examples|sample|samples|template|templates|tpl|dist|default|defaults|"
     r"demo|stub|skel|skeleton)(?:$|[._-])",
     re.IGNORECASE,
@@ -124,10 +141,10 @@ def looks_random(value: str) -> bool:
     return len(value) >= 16 and shannon_entropy(value) >= 3.5
 
 
-_CAMEL = re.compile(r"[A-Z]?[a-z\u00df-\u00ff\u0100-\u024f\u0370-\u1fff\u0400-\u04ff]+|[A-Z]+(?![a-z])")
-_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_CAMEL = _LazyPattern(r"[A-Z]?[a-z\u00df-\u00ff\u0100-\u024f\u0370-\u1fff\u0400-\u04ff]+|[A-Z]+(?![a-z])")
+_LETTER_RUN = _LazyPattern(r"[^\W\d_]+")
 # Text a person typed: lower-case or Capitalised words, separated or not, maybe digits at the end.
-_TEXT_LIKE = re.compile(r"^(?:[^\W\d_][^\W\d_]+|[A-Z]?[^\W\d_A-Z]+(?:[-_ .][A-Za-z]?[^\W\d_A-Z]+)*)[0-9!?.]*$")
+_TEXT_LIKE = _LazyPattern(r"^(?:[^\W\d_][^\W\d_]+|[A-Z]?[^\W\d_A-Z]+(?:[-_ .][A-Za-z]?[^\W\d_A-Z]+)*)[0-9!?.]*$")
 # Words that name the thing or ask the reader to fill it in: a value made of words that
 # include one of these is a placeholder, in whatever language the rest is.
 _PLACEHOLDER_VOCABULARY = frozenset({
@@ -289,7 +306,7 @@ def _longest_word(value: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _known_examples() -> dict[tuple[str, str], str]:
-    data = json.loads(resources.files("rotator.scan").joinpath("known_examples.json").read_text("utf-8"))
+    data = json.loads(_KNOWN_EXAMPLES.read_text("utf-8"))
     return {(e["match"], e["sha256"]): f"{e['vendor']}: {e['what']}" for e in data["examples"]}
 
 
@@ -318,9 +335,9 @@ def jwt_claims(value: str) -> dict | None:
 
 # ---- a URL's host -----------------------------------------------------------------------
 
-_LOOPBACK = re.compile(r"^(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
+_LOOPBACK = _LazyPattern(r"^(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
                        r"[\w.-]+\.(?:localhost|local|test|example|invalid|internal\.example))$")
-_EXAMPLE_HOST = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net)|your[-_]?[\w-]*|my[-_]?host[\w-]*|"
+_EXAMPLE_HOST = _LazyPattern(r"(?:^|\.)(?:example\.(?:com|org|net)|your[-_]?[\w-]*|my[-_]?host[\w-]*|"
                            r"host|hostname|server|domain)(?:\.|$)")
 
 
@@ -356,7 +373,7 @@ def url_user(line: str, value: str) -> str | None:
 
 # ---- names ------------------------------------------------------------------------------
 
-_PUBLIC_NAME = re.compile(r"^(?:NEXT_PUBLIC_|VITE_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|PUBLIC_|GATSBY_)|"
+_PUBLIC_NAME = _LazyPattern(r"^(?:NEXT_PUBLIC_|VITE_|REACT_APP_|EXPO_PUBLIC_|NUXT_PUBLIC_|PUBLIC_|GATSBY_)|"
                           r"(?i:publishable|public[_-]?key|anon[_-]?key)")
 
 
@@ -516,7 +533,7 @@ def _assess_insecure_default(rule: Rule, value: str) -> _Ledger:
     return ledger
 
 
-_SENTENCE_AFTER = re.compile(r"[ \t]+[A-Za-z\u00c0-\u024f]{2,}[ \t.,!?]")
+_SENTENCE_AFTER = _LazyPattern(r"[ \t]+[A-Za-z\u00c0-\u024f]{2,}[ \t.,!?]")
 
 
 def _sentence_goes_on(line: str, value: str) -> bool:
