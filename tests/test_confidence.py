@@ -94,6 +94,8 @@ WORTH_ROTATING = {
     "runbook-named-value": ("docs/RUNBOOK.md", f"```bash\nrailway variables --set JWT_SECRET={random_token(40)}\n```\n"),
     "runbook-database-url": ("docs/RUNBOOK.md",
                              f"DATABASE_URL=postgresql://postgres:{random_token(32)}@roundhouse.proxy.rlwy.net:41234/railway\n"),
+    "database-url-beside-a-placeholder-host": (
+        "scripts/SETUP.md", f"DATABASE_PUBLIC_URL=postgresql://postgres:{random_token(32)}@replace_tcp_host:5432/railway\n"),
     "settings-py": ("backend/app/settings.py", f'SECRET_KEY = "{random_token(50)}"\n'),
     "provider-format-in-code": ("app/email.py", f'resend.api_key = "{resend_key()}"\n'),
 }

@@ -336,9 +336,11 @@ def jwt_claims(value: str) -> dict | None:
 # ---- a URL's host -----------------------------------------------------------------------
 
 _LOOPBACK = _LazyPattern(r"^(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
-                       r"[\w.-]+\.(?:localhost|local|test|example|invalid|internal\.example))$")
-_EXAMPLE_HOST = _LazyPattern(r"(?:^|\.)(?:example\.(?:com|org|net)|your[-_]?[\w-]*|my[-_]?host[\w-]*|"
-                           r"host|hostname|server|domain)(?:\.|$)")
+                         r"[\w.-]+\.(?:localhost|local|test|invalid))$")
+_EXAMPLE_DOMAIN = _LazyPattern(r"(?:^|\.)example(?:\.(?:com|org|net))?$")
+# A single-label host made of placeholder words (`host`, `replace_tcp_host`, `your-db-host`):
+# the writer left the host out; the password beside it may still be the real one.
+_PLACEHOLDER_HOST = _LazyPattern(r"host|replace|your|server|domain|address|hostname|xxx", re.IGNORECASE)
 
 
 def url_host(line: str, value: str) -> str | None:
@@ -353,13 +355,14 @@ def url_host(line: str, value: str) -> str | None:
 
 
 def local_host(host: str) -> str | None:
-    """Why a host is not on the internet, or None when it may be."""
+    """Why a host is not on the internet (loopback, a docker-compose service, an example
+    domain), or None when it may be."""
     if _LOOPBACK.match(host):
         return "loopback or reserved host"
-    if "." not in host:
+    if _EXAMPLE_DOMAIN.search(host):
+        return "an example domain"
+    if "." not in host and not _PLACEHOLDER_HOST.search(host):
         return "a single-label host (a docker-compose service or a local name)"
-    if _EXAMPLE_HOST.search(host):
-        return "an example host"
     return None
 
 
