@@ -5,6 +5,7 @@ default report (medium and above) does not show them."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 
@@ -43,6 +44,10 @@ NOT_WORTH_A_LOOK = {
     "spec-token": ("web/src/auth.spec.ts", f'const token = "{random_token(32)}";\n'),
     "words-password": (".env", "ADMIN_PASSWORD=correct-horse-battery-staple\n"),
     "public-by-design-name": (".env", f"NEXT_PUBLIC_SUPABASE_ANON_KEY={random_token(40)}\n"),
+    "japanese-ui-text": ("app/views.py", 'messages = {"token": "ここにトークンを入力"}\n'),
+    "keyboard-mash": ("api.postman_collection.json", '"token": "asdasdasdasdasdsadasdasdsadasdsa"\n'),
+    "keyboard-mash-in-readme": ("server/README.md", "JWT_SECRET=chsdjkfhsjkdfhhuo\n"),
+    "giphy-public-beta-key": ("src/gif-picker.tsx", 'const GIPHY_API_KEY = "dc6zaTOxFJmzC"\n'),
     "generated-bundle": ("web/.next/static/chunks/main.js", f'var e={{apiKey:"{random_token(32)}"}}\n'),
 }
 
@@ -96,6 +101,8 @@ WORTH_ROTATING = {
                              f"DATABASE_URL=postgresql://postgres:{random_token(32)}@roundhouse.proxy.rlwy.net:41234/railway\n"),
     "database-url-beside-a-placeholder-host": (
         "scripts/SETUP.md", f"DATABASE_PUBLIC_URL=postgresql://postgres:{random_token(32)}@replace_tcp_host:5432/railway\n"),
+    "hex-api-key": ("server/prices.py", f'API_KEY = "{secrets.token_hex(16)}"\n'),
+    "render-internal-host": ("DEPLOY.md", f"DATABASE_URL=postgresql://app:{random_token(32)}@dpg-d4fl9dumcj7s73aqerd0-a/app\n"),
     "settings-py": ("backend/app/settings.py", f'SECRET_KEY = "{random_token(50)}"\n'),
     "provider-format-in-code": ("app/email.py", f'resend.api_key = "{resend_key()}"\n'),
 }
@@ -115,18 +122,37 @@ def test_random_value_in_an_example_file_is_still_reported(ruleset):
     assert level == "medium" and any("example" in r for r in reasons)
 
 
-@pytest.mark.parametrize("value", ["Summer2024!", "Admin123!", "hunter2", "YourSecretKey123456789abcdefghijklmnop="])
-def test_hand_picked_password_is_low(value, ruleset):
+@pytest.mark.parametrize("value", ["Summer2024!", "Admin123!", "hunter2", "Str0ng!P@ssw0rd",
+                                   "YourSecretKey123456789abcdefghijklmnop=", "test-secret-123456789012345678901234567890"])
+def test_hand_picked_password_in_docs_and_scripts_is_low(value, ruleset):
     """A word with digits (seeded demo logins, `Summer2024!`) or the alphabet typed to fill a
     length: guessable, and what docs and seed scripts are full of."""
-    [(_, level, reasons)] = judged(f"DB_PASSWORD={value}\n", ruleset, ".env")
-    assert level == "low", reasons
+    for path, text in (("scripts/seed-users.js", f'const password = "{value}";\n'),
+                       ("docs/LOGIN.md", f"password: {value}\n")):
+        assert reported_by_default(text, ruleset, path) == [], (path, judged(text, ruleset, path))
+
+
+def test_chosen_password_in_a_settings_file_is_medium(ruleset):
+    """In settings.py, `.env` or a fallback in code, a person's password may be production's."""
+    [(_, level, _)] = judged("DATABASES = {'default': {'PASSWORD': 'Vector22@Lyon*'}}\n", ruleset, "app/settings.py")
+    assert level == "medium"
+    [(_, level, _)] = judged("const pw = process.env.ADMIN_PASSWORD || 'churchadmin2025'\n", ruleset, "src/api/route.ts")
+    assert level == "medium"
 
 
 @pytest.mark.parametrize("value", ["Tr0ub4dor&3x", "k8Jq2mZ9vX4t"])
 def test_short_generated_looking_password_is_medium(value, ruleset):
     [(_, level, reasons)] = judged(f"DB_PASSWORD={value}\n", ruleset, ".env")
     assert level == "medium", reasons
+
+
+def test_browser_api_key_in_client_code_is_medium(ruleset):
+    """Firebase and Maps keys ship to browsers by design (restricted by referrer)."""
+    key = "AIza" + random_token(35, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    [(_, level, _)] = judged(f'const firebaseConfig = {{ apiKey: "{key}" }};\n', ruleset, "client/public/firebase-messaging-sw.js")
+    assert level == "medium"
+    [(_, level, _)] = judged(f"GOOGLE_API_KEY={key}\n", ruleset, "backend/.env")
+    assert level == "high"
 
 
 def test_every_candidate_carries_its_reasons(ruleset):

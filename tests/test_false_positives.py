@@ -48,6 +48,8 @@ CASES = {
     "markdown-prose-sentence": ("README.md", "one group per credential: variables holding the "
                                 "same value, under any name\n"),
     "graphql-schema": ("schema.graphql", "type Query {\n  projectToken: ProjectToken!\n}\n"),
+    "supabase-env-substitution": ("supabase/config.toml", 'secret = "env(SUPABASE_AUTH_EXTERNAL_GITHUB_SECRET)"\n'),
+    "optional-chaining-in-docs": ("docs/AUTH.md", "headers: { token: session?.accessToken }\n"),
     "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
 

@@ -136,9 +136,35 @@ def file_role(path: str) -> FileRole:
 
 # ---- the value --------------------------------------------------------------------------
 
+_HEX_VALUE = _LazyPattern(r"^[0-9a-fA-F]+$")
+
+
 def looks_random(value: str) -> bool:
-    """Long and varied enough to have come from a generator, not a keyboard."""
+    """Long and varied enough to have come from a generator, not a keyboard. Hex has only 16
+    symbols (at most 4 bits each), so it needs length rather than variety; letters of one case
+    alone are what a hand on a keyboard produces, not a generator."""
+    if _HEX_VALUE.match(value):
+        return len(value) >= 32 and shannon_entropy(value) >= 3.0
+    if value.isalpha() and (value.islower() or value.isupper()):
+        return False
     return len(value) >= 16 and shannon_entropy(value) >= 3.5
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def keyboard_mash(value: str) -> bool:
+    """`asdasdasd`, `qwerqwer`, `sdfghjk`: letters nearly all from one keyboard row."""
+    letters = [ch for ch in value.lower() if ch.isalpha()]
+    if len(letters) < 6:
+        return False
+    return any(sum(ch in row for ch in letters) >= 0.7 * len(letters) for row in _KEYBOARD_ROWS)
+
+
+def reads_as_script_text(value: str) -> bool:
+    """Letters outside ASCII (`パスワード`, `contraseña segura`): text a person wrote; keys and
+    generated passwords are ASCII."""
+    return sum(1 for ch in value if ch.isalpha() and not ch.isascii()) >= 2
 
 
 _CAMEL = _LazyPattern(r"[A-Z]?[a-z\u00df-\u00ff\u0100-\u024f\u0370-\u1fff\u0400-\u04ff]+|[A-Z]+(?![a-z])")
@@ -198,9 +224,11 @@ def _could_be_words(value: str, tokens: list[str]) -> bool:
     short camelCase humps), vowels in them, and no long random digit string beside them."""
     letters = sum(len(t) for t in tokens)
     all_letters = sum(1 for ch in value if ch.isalpha())
-    if not tokens or letters < 0.6 * all_letters or letters < 0.3 * len(value):
+    digit_runs = re.findall(r"\d+", value)
+    if not all(_boring_digits(run) for run in digit_runs):
         return False
-    if not all(_boring_digits(run) for run in re.findall(r"\d+", value)):
+    rest = len(value) - sum(len(run) for run in digit_runs)  # typed digits say nothing
+    if not tokens or letters < 0.6 * all_letters or letters < 0.3 * rest:
         return False
     vowels = sum(1 for t in tokens for ch in t if ch in "aeiouàâäéèêëîïôöùûüáíóúãõåæøœ")
     return not all(t.isascii() for t in tokens) or 0.15 <= vowels / letters <= 0.7
@@ -214,7 +242,8 @@ def _boring_digits(run: str) -> bool:
     return steps <= {1} or steps <= {0} or steps <= {9}
 
 
-_SHORT_WORDS = frozenset({"my", "no", "to", "in", "on", "ok", "we", "me", "so", "it", "is", "an", "of", "up"})
+_SHORT_WORDS = frozenset({"my", "no", "to", "in", "on", "ok", "we", "me", "so", "it", "is", "an", "of", "up",
+                          "be", "do", "go", "at", "by", "or", "as", "if", "us"})
 
 
 def _compound(token: str, words: frozenset[str]) -> bool:
@@ -340,6 +369,9 @@ _LOOPBACK = _LazyPattern(r"^(?:localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[?::1\]
 _EXAMPLE_DOMAIN = _LazyPattern(r"(?:^|\.)example(?:\.(?:com|org|net))?$")
 # A single-label host made of placeholder words (`host`, `replace_tcp_host`, `your-db-host`):
 # the writer left the host out; the password beside it may still be the real one.
+# `db`, `postgres`, `redis-cache`, `mongo1`: a compose service; `dpg-d4fl9dumcj7s73aqerd0-a`
+# (Render's internal database host) is a provider's, not a local one.
+_SERVICE_NAME = _LazyPattern(r"^[a-z][a-z_-]{0,23}[0-9]?$")
 _PLACEHOLDER_HOST = _LazyPattern(r"host|replace|your|server|domain|address|hostname|xxx", re.IGNORECASE)
 
 
@@ -361,7 +393,7 @@ def local_host(host: str) -> str | None:
         return "loopback or reserved host"
     if _EXAMPLE_DOMAIN.search(host):
         return "an example domain"
-    if "." not in host and not _PLACEHOLDER_HOST.search(host):
+    if "." not in host and _SERVICE_NAME.match(host) and not _PLACEHOLDER_HOST.search(host):
         return "a single-label host (a docker-compose service or a local name)"
     return None
 
@@ -429,9 +461,9 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     if _is_url_password(rule):
         ledger = _assess_url_password(rule, value, line)
     elif _is_name_based(rule):
-        ledger = _assess_named_value(rule, value, name)
+        ledger = _assess_named_value(rule, value, name, not role.name and is_config_file(path))
     else:
-        ledger = _assess_format(rule, value, name)
+        ledger = _assess_format(rule, value, name, path)
     if example:
         ledger.cap("low", f"a vendor's documented sample ({example})")
     if _sentence_goes_on(line, value):
@@ -446,7 +478,7 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     return ledger.result()
 
 
-def _assess_format(rule: Rule, value: str, name: str | None) -> _Ledger:
+def _assess_format(rule: Rule, value: str, name: str | None, path: str) -> _Ledger:
     ledger = _Ledger(rule.confidence, f"provider format: {rule.description.rstrip('.')}")
     claims = jwt_claims(value)
     if claims is not None:
@@ -461,7 +493,15 @@ def _assess_format(rule: Rule, value: str, name: str | None) -> _Ledger:
             ledger.cap("low", f"a JWT that expired on {expired}: nothing left to use")
     if name and _PUBLIC_NAME.search(name) and rule.confidence != "high":
         ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
+    if rule.id == "google-api-key" and _CLIENT_SIDE.search(path):
+        ledger.cap("medium", "a Google (Firebase/Maps) browser key in client code: public by design, "
+                             "restrict it by referrer")
     return ledger
+
+
+# Files that ship to browsers: a Firebase or Maps key there is meant to be public.
+_CLIENT_SIDE = _LazyPattern(r"\.(?:[cm]?jsx?|tsx?|vue|svelte|html?|json)$|(?:^|/)(?:public|static|www|web)/|firebase",
+                            re.IGNORECASE)
 
 
 def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
@@ -486,22 +526,35 @@ def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
     return ledger
 
 
-def _assess_named_value(rule: Rule, value: str, name: str | None) -> _Ledger:
+def _assess_named_value(rule: Rule, value: str, name: str | None, in_config: bool) -> _Ledger:
     label = f"named {name}" if name else "under a secret-looking name"
     ledger = _Ledger("medium", f"{label}, no provider format")
     if name and _PUBLIC_NAME.search(name):
         ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
         return ledger
-    _grade_value(ledger, value)
+    _grade_value(ledger, value, in_config)
     return ledger
 
 
-def _grade_value(ledger: _Ledger, value: str) -> None:
-    """A value with nothing but its name to go on: generated, chosen by a person, or words."""
+def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = False) -> None:
+    """A value with nothing but its name to go on: generated, chosen by a person, or words.
+
+    In a settings file, a `.env` or a fallback in code a person's password (`Vector22@…`,
+    `churchadmin2025`) may be the one production runs with: medium there. Elsewhere (docs,
+    scripts, seeds) such values are demo logins: low."""
+    if reads_as_script_text(value):
+        ledger.cap("low", "reads as text in a non-Latin script")
+        return
+    if keyboard_mash(value):
+        ledger.cap("low", "keys from one keyboard row (asdasd…): typed filler")
+        return
     words = words_in(value)
     if words is not None:
         found = words[0]
         placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
+        if where_real_passwords_live and not placeholder and re.search(r"[^\w\s.-]|\d", value):
+            ledger.cap("medium", f"a password a person chose ({', '.join(found[:4])} and more)")
+            return
         kind = "placeholder words" if placeholder else "words"
         ledger.cap("low", f"reads as {kind} ({', '.join(found[:4])})")
         return
@@ -511,13 +564,28 @@ def _grade_value(ledger: _Ledger, value: str) -> None:
         return
     word = built_around_a_word(value)
     if word is not None:
-        ledger.cap("low", f"built around the word {word!r}: a guessable, hand-picked password")
+        if where_real_passwords_live and word not in _PLACEHOLDER_VOCABULARY and _character_classes(value) >= 3:
+            ledger.cap("medium", f"a password a person chose around the word {word!r}")
+        else:
+            ledger.cap("low", f"built around the word {word!r}: a guessable, hand-picked password")
     elif len(value) < 8:
         ledger.cap("low", f"short value ({len(value)} characters)")
     elif len(value) < 12 and _character_classes(value) < 3:
         ledger.cap("low", f"short and plain ({len(value)} characters)")
     else:
         ledger.note(f"no words, {len(value)} characters")
+
+
+_CONFIG_FILE = _LazyPattern(
+    r"(?:^|/)(?:\.env(?:\.[\w-]+)?|[\w-]*settings[\w-]*\.py|(?:config|configuration)\.(?:py|[cm]?[jt]s|json|ya?ml|toml)|"
+    r"application[\w-]*\.(?:properties|ya?ml)|appsettings[\w.-]*\.json|[\w-]*\.(?:ini|cfg|conf))$",
+    re.IGNORECASE,
+)
+
+
+def is_config_file(path: str) -> bool:
+    """Settings, `.env`, config files: where an app's real passwords are kept."""
+    return bool(_CONFIG_FILE.search(path.replace("\\", "/")))
 
 
 def _character_classes(value: str) -> int:
@@ -532,7 +600,7 @@ def _assess_insecure_default(rule: Rule, value: str) -> _Ledger:
         ledger = _Ledger("medium", "an insecure fallback in code: fix the code (nothing to rotate)")
         return ledger
     ledger = _Ledger("medium", "a hard-coded fallback for a secret in code")
-    _grade_value(ledger, value)
+    _grade_value(ledger, value, where_real_passwords_live=True)
     return ledger
 
 

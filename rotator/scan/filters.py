@@ -30,7 +30,7 @@ class CandidateContext:
 ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
 
 _TEMPLATE = re.compile(
-    r"""^(?::[A-Za-z_]\w*|@[A-Za-z_]\w*|\?|\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
+    r"""^(?::[A-Za-z_]\w*|@[A-Za-z_]\w*|\?|env\([A-Za-z_][A-Za-z0-9_]*\)?|\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
 )
 # `%s`, `%(name)s`, `_%d`, `{}`, `{0}`, `{name}`: a format string, filled in at run time
 _FORMAT_STRING = re.compile(r"%s|%\([a-z_]+\)[sd]|[_./:-]%d|\{[0-9]*\}|\{[a-z_][a-z0-9_]*\}")
@@ -102,7 +102,8 @@ def is_allowlisted_line(c: CandidateContext) -> bool:
 
 
 def is_template_reference(c: CandidateContext) -> bool:
-    """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`…"""
+    """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`,
+    `env(VAR)` (Supabase's config.toml)…"""
     return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value)
                 or _FORMAT_STRING.search(c.value))
 
