@@ -480,6 +480,8 @@ def run_tools(repos: list[Repo], tools: Iterable[str], rerun: set[str], cache: P
         for name, runner in runners.items():
             key = name.split("-all")[0]
             found = None if key in rerun else read_cache(cache, name, repo)
+            if found is None and key not in rerun and cache != DEFAULT_CACHE:
+                found = read_cache(DEFAULT_CACHE, name, repo)  # the shared peers' results
             if found is None:
                 started = time.perf_counter()
                 try:
@@ -602,7 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", help="comma-separated tools to (re)run now: " + ",".join(TOOLS)
                         + "; the others are read from the cache (run when missing)")
     parser.add_argument("--repos", help="comma-separated owner/name subset of the manifest")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="where results are written; tools not rerun are also read from "
+                        f"{DEFAULT_CACHE} when this cache lacks them")
     parser.add_argument("--unlabelled", action="store_true", help="list what needs a label")
     parser.add_argument("--cached-only", action="store_true", help="never run a tool")
     parser.add_argument("--add", metavar="OWNER/NAME", nargs="+",
@@ -625,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list[Finding]] = defaultdict(list)
         for repo in repos:
             for name in ("rotator", "rotator-all", *TOOLS[1:]):
-                results[name].extend(read_cache(args.cache, name, repo) or [])
+                results[name].extend(read_cache(args.cache, name, repo)
+                                     or read_cache(DEFAULT_CACHE, name, repo) or [])
         if not results["rotator-all"]:
             results["rotator-all"] = results["rotator"]
     else:
