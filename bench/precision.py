@@ -480,6 +480,8 @@ def run_tools(repos: list[Repo], tools: Iterable[str], rerun: set[str], cache: P
         for name, runner in runners.items():
             key = name.split("-all")[0]
             found = None if key in rerun else read_cache(cache, name, repo)
+            if found is None and key not in rerun and cache != DEFAULT_CACHE:
+                found = read_cache(DEFAULT_CACHE, name, repo)  # the shared peers' results
             if found is None:
                 started = time.perf_counter()
                 try:
@@ -595,6 +597,41 @@ def unlabelled(results: dict[str, list[Finding]], labels: dict, aliases: dict) -
     return out
 
 
+_ROLES = (
+    ("example", re.compile(r"(?i)(\.example|\.sample|\.template|\.defaults?|_defaults|example)")),
+    ("test", re.compile(r"(?i)(^|/)(tests?|__tests__|spec|fixtures?|seeds?)(/|$)|[._-](test|spec)\.|seed")),
+    ("docs", re.compile(r"(?i)\.(md|mdx|rst|txt|adoc)$|(^|/)docs?/")),
+    ("locale", re.compile(r"(?i)(^|/)(locales?|i18n|messages|lang)(/|$)|language")),
+    ("env", re.compile(r"(?i)(^|/)\.?env(\.|$)|\.env$")),
+)
+
+
+def file_role(path: str) -> str:
+    """A coarse role of the file a finding is in, for grouping false positives."""
+    for role, pattern in _ROLES:
+        if pattern.search(path):
+            return role
+    return "code/config"
+
+
+def false_positive_shapes(findings: Iterable[Finding], labels: dict, aliases: dict) -> list[str]:
+    """rotator's reported items that are not secrets, counted by label, confidence, rule and the
+    role of the file (no values): where calibration should look first."""
+    best: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        k = (f.repo, item_key(f, labels, aliases))
+        old = best.get(k)
+        if old is None or CONFIDENCE_RANK[f.confidence or "low"] > CONFIDENCE_RANK[old.confidence or "low"]:
+            best[k] = f
+    shapes: Counter = Counter()
+    for (_repo, key), f in best.items():
+        label = labels.get(key, {}).get("label", "unlabelled")
+        if label != "secret":
+            shapes[(label, f.confidence or "low", f.rule, file_role(f.path))] += 1
+    return [f"{n:4d}  {label:<11} {conf:<6} {rule:<32} {role}"
+            for (label, conf, rule, role), n in shapes.most_common()]
+
+
 # ---------------------------------------------------------------------------------- command
 
 def main(argv: list[str] | None = None) -> int:
@@ -602,9 +639,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", help="comma-separated tools to (re)run now: " + ",".join(TOOLS)
                         + "; the others are read from the cache (run when missing)")
     parser.add_argument("--repos", help="comma-separated owner/name subset of the manifest")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="where results are written; tools not rerun are also read from "
+                        f"{DEFAULT_CACHE} when this cache lacks them")
     parser.add_argument("--unlabelled", action="store_true", help="list what needs a label")
     parser.add_argument("--cached-only", action="store_true", help="never run a tool")
+    parser.add_argument("--shapes", action="store_true",
+                        help="rotator's non-secrets by label, confidence, rule and file role")
     parser.add_argument("--add", metavar="OWNER/NAME", nargs="+",
                         help="pin fetched mirrors' HEAD in the manifest (after `fetch github:OWNER/NAME`)")
     args = parser.parse_args(argv)
@@ -625,7 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list[Finding]] = defaultdict(list)
         for repo in repos:
             for name in ("rotator", "rotator-all", *TOOLS[1:]):
-                results[name].extend(read_cache(args.cache, name, repo) or [])
+                results[name].extend(read_cache(args.cache, name, repo)
+                                     or read_cache(DEFAULT_CACHE, name, repo) or [])
         if not results["rotator-all"]:
             results["rotator-all"] = results["rotator"]
     else:
@@ -633,6 +675,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.unlabelled:
         rows = unlabelled(results, labels, aliases)
         print("\n".join(rows) if rows else "every finding is labelled")
+        return 0
+    if args.shapes:
+        print("\n".join(false_positive_shapes(results["rotator-all"], labels, aliases)))
         return 0
     print(f"{len(repos)} repositories, whole histories; labels: {len(labels)}")
     print(table(results, labels, aliases))
