@@ -156,8 +156,8 @@ _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 def keyboard_mash(value: str) -> bool:
     """`asdasdasd`, `qwerqwer`, `sdfghjk`: letters nearly all from one keyboard row."""
     letters = [ch for ch in value.lower() if ch.isalpha()]
-    if len(letters) < 6:
-        return False
+    if len(letters) < 6 or len(letters) < 0.8 * len(value) or _HEX_VALUE.match(value):
+        return False  # hex draws half its letters from the home row
     return any(sum(ch in row for ch in letters) >= 0.7 * len(letters) for row in _KEYBOARD_ROWS)
 
 
@@ -182,6 +182,8 @@ _PLACEHOLDER_VOCABULARY = frozenset({
     "generate", "generated", "super", "very", "strong", "production", "prod", "staging",
     "votre", "ici", "mot", "passe", "clave", "contraseña", "geheim", "schlüssel", "passwort",
     "segredo", "senha", "chiave", "segreto",
+    # the default credentials every scanner of logins tries first
+    "admin", "administrator", "root", "user", "guest", "qwerty", "letmein", "welcome", "login",
 })
 # Latin-script languages consulted for ASCII values; values with other letters get all of
 # wordfreq's languages (loaded one by one, only as far as needed).
@@ -455,6 +457,8 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     example = known_public_example(value)
     if rule.placeholders_are_findings:
         ledger = _assess_insecure_default(rule, value)
+        if example:
+            ledger.cap("low", f"a vendor's documented sample ({example})")
         if role.name:  # quoted in a runbook, the code it quotes may be real: docs stay medium
             ledger.cap("medium" if role.name == "docs" else "low", role.reason)
         return ledger.result()
