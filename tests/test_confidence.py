@@ -138,6 +138,9 @@ def test_chosen_password_in_a_settings_file_is_medium(ruleset):
     assert level == "medium"
     [(_, level, _)] = judged("const pw = process.env.ADMIN_PASSWORD || 'churchadmin2025'\n", ruleset, "src/api/route.ts")
     assert level == "medium"
+    # names of no dictionary and a year: typed by a person, so not `high` (not generated)
+    [(_, level, _)] = judged("DATABASES = {'default': {'PASSWORD': '#rosa_mendez#2019'}}\n", ruleset, "app/settings.py")
+    assert level == "medium"
 
 
 @pytest.mark.parametrize("value", ["Tr0ub4dor&3x", "k8Jq2mZ9vX4t"])

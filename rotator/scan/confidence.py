@@ -270,6 +270,18 @@ def _is_filler(token: str) -> bool:
     return len(token) >= 4 and any(token in run for run in _FILLER_RUNS)
 
 
+def pronounceable(value: str) -> bool:
+    """`#hima_bindu#2020`: names or words of no dictionary, vowels where speech puts them, and
+    typed digits (a year). Random strings rarely have every run of letters pronounceable."""
+    tokens = _tokens(value)
+    if not _could_be_words(value, tokens) or not all(t.isascii() for t in tokens):
+        return False
+    if sum(len(t) >= 4 for t in tokens) < 2:
+        return False
+    vowels = [sum(ch in "aeiouy" for ch in t) / len(t) for t in tokens]
+    return all(0.25 <= share <= 0.75 for share in vowels)
+
+
 def _share_known(tokens: list[str], known: set[str]) -> float:
     letters = sum(len(t) for t in tokens)
     return sum(len(t) for t in tokens if t in known) / letters if letters else 0.0
@@ -563,6 +575,10 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
         ledger.cap("low", f"reads as {kind} ({', '.join(found[:4])})")
         return
     if looks_random(value):
+        if pronounceable(value):
+            ledger.note(f"pronounceable parts and typed digits ({len(value)} characters): "
+                        "a person chose it, not a generator")
+            return
         ledger.raise_to("high", f"random-looking value ({len(value)} characters, "
                                 f"{shannon_entropy(value):.1f} bits each)")
         return
