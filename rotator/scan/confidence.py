@@ -273,6 +273,8 @@ def _is_filler(token: str) -> bool:
 def pronounceable(value: str) -> bool:
     """`#hima_bindu#2020`: names or words of no dictionary, vowels where speech puts them, and
     typed digits (a year). Random strings rarely have every run of letters pronounceable."""
+    if len(value) > 32:
+        return False  # people type short passwords; long ones are pasted from a generator
     tokens = _tokens(value)
     if not _could_be_words(value, tokens) or not all(t.isascii() for t in tokens):
         return False
@@ -568,7 +570,8 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
     if words is not None:
         found = words[0]
         placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
-        if where_real_passwords_live and not placeholder and re.search(r"[^\w\s.-]|\d", value):
+        if (where_real_passwords_live and not placeholder and len(value) >= 8
+                and re.search(r"[^\w\s.-]|\d", value)):
             ledger.cap("medium", f"a password a person chose ({', '.join(found[:4])} and more)")
             return
         kind = "placeholder words" if placeholder else "words"
