@@ -115,10 +115,12 @@ def test_real_secret_is_high(case, ruleset):
     assert levels and all(level == "high" for _, level, _ in levels), (case, [(lv, r) for _, lv, r in levels])
 
 
-def test_random_value_in_an_example_file_is_still_reported(ruleset):
-    """Teams copy their real .env into .env.example (afterclass PR #542): a random value there
-    is worth a look, but the file's role keeps it below high."""
-    [(_, level, reasons)] = judged(f"NEXTAUTH_SECRET={random_base64()}\n", ruleset, ".env.example")
+def test_generated_value_in_an_example_file_is_high_and_filler_is_not(ruleset):
+    """Teams copy their real .env into .env.example (afterclass PR #542): a generated value
+    there is a secret; a weaker value is the template's filler, below high."""
+    [(_, level, _)] = judged(f"NEXTAUTH_SECRET={random_base64()}\n", ruleset, ".env.example")
+    assert level == "high"
+    [(_, level, reasons)] = judged("DB_PASSWORD=Tr0ub4dor&3x\n", ruleset, ".env.example")
     assert level == "medium" and any("example" in r for r in reasons)
 
 
