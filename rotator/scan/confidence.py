@@ -581,7 +581,9 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
         kind = "placeholder words" if placeholder else "words"
         ledger.cap("low", f"reads as {kind} ({', '.join(found[:4])})")
         return
-    if looks_random(value):
+    # a short value built around a word is chosen, however varied its other characters
+    word = built_around_a_word(value) if len(value) < 20 else None
+    if word is None and looks_random(value):
         if pronounceable(value):
             ledger.note(f"pronounceable parts and typed digits ({len(value)} characters): "
                         "a person chose it, not a generator")
@@ -589,7 +591,6 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
         ledger.raise_to("high", f"random-looking value ({len(value)} characters, "
                                 f"{shannon_entropy(value):.1f} bits each)")
         return
-    word = built_around_a_word(value)
     if word is not None:
         if where_real_passwords_live and word not in _PLACEHOLDER_VOCABULARY and _character_classes(value) >= 3:
             ledger.cap("medium", f"a password a person chose around the word {word!r}")
