@@ -92,7 +92,9 @@ def test_run_tools_caches_hashes_only_and_counts_per_label(tmp_path, monkeypatch
     results = P.run_tools(repos, ["rotator"], set(), cache, log=lambda _: None)
     cached = cache_text = (cache / "rotator" / "acme+shop.json").read_text()
     assert password not in cached and "postgres:postgres" not in cache_text
-    items = {f.canonical_sha256: f for f in results["rotator"]}
+    # every confidence: the local default is reported below rotator's default threshold
+    items = {f.canonical_sha256: f for f in results["rotator-all"]}
+    default = {f.canonical_sha256 for f in results["rotator"]}
     secret_key = P.sha256(password)
     assert secret_key in items
     labels = {secret_key: {"label": "secret", "repo": "acme/shop", "note": "prod password"}}
@@ -103,7 +105,7 @@ def test_run_tools_caches_hashes_only_and_counts_per_label(tmp_path, monkeypatch
                    for key in items if key != secret_key})
     assert P.unlabelled(results, labels, {}) == []
     text = P.table(results, labels, {})
-    assert f"| rotator (default) | 1/1 (1.00) | {len(items) - 1} | 0 | 0 | 0 | {len(items)} |" in text
+    assert f"| rotator (default) | 1/1 (1.00) | {len(default) - 1} | 0 | 0 | 0 | {len(default)} |" in text
     # a second run reads the cache; forms are recomputed from the line when the rules change
     data = json.loads(cached)
     data["forms"] = 0
@@ -111,4 +113,4 @@ def test_run_tools_caches_hashes_only_and_counts_per_label(tmp_path, monkeypatch
         f["forms_sha256"] = [f["reported_sha256"]]
     (cache / "rotator" / "acme+shop.json").write_text(json.dumps(data))
     again = P.read_cache(cache, "rotator", repos[0])
-    assert {f.canonical_sha256 for f in again} == set(items)
+    assert {f.canonical_sha256 for f in again} == default
