@@ -1,10 +1,11 @@
-"""Other connection URLs with a password: MySQL, Redis, MongoDB (incl. +srv), AMQP. Detection
+"""Other connection URLs with a password: MySQL, Redis, MongoDB (incl. +srv), AMQP, and
+connection strings without a scheme (`root:pw@mysql.railway.internal:3306/railway`). Detection
 only; the secret is the password as written in the URL."""
 
 from __future__ import annotations
 
 from rotator.plugin_api import FamilyDetector
-from rotator.rules import Rule, url_password_pattern
+from rotator.rules import Rule, hostport_password_pattern, url_password_pattern
 
 RULES = (
     Rule(
@@ -28,6 +29,30 @@ RULES = (
             "mongodb://user:password@localhost:27017",
             "mysql://root:<password>@localhost/db",
             "REDIS_URL=redis://:${REDIS_PASSWORD}@redis:6379",
+        ),
+    ),
+    Rule(
+        id="connection-string-password",
+        kind="connection_url_password",
+        description="Password in a connection string without a scheme (`user:password@host:port/db`).",
+        patterns=(hostport_password_pattern(r"[0-9]{2,5}"),),
+        keywords=("@",),
+        # URLs with a scheme, and PostgreSQL's own rule (its ports), win on the same text.
+        priority=2,
+        min_length=3,
+        examples=(
+            "MYSQL=root:Wm5qK8xT2vR9pL3n@mysql.railway.internal:3306/railway",
+            "  redis: 'default:Tq8vB3nK6mX1zL4p@redis-12345.c1.us-east-1.ec2.cloud.redislabs.com:12345'",
+            "mongo shop_api:V7kP2xQ9rL4mN8tB@10.0.3.7:27017/shop",
+        ),
+        counter_examples=(
+            "user:pass@host:3306/db",
+            "Connect with root:Wm5qK8xT2vR9pL3n@mysql.internal and go",
+            "mail ada.lovelace@example.com or git@github.com:org/repo.git",
+            "ssh deploy@10.0.0.4 -p 22; scp backup.tgz ops@host:/srv/backups",
+            "meeting at 12:30@room:5/b",
+            "mysql://root:<password>@localhost:3306/db",
+            "jdbc:mysql://mysql.railway.internal:3306/railway",
         ),
     ),
 )

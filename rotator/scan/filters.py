@@ -134,6 +134,15 @@ def is_env_var_name(c: CandidateContext) -> bool:
     return bool(_ENV_NAME.match(c.value) or _NAMES_JOINED.match(c.value))
 
 
+_ASSIGNMENT_TEXT = re.compile(r"^[A-Z][A-Z0-9_]*=")
+
+
+def is_assignment_text(c: CandidateContext) -> bool:
+    """`NEXTAUTH_SECRET=…` read whole as the value under a `### NEXTAUTH_SECRET` heading: the
+    line is an assignment, whose own pattern reports the value after the `=`."""
+    return bool(_ASSIGNMENT_TEXT.match(c.value))
+
+
 def is_pem_armor(c: CandidateContext) -> bool:
     """`-----BEGIN …` caught by a one-line rule: a key block, which the private-key family
     (a multi-line rule) reports whole."""
@@ -288,6 +297,7 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_bracketed_placeholder,
     is_placeholder_word,
     is_env_var_name,
+    is_assignment_text,
     is_pem_armor,
     is_documentation_example,
     is_unquoted_in_code_file,
