@@ -149,14 +149,23 @@ def url_password_pattern(schemes: str) -> str:
     )
 
 
-def hostport_password_pattern(ports: str) -> str:
+def hostport_password_pattern(ports: str, any_port_domains: str | None = None) -> str:
     """A connection string without a scheme, `user:password@host:PORT[/db]`, as drivers and
     runbooks write it (`root:pw@mysql.railway.internal:3306/railway`); the secret is the
-    password. The port is required: without it `a:b@c` is as often an email or a time."""
+    password. The port is required (without it `a:b@c` is as often an email or a time) and is
+    one of `ports`, or any port on a host under `any_port_domains` (TCP proxies such as
+    `proxy.rlwy.net` hand out random ones).
+
+    The ports are the pattern's only literals: without them, or with bounded repeats, Hyperscan
+    runs this one pattern several times slower than all the others together."""
+    host = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+    after = rf"{host}:(?:{ports})"
+    if any_port_domains:
+        after = rf"(?:{after}|{host}\.(?:{any_port_domains}):[0-9]{{2,5}})"
     return (
-        r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_.-]{0,63})[\"'`]?[ \t]*[=:][ \t]*[\"'`]?|^|[\s\"'`(,])"
-        r"(?P<user>[A-Za-z0-9_.~-]{1,64}):(?P<secret>[^\s:/\"'`<>]{1,256})"
-        rf"@[A-Za-z0-9_-]{{1,63}}(?:\.[A-Za-z0-9_-]{{1,63}}){{0,8}}:(?:{ports})(?:[/\s\"'`?]|$)"
+        r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[\"'`]?[ \t]*[=:][ \t]*[\"'`]?|^|[\s\"'`(,])"
+        r"(?P<user>[A-Za-z0-9_.~-]+):(?P<secret>[^\s:/\"'`<>]+)"
+        rf"@{after}(?:[/\s\"'`?]|$)"
     )
 
 
