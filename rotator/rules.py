@@ -81,14 +81,12 @@ def value_pattern(min_length: int = 4, max_length: int = 256) -> str:
     return rf"(?P<secret>{_VALUE_FIRST}{_VALUE_REST}{{{max(min_length - 1, 0)},{max_length - 1}}})"
 
 
-# Runbooks name a variable on one line and give its value below: a heading or list item
-# (`### NEXTAUTH_SECRET`, `- Name: `RESEND_API_KEY``, `3. **JWT_SECRET**`), then within a few
-# lines a fenced code block holding only the value, or a `Value: …` line.
-_DOC_NAME_LINE = (
-    r"(?m)^[ \t]{{0,3}}(?:(?:#{{1,6}}|[-*+]|[0-9]{{1,2}}[.)])[ \t]+)?(?:[0-9]{{1,2}}[.)][ \t]+)?"
-    r"(?:\*\*)?(?:(?i:name|key|variable|env|secret)(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*)?"
-    r"[`*]{{0,2}}{named}[`*]{{0,2}}:?(?:[ \t]+\([^)\r\n]{{0,60}}\))?[ \t]*\r?\n"
-)
+# Runbooks name a variable on one line and give its value below: a heading or list item that
+# ends with the name (`### NEXTAUTH_SECRET`, `- Name: `RESEND_API_KEY``, `3. **JWT_SECRET**`,
+# `#### `DB_PASSWORD` (production)`), then within a few lines a fenced code block holding only
+# the value, or a `Value: …` line. The name line is matched from the name to its end only:
+# spelling out the heading and list markers before it doubles Hyperscan's time on every blob.
+_DOC_NAME_LINE = r"(?m)(?:^|[\s`*]){named}[`*]{{0,2}}:?(?:[ \t]+\([^)\r\n]*\))?[ \t]*\r?\n"
 _DOC_CODE_BLOCK = r"(?:[ \t]*\r?\n){0,2}[ \t]*(?:```|~~~)[A-Za-z0-9_+-]*[ \t]*\r?\n[ \t]*"
 _DOC_VALUE_LINE = (
     r"(?:[ \t]*\r?\n)?[ \t]*(?:(?:[-*+]|[0-9]{1,2}[.)])[ \t]+)?(?:\*\*)?(?i:value)(?:\*\*)?"
@@ -109,6 +107,19 @@ _GH_SECRET_SET = (
 # A value regex may end with its own terminator, `(?:[^A-Za-z0-9_]|$)`; where the line end
 # follows the value anyway that group is dropped (Hyperscan refuses a `$` inside a pattern).
 _VALUE_TERMINATOR = re.compile(r"\(\?:\[\^[^\]]*\]\|\$\)$")
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Lower-case strings one of which every match of `pattern` holds besides its rule's
+    keywords, for the assignment syntaxes that have them (a runbook's code fence or `Value:`
+    label, `gh secret set`): the pure-Python engine skips the pattern when none occurs."""
+    if _DOC_CODE_BLOCK in pattern:
+        return ("```", "~~~")
+    if _DOC_VALUE_LINE in pattern:
+        return ("value",)
+    if _GH_SECRET_SET.split("{named}")[0] in pattern:
+        return ("secret",)
+    return ()
 
 
 def spans_lines(pattern: str) -> bool:

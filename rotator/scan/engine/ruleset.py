@@ -22,7 +22,13 @@ from pathlib import Path
 
 from rotator import __version__
 from rotator.errors import RotatorError
-from rotator.rules import DOCUMENT_SPAN_LINES, Rule, hyperscan_expression, spans_lines
+from rotator.rules import (
+    DOCUMENT_SPAN_LINES,
+    Rule,
+    hyperscan_expression,
+    required_literals,
+    spans_lines,
+)
 from rotator.scan.engine.matcher import (
     HyperscanMatcher,
     KeywordMatcher,
@@ -149,7 +155,7 @@ class RuleSet:
             digest = hashlib.sha256(b"\0".join(expressions) + HyperscanMatcher.FORMAT).hexdigest()
             cache_file = None if self.cache_dir is None else self.cache_dir / f"hs-{digest[:24]}.db"
             return HyperscanMatcher(expressions, keywords, cache_file)
-        return KeywordMatcher(keywords)
+        return KeywordMatcher(keywords, [required_literals(p) for p in self.pattern_source])
 
 
 def load_ruleset(
