@@ -221,8 +221,9 @@ def keyword_line_regions(data: bytes, lowered: bytes, keywords, lines_after: int
         position = find(word)
         while position != -1:
             start = rfind(b"\n", 0, position) + 1
-            end = _lines_forward(data, position + len(word), lines_after)
-            spans.append((max(start - 1, 0), end))
+            end = data.find(b"\n", position + len(word))
+            end = len(data) if end == -1 else end
+            spans.append((max(start - 1, 0), _lines_forward(data, end, lines_after) if lines_after else end))
             position = find(word, end)
     return _merge(spans)
 
