@@ -86,6 +86,7 @@ RULES = (
             "DB_PW_FIELD=password",
             "BYPASS_CACHE=enabled",
             "COMPASS=north-east",
+            '    "temp-pass": "This is a temporary password. Please change it soon.",',
         ),
     ),
     Rule(

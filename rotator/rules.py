@@ -202,9 +202,10 @@ def hyperscan_expression(pattern: str) -> bytes:
 # `*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`, `*_DSN`, `*_SALT`, `clientSecret`, …
 # Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`; nor a
 # bare `dsn` or `salt` (connection descriptors and public salts), only `SENTRY_DSN`, `PIN_SALT`;
-# nor a bare `pass`/`pw` (`bypass`, `compass`), only `MONGO_PASS`, `DB_PW`.
+# nor a bare `pass`/`pw` (`bypass`, `compass`) or an i18n key's `temp-pass`, only `MONGO_PASS`,
+# `DB_PW`.
 SECRET_NAME = (
-    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-](?:dsn|salt|pepper|pass|pw)"
+    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-](?:dsn|salt|pepper)|_pass|_pw"
     r"|(?:api|secret|private|access|auth|encryption|signing|master|session|jwt|app|client"
     r"|service|license|webhook|admin|storage|account|shared|hmac|crypt|cookie|sendgrid|mail)"
     r"[_.-]?key)"

@@ -151,3 +151,18 @@ def test_a_cached_re_audit_keeps_the_message_findings(message_repo):
     assert again.stats.cached_blobs == again.stats.blobs > 0
     wanted = {secret_sha256(v) for v in planted.values()}
     assert {f.secret_sha256 for f in first.findings} == {f.secret_sha256 for f in again.findings} == wanted
+
+
+def test_prose_in_a_message_is_not_a_secret(tmp_path):
+    repo = make_repo(tmp_path / "app")
+    _commit(repo, "Deploy docs", "Rejected: RUN --mount=type=secret | unsupported for Dockerfile builds")
+    result = audit_repository(repo, ScanSettings(), AuditOptions(use_cache=False, jobs=1))
+    assert result.findings == []
+
+
+def test_a_bullet_list_of_changes_in_a_message_is_prose(tmp_path):
+    repo = make_repo(tmp_path / "app")
+    _commit(repo, "Auth fixes", "- email-password: enforce domain allow-list on the credentials route\n"
+            "- complete-document-with-token: only advance to the next slot once signed")
+    result = audit_repository(repo, ScanSettings(), AuditOptions(use_cache=False, jobs=1))
+    assert result.findings == []

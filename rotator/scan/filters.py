@@ -211,19 +211,22 @@ def is_prose_table_cell(c: CandidateContext) -> bool:
 _PROSE_SUFFIXES = frozenset({"md", "markdown", "mdx", "rst", "txt", "adoc"})
 _PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "pass"})
 _SENTENCE_GOES_ON = re.compile(r"\s+[A-Za-z]")
+_KEBAB_WORDS = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
 
 
 def is_prose_sentence(c: CandidateContext) -> bool:
     """In a document, `… one group per credential: variables holding the same value …`: a plain
     word, a colon, a plain word, and the sentence goes on. A real value in a doc's config block
     ends its line (`password: hunter`) or is quoted, and is rarely a lowercase word."""
-    if c.quoted or c.name is None or not (c.name.isalpha() and c.name.islower()):
+    # a plain word, or words joined by hyphens (`- email-password: enforce the allow-list`)
+    if c.quoted or c.name is None or not _KEBAB_WORDS.match(c.name):
         return False
     if c.name in _PASSWORD_WORDS:  # "the staging password: swordfish is …" may be one
         return False
     if not (c.value.isalpha() and c.value.islower()):
         return False
-    if c.path.rsplit(".", 1)[-1].lower() not in _PROSE_SUFFIXES:
+    # commit and tag messages (`<commit message>`, scan.sources.history's markers) are prose
+    if c.path.rsplit(".", 1)[-1].lower() not in _PROSE_SUFFIXES and not c.path.startswith("<"):
         return False
     start = c.line.find(c.value, c.line.find(c.name) + len(c.name))
     return start >= 0 and bool(_SENTENCE_GOES_ON.match(c.line, start + len(c.value)))
