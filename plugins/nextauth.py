@@ -22,6 +22,7 @@ RULES = (
             "export AUTH_SECRET=oSuE9h0uOOrPFpTQwaqy3BCv1fwWh83P",
             "| `NEXTAUTH_SECRET` | `zNs8YTW0y/mqHMb9cfjHHs/QZ9v5mf4q` | JWT authentication |",
             "  NEXTAUTH_SECRET: 8LGSQYKFNJR3wwWiK0rw3Um2ZEubqDIq",
+            "### NEXTAUTH_SECRET\n- [ ] Existe\n- [ ] Fait au moins 32 caractères\n- [ ] Valeur : `BujbdAeDvjGkj6ku1ddjvRjjcKCyD7r9dfBW1/9aufs=`",
             "### NEXTAUTH_SECRET\n\n```\n9mbxuha2Rb2IhWW6ud6Uu+KsJOjkt1H7BsE2K7O2AxE=\n```",
         ),
         counter_examples=(

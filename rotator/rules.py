@@ -88,13 +88,17 @@ def value_pattern(min_length: int = 4, max_length: int = 256) -> str:
 # spelling out the heading and list markers before it doubles Hyperscan's time on every blob.
 _DOC_NAME_LINE = r"(?m)(?:^|[\s`*]){named}[`*]{{0,2}}:?(?:[ \t]+\([^)\r\n]*\))?[ \t]*\r?\n"
 _DOC_CODE_BLOCK = r"(?:[ \t]*\r?\n){0,2}[ \t]*(?:```|~~~)[A-Za-z0-9_+-]*[ \t]*\r?\n[ \t]*"
+# The `Value:` line may follow a few other list items (`- [ ] Exists`, `- Environment: all`),
+# the nearest first, and be written in the runbook's language (`Valeur :`, `Valor:`, `Wert:`).
+_VALUE_LABELS = ("value", "valeur", "valor", "wert")
 _DOC_VALUE_LINE = (
-    r"(?:[ \t]*\r?\n)?[ \t]*(?:(?:[-*+]|[0-9]{1,2}[.)])[ \t]+)?(?:\*\*)?(?i:value)(?:\*\*)?"
-    r"[ \t]*:(?:\*\*)?[ \t]*`?"
+    r"(?:[ \t]*\r?\n)?(?:[ \t]*[-*+][^\r\n]*\r?\n){0,3}?[ \t]*(?:(?:[-*+]|[0-9]{1,2}[.)])[ \t]+)?"
+    r"(?:\[[ xX]\][ \t]+)?(?:\*\*)?(?i:" + "|".join(_VALUE_LABELS) + r")(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*`?"
 )
-# How many lines a document pattern spans at most (name line, two blank lines, fence, value):
-# the engine widens a match's line region by this much.
-DOCUMENT_SPAN_LINES = 5
+# How many lines a document pattern spans at most (name line, a blank line, three list items,
+# the value; or name, two blank lines, fence, value): the engine widens a match's line region
+# by this much.
+DOCUMENT_SPAN_LINES = 6
 
 # `gh secret set NAME --body "v"` (or `-b"v"`, `--body=v`), other flags in between.
 _GH_SECRET_SET = (
@@ -116,7 +120,7 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     if _DOC_CODE_BLOCK in pattern:
         return ("```", "~~~")
     if _DOC_VALUE_LINE in pattern:
-        return ("value",)
+        return _VALUE_LABELS
     if _GH_SECRET_SET.split("{named}")[0] in pattern:
         return ("secret",)
     return ()
