@@ -37,6 +37,7 @@ RULES = (
             "- Name: `DB_PASSWORD`\n- Value: `TfH4TwvQw53KeLkaPu0nxZ6u`",
             "- Key: `SMTP_PASS`\n   - Value: `0iSD1bLNmO4xXm0P`",
             "3. **API_TOKEN**\n   - Value: `SeG80Q1yNbqtrRX3F6sUdsZUvtJjrZiy`",
+            "env:\n  - name: DB_PASSWORD\n    value: wQt5QPVLAXySHkTANTOpnhfP",  # a Kubernetes env list
             # `gh secret set NAME --body`
             'gh secret set API_TOKEN --body "GH5RpDOBQCdqa75e1IwiGYaxGyvdsMz2"',
             "gh secret set SMTP_PASSWORD -b'rrZYIhcIBrNAhCnD2fTs'",
@@ -82,6 +83,7 @@ RULES = (
             'gh secret set API_TOKEN --body "$API_TOKEN"',
             "gh secret set DEPLOY_HOST --body '49.12.9.255'",
             'printf "%s" "$value" | gh secret set "$name"',
+            "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db\n        key: password",
             "PASSWORD_MIN_LENGTH=8",
             "DB_PW_FIELD=password",
             "BYPASS_CACHE=enabled",
