@@ -191,8 +191,9 @@ class GitReader:
         self._proc.stdin.flush()
         header = self._proc.stdout.readline().split()
         data = None
-        if len(header) == 3:
-            data = self._proc.stdout.read(int(header[2]))
+        # `<oid> <type> <size>`, or `<spec> missing` (a spec may hold spaces: `<commit message>`)
+        if len(header) >= 3 and header[-1].isdigit() and header[-2] in (b"blob", b"tree", b"commit", b"tag"):
+            data = self._proc.stdout.read(int(header[-1]))
             self._proc.stdout.read(1)
         self._memo[spec] = data
         return data
