@@ -48,6 +48,7 @@ NOT_WORTH_A_LOOK = {
     "keyboard-mash": ("api.postman_collection.json", '"token": "asdasdasdasdasdsadasdasdsadasdsa"\n'),
     "keyboard-mash-in-readme": ("server/README.md", "JWT_SECRET=chsdjkfhsjkdfhhuo\n"),
     "giphy-public-beta-key": ("src/gif-picker.tsx", 'const GIPHY_API_KEY = "dc6zaTOxFJmzC"\n'),
+    "provider-prefix-then-placeholder": ("FIX_RESEND_KEY.md", "```python\nresend.api_key = \"re_YOUR_API_KEY_HERE\"\n```\n"),
     "generated-bundle": ("web/.next/static/chunks/main.js", f'var e={{apiKey:"{random_token(32)}"}}\n'),
 }
 

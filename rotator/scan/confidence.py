@@ -502,6 +502,9 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
 
 def _assess_format(rule: Rule, value: str, name: str | None, path: str) -> _Ledger:
     ledger = _Ledger(rule.confidence, f"provider format: {rule.description.rstrip('.')}")
+    filler = _placeholder_body(value)
+    if filler:
+        ledger.cap("low", f"the prefix is followed by placeholder words ({', '.join(filler)})")
     claims = jwt_claims(value)
     if claims is not None:
         role = str(claims.get("role", ""))
@@ -519,6 +522,14 @@ def _assess_format(rule: Rule, value: str, name: str | None, path: str) -> _Ledg
         ledger.cap("medium", "a Google (Firebase/Maps) browser key in client code: public by design, "
                              "restrict it by referrer")
     return ledger
+
+
+def _placeholder_body(value: str) -> list[str]:
+    """`re_YOUR_API_KEY_HERE`, `sk_live_your_key`: a real prefix, then words asking to be
+    replaced. Read against the placeholder vocabulary only (no word lists on this path)."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", value)]
+    hits = [w for w in words if w in _PLACEHOLDER_VOCABULARY]
+    return hits if len(hits) >= 2 and len(hits) >= 0.5 * len(words) else []
 
 
 # Files that ship to browsers: a Firebase or Maps key there is meant to be public.
