@@ -64,7 +64,7 @@ MAX_BLOB = 2_000_000  # detect-secrets scratch tree: skip larger blobs (minified
 BRUTE_FORCE_LINE = 800
 CACHE_FORMAT = 2
 # bump when value_forms changes: cached findings then get their forms again from the line
-FORMS_VERSION = 3
+FORMS_VERSION = 4
 
 
 # ---------------------------------------------------------------------------------- values
@@ -78,10 +78,28 @@ def _unquote(text: str) -> str:
     text = text.strip().rstrip(",;")
     while len(text) >= 2 and text[0] in _QUOTES and text[-1] == text[0]:
         text = text[1:-1].strip()
+    # one stray closing or opening quote (a scanner that stops after the quote)
+    if text and text[-1] in _QUOTES and text.count(text[-1]) == 1:
+        text = text[:-1]
+    if text and text[0] in _QUOTES and text.count(text[0]) == 1:
+        text = text[1:]
     return text
 
 
-def value_forms(value: str) -> list[str]:
+_JWT_HEAD = re.compile(r"^eyJ[\w-]+\.eyJ[\w-]+$")
+
+
+def complete_on_line(value: str, line: str) -> str:
+    """A JWT reported without its signature (`header.payload`) becomes the whole token on its
+    line, so it meets the scanners that report the token."""
+    if _JWT_HEAD.match(value):
+        found = re.search(re.escape(value) + r"\.[\w-]+", line)
+        if found:
+            return found.group(0)
+    return value
+
+
+def value_forms(value: str, line: str = "") -> list[str]:
     """The reported value, then each simpler form of it, ending with the canonical one.
 
     `DATABASE_URL="postgres://u:p%40ss@h/db"` → the line, without `NAME=`, without quotes,
@@ -104,6 +122,8 @@ def value_forms(value: str) -> list[str]:
     match = _URL.match(forms[-1])
     if match:
         add(match.group(1))
+    if line:
+        add(complete_on_line(forms[-1], line))
     return forms
 
 
@@ -163,9 +183,10 @@ class Finding:
 
 def make_finding(tool: str, repo: str, rule: str, value: str | None, reported_sha256: str | None,
                  path: str, line: int, *, commit: str | None = None, blob: str | None = None,
-                 confidence: str | None = None, preview: str | None = None) -> Finding:
+                 confidence: str | None = None, preview: str | None = None,
+                 line_text: str = "") -> Finding:
     if value is not None:
-        forms = value_forms(value)
+        forms = value_forms(value, line_text)
         hashes = [sha256(f) for f in forms]
         return Finding(tool, repo, rule, reported_sha256 or hashes[0], hashes,
                        redact(forms[-1]), path, line, commit, blob, confidence)
@@ -362,7 +383,8 @@ def scan_detect_secrets(repo: str, git_dir: Path) -> list[Finding]:
                                                  r["line_number"], blob=blob))
                 else:
                     findings.append(make_finding("detect-secrets", repo, r["type"], value, None,
-                                                 path, r["line_number"], blob=blob))
+                                                 path, r["line_number"], blob=blob,
+                                                 line_text=text))
     return findings
 
 
@@ -427,8 +449,9 @@ def refresh_forms(findings: list[Finding], git_dir: Path) -> None:
             text = git.line(spec, f.line)
             value = recover_value(text, f.reported_sha256) if text is not None else None
             if value is not None:
-                f.forms_sha256 = [sha256(v) for v in value_forms(value)]
-                f.preview = redact(value_forms(value)[-1])
+                forms = value_forms(value, text)
+                f.forms_sha256 = [sha256(v) for v in forms]
+                f.preview = redact(forms[-1])
 
 
 def read_cache(cache: Path, tool: str, repo: Repo) -> list[Finding] | None:
