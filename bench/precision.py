@@ -210,9 +210,10 @@ class GitReader:
         assert self._proc.stdin and self._proc.stdout
         self._proc.stdin.write(spec.encode() + b"\n")
         self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
+        # "<oid> <type> <size>" or "<spec> missing" (a spec may hold spaces)
+        header = self._proc.stdout.readline().rstrip(b"\n").rsplit(b" ", 2)
         data = None
-        if len(header) == 3:
+        if len(header) == 3 and header[2].isdigit():
             data = self._proc.stdout.read(int(header[2]))
             self._proc.stdout.read(1)
         self._memo[spec] = data
@@ -224,6 +225,18 @@ class GitReader:
             return None
         lines = data.decode("utf-8", "replace").splitlines()
         return lines[number - 1] if number <= len(lines) else None
+
+    def place_line(self, commit: str | None, blob: str | None, path: str, number: int) -> str | None:
+        """The line of a finding's place: a file at a commit, a blob, or a commit's message
+        (rotator's `<commit message>` locations count lines in the message)."""
+        if path == "<commit message>" and commit:
+            data = self.read(commit)
+            if data is None or b"\n\n" not in data:
+                return None
+            lines = data.split(b"\n\n", 1)[1].decode("utf-8", "replace").splitlines()
+            return lines[number - 1] if 1 <= number <= len(lines) else None
+        spec = f"{commit}:{path}" if commit else blob
+        return self.line(spec, number) if spec else None
 
     def close(self) -> None:
         if self._proc.stdin:
@@ -266,7 +279,8 @@ def scan_rotator(repo: str, git_dir: Path, all_confidences: bool) -> list[Findin
             value = None
             for candidate in located[:5]:
                 if candidate.get("commit"):
-                    text = git.line(f"{candidate['commit']}:{candidate['path']}", candidate["line"])
+                    text = git.place_line(candidate["commit"], None, candidate["path"],
+                                          candidate["line"])
                     if text is not None:
                         value = recover_value(text, item["secret_sha256"])
                         if value is not None:
@@ -443,10 +457,9 @@ def refresh_forms(findings: list[Finding], git_dir: Path) -> None:
     substring of the reported line with the reported hash."""
     with GitReader(git_dir) as git:
         for f in findings:
-            spec = f"{f.commit}:{f.path}" if f.commit else f.blob
-            if not spec or f.reported_sha256.startswith("sha1:"):
+            if f.reported_sha256.startswith("sha1:"):
                 continue
-            text = git.line(spec, f.line)
+            text = git.place_line(f.commit, f.blob, f.path, f.line)
             value = recover_value(text, f.reported_sha256) if text is not None else None
             if value is not None:
                 forms = value_forms(value, text)
