@@ -489,6 +489,19 @@ def write_cache(cache: Path, tool: str, repo: Repo, findings: list[Finding], sec
                                indent=0))
 
 
+def scan_seconds(cache: Path, repos: list[Repo]) -> dict[str, float]:
+    """Each tool's recorded wall time summed over the repositories (this cache, else the shared one)."""
+    total: dict[str, float] = {}
+    for name in ("rotator", *TOOLS[1:]):
+        for repo in repos:
+            for where in (cache, DEFAULT_CACHE):
+                path = cache_file(where, name, repo.repo)
+                if path.exists():
+                    total[name] = total.get(name, 0.0) + json.loads(path.read_text()).get("seconds", 0.0)
+                    break
+    return total
+
+
 def run_tools(repos: list[Repo], tools: Iterable[str], rerun: set[str], cache: Path,
               log=print) -> dict[str, list[Finding]]:
     """Every tool on every repository, interleaved; cached results are reused unless rerun.
@@ -717,6 +730,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{len(repos)} repositories, whole histories; labels: {len(labels)}")
     print(table(results, labels, aliases))
+    print("\nwall time over the corpus, each tool plus its normalisation (rotator and detect-secrets "
+          "include recovering values from lines; not a speed benchmark): " + ", ".join(
+        f"{name} {seconds:.0f} s" for name, seconds in scan_seconds(args.cache, repos).items()))
     return 0
 
 
