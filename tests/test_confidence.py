@@ -49,6 +49,7 @@ NOT_WORTH_A_LOOK = {
     "keyboard-mash-in-readme": ("server/README.md", "JWT_SECRET=chsdjkfhsjkdfhhuo\n"),
     "giphy-public-beta-key": ("src/gif-picker.tsx", 'const GIPHY_API_KEY = "dc6zaTOxFJmzC"\n'),
     "provider-prefix-then-placeholder": ("FIX_RESEND_KEY.md", "```python\nresend.api_key = \"re_YOUR_API_KEY_HERE\"\n```\n"),
+    "neon-prefix-and-filler": ("DEPLOYMENT.md", "DATABASE_URL=postgresql://neondb_owner:npg_xxx@ep-cool-name.neon.tech/neondb\n"),
     "generated-bundle": ("web/.next/static/chunks/main.js", f'var e={{apiKey:"{random_token(32)}"}}\n'),
 }
 
@@ -104,6 +105,8 @@ WORTH_ROTATING = {
         "scripts/SETUP.md", f"DATABASE_PUBLIC_URL=postgresql://postgres:{random_token(32)}@replace_tcp_host:5432/railway\n"),
     "hex-api-key": ("server/prices.py", f'API_KEY = "{secrets.token_hex(16)}"\n'),
     "render-internal-host": ("DEPLOY.md", f"DATABASE_URL=postgresql://app:{random_token(32)}@dpg-d4fl9dumcj7s73aqerd0-a/app\n"),
+    "django-insecure-key": ("config/settings.py",
+                            f"SECRET_KEY = 'django-insecure-{random_token(50, 'abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)')}'\n"),
     "settings-py": ("backend/app/settings.py", f'SECRET_KEY = "{random_token(50)}"\n'),
     "provider-format-in-code": ("app/email.py", f'resend.api_key = "{resend_key()}"\n'),
 }
@@ -141,6 +144,13 @@ def test_chosen_password_in_a_settings_file_is_medium(ruleset):
     assert level == "medium"
     [(_, level, _)] = judged("const pw = process.env.ADMIN_PASSWORD || 'churchadmin2025'\n", ruleset, "src/api/route.ts")
     assert level == "medium"
+    [(_, level, _)] = judged("ADMIN_PASSWORD = os.getenv('ADMIN_PASSWORD', 'Admin2025')\n", ruleset, "app.py")
+    assert level == "medium"
+    # a person's password for a real remote host (Atlas): medium; the same for localhost: low
+    line = 'mongoose.connect("mongodb+srv://ana:ana2024x@cluster0.ab1cd.mongodb.net/app")\n'
+    assert [lv for _, lv, _ in judged(line, ruleset, "db/connection.js")] == ["medium"]
+    assert [lv for _, lv, _ in judged(line.replace("cluster0.ab1cd.mongodb.net", "localhost"), ruleset,
+                                      "db/connection.js")] == ["low"]
     # names of no dictionary and a year: typed by a person, so not `high` (not generated)
     [(_, level, _)] = judged("DATABASES = {'default': {'PASSWORD': '#rosa_mendez#2019'}}\n", ruleset, "app/settings.py")
     assert level == "medium"

@@ -184,9 +184,12 @@ _PLACEHOLDER_VOCABULARY = frozenset({
     "generate", "generated", "super", "very", "strong", "production", "prod", "staging",
     "votre", "ici", "mot", "passe", "clave", "contraseña", "geheim", "schlüssel", "passwort",
     "segredo", "senha", "chiave", "segreto",
-    # the default credentials every scanner of logins tries first
-    "admin", "administrator", "root", "user", "guest", "qwerty", "letmein", "welcome", "login",
 })
+# The default credentials every scanner of logins tries first: placeholders in docs and seeds;
+# in production code or settings `Admin2025` is the admin password nobody overrode.
+_DEFAULT_CREDENTIAL_WORDS = frozenset({"admin", "administrator", "root", "user", "guest", "qwerty",
+                                       "letmein", "welcome", "login"})
+_PLACEHOLDER_VOCABULARY = _PLACEHOLDER_VOCABULARY | _DEFAULT_CREDENTIAL_WORDS
 # Latin-script languages consulted for ASCII values; values with other letters get all of
 # wordfreq's languages (loaded one by one, only as far as needed).
 _ASCII_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "nb", "pl", "tr", "id",
@@ -318,6 +321,10 @@ def words_in(value: str) -> tuple[list[str], float] | None:
                     break
     share = _share_known(tokens, known)
     if share < 0.6:
+        return None
+    # the words must be most of the value: `django-insecure-` before 50 random characters is not
+    typed = len(value) - sum(len(run) for run in re.findall(r"\d+", value))
+    if sum(len(t) for t in tokens if t in known) < 0.5 * typed:
         return None
     return [t for t in tokens if t in known], share
 
@@ -537,25 +544,35 @@ _CLIENT_SIDE = _LazyPattern(r"\.(?:[cm]?jsx?|tsx?|vue|svelte|html?|json)$|(?:^|/
                             re.IGNORECASE)
 
 
+_PREFIX_FILLER = _LazyPattern(r"^[A-Za-z]{2,5}_(?:[xX]+|[A-Za-z]{1,3}|[A-Za-z]{0,3}[0-9]{1,6}|\.+|\*+)$")
+
+
 def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
     ledger = _Ledger(rule.confidence, "a password in a connection URL")
     host = url_host(line, value)
     user = url_user(line, value)
+    local = local_host(host) if host else None
     if user is not None and user.lower() == value.lower():
         ledger.cap("low", "the password repeats the user name")
+    if _PREFIX_FILLER.match(value):
+        ledger.cap("low", "a provider prefix and filler (npg_xxx, npg_ABC): a template")
     words = words_in(value)
     word = None if words else built_around_a_word(value)
     random = not words and not word and (looks_random(value) or len(value) >= 12 and shannon_entropy(value) >= 3.2)
-    if words is not None:
+    remote = host is not None and local is None and "." in host
+    chosen = words[0] if words else [word] if word else []
+    placeholder = any(w in _PLACEHOLDER_VOCABULARY - _DEFAULT_CREDENTIAL_WORDS for w in chosen)
+    if chosen and remote and not placeholder and len(value) >= 8 and re.search(r"\d|[^\w]", value):
+        # Atlas, Neon, Render users pick passwords like `pius1234`: real for a real host
+        ledger.cap("medium", f"a password a person chose ({', '.join(chosen[:3])}) for the remote host {host}")
+    elif words is not None:
         ledger.cap("low", f"the password reads as words ({', '.join(words[0][:4])})")
     elif word is not None:
         ledger.cap("low", f"the password is built around the word {word!r}")
     elif not random:
         ledger.cap("medium", f"a short or simple password ({len(value)} characters)")
-    if host:
-        why = local_host(host)
-        if why:
-            ledger.cap("medium" if random else "low", f"host {host}: {why}")
+    if local:
+        ledger.cap("medium" if random else "low", f"host {host}: {local}")
     return ledger
 
 
@@ -585,7 +602,8 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
     if words is not None:
         found = words[0]
         placeholder = any(w in _PLACEHOLDER_VOCABULARY for w in found)
-        if (where_real_passwords_live and not placeholder and len(value) >= 8
+        typed_placeholder = any(w in _PLACEHOLDER_VOCABULARY - _DEFAULT_CREDENTIAL_WORDS for w in found)
+        if (where_real_passwords_live and not typed_placeholder and len(value) >= 8
                 and re.search(r"[^\w\s.-]|\d", value)):
             ledger.cap("medium", f"a password a person chose ({', '.join(found[:4])} and more)")
             return
@@ -603,7 +621,8 @@ def _grade_value(ledger: _Ledger, value: str, where_real_passwords_live: bool = 
                                 f"{shannon_entropy(value):.1f} bits each)")
         return
     if word is not None:
-        if where_real_passwords_live and word not in _PLACEHOLDER_VOCABULARY and _character_classes(value) >= 3:
+        if (where_real_passwords_live and word not in _PLACEHOLDER_VOCABULARY - _DEFAULT_CREDENTIAL_WORDS
+                and _character_classes(value) >= 3):
             ledger.cap("medium", f"a password a person chose around the word {word!r}")
         else:
             ledger.cap("low", f"built around the word {word!r}: a guessable, hand-picked password")

@@ -104,8 +104,11 @@ def is_allowlisted_line(c: CandidateContext) -> bool:
 def is_template_reference(c: CandidateContext) -> bool:
     """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`,
     `env(VAR)` (Supabase's config.toml)…"""
-    return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value)
-                or _FORMAT_STRING.search(c.value))
+    if _TEMPLATE.match(c.value):
+        return True
+    if len(c.value) >= 32 and shannon_entropy(c.value) >= 4.3:
+        return False  # 50 random characters hold a `%s` or `$(` by chance (Django's keys do)
+    return bool(_TEMPLATE_INSIDE.search(c.value) or _FORMAT_STRING.search(c.value))
 
 
 def is_bracketed_placeholder(c: CandidateContext) -> bool:
