@@ -31,8 +31,14 @@ def _output_options(function):
         "--baseline", type=click.Path(dir_okay=False, path_type=Path),
         help="Accepted findings (rotator or detect-secrets baseline) to leave out.",
     )(function)
+    function = click.option(
+        "--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
+        help="Report (and fail on) findings at this confidence or above. Default: medium, or "
+             "`min_confidence` in the config. `high` means a reviewer would rotate it.",
+    )(function)
     function = click.option("--no-color", is_flag=True, help="Never colour the output.")(function)
-    function = click.option("--verbose", "-v", is_flag=True, help="Say what was dropped and why.")(function)
+    function = click.option("--verbose", "-v", is_flag=True,
+                            help="Say what was dropped and why, and the reason for each confidence.")(function)
     function = click.option("--quiet", "-q", is_flag=True, help="Print nothing but findings and errors.")(function)
     function = click.option(
         "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -96,7 +102,7 @@ def main() -> None:
                    "and Vercel tokens to Railway and Vercel; 5 s timeout).")
 @_output_options
 def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
-         no_color, baseline, config_path):
+         no_color, min_confidence, baseline, config_path):
     """Scan files and directories (default: the current directory) for secrets.
 
     Inside a git repository .gitignore is followed; each finding says whether its copy is
@@ -121,6 +127,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 
         result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs, verify=verify))
     result = _apply_baseline(result, baseline or settings.baseline)
+    result = _at_least(result, min_confidence or settings.min_confidence)
     _report(result, output_format, output, quiet, verbose, no_color)
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
 
@@ -135,7 +142,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
 @_output_options
 def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_format, output, quiet,
-          verbose, no_color, baseline, config_path):
+          verbose, no_color, min_confidence, baseline, config_path):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -156,8 +163,15 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_forma
                      progress=show_progress, verify=verify),
     )
     result = _apply_baseline(result, baseline or settings.baseline)
+    result = _at_least(result, min_confidence or settings.min_confidence)
     _report(result, output_format, output, quiet, verbose, no_color)
     sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+
+
+def _at_least(result, min_confidence: str):
+    from rotator.scan.result import at_least
+
+    return at_least(result, min_confidence)
 
 
 def _apply_baseline(result, baseline: Path | None):

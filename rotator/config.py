@@ -15,6 +15,7 @@ from rotator.errors import ConfigError
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 ENGINES = ("auto", "hyperscan", "python")
+CONFIDENCES = ("low", "medium", "high")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -26,6 +27,8 @@ class ScanSettings:
     plugins: tuple[Path, ...] = ()
     engine: str = "auto"
     baseline: Path | None = None
+    # the lowest confidence reported and failed on (`--min-confidence` overrides it)
+    min_confidence: str = "medium"
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def load_config(path: Path | None) -> RotatorConfig:
 
 def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
     where = f"{path}"
-    known = {"max_file_size", "exclude", "plugins", "engine", "baseline"}
+    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "min_confidence"}
     settings: dict[str, Any] = {}
     scan = data.get("scan", {})
     if not isinstance(scan, dict):
@@ -128,4 +131,9 @@ def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
         if not isinstance(scan["baseline"], str):
             raise ConfigError(f"{where}: scan.baseline must be a file path")
         settings["baseline"] = (path.parent / scan["baseline"]).resolve()
+    if "min_confidence" in scan:
+        if scan["min_confidence"] not in CONFIDENCES:
+            raise ConfigError(f"{where}: scan.min_confidence must be one of {', '.join(CONFIDENCES)}",
+                              "high reports only what a reviewer would rotate; low reports everything")
+        settings["min_confidence"] = scan["min_confidence"]
     return ScanSettings(**settings)

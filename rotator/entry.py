@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 
 _VALUE_OPTIONS = {"--format": "format", "-f": "format", "--output": "output", "-o": "output",
-                  "--config": "config", "--baseline": "baseline"}
+                  "--config": "config", "--baseline": "baseline", "--min-confidence": "min_confidence"}
 _FLAG_OPTIONS = {"--staged": "staged", "--quiet": "quiet", "-q": "quiet", "--verbose": "verbose",
                  "-v": "verbose", "--no-color": "no_color"}
 
@@ -25,6 +25,7 @@ class StagedInvocation:
     output: str | None = None
     config: str | None = None
     baseline: str | None = None
+    min_confidence: str | None = None
     quiet: bool = False
     verbose: bool = False
     no_color: bool = False
@@ -57,6 +58,8 @@ def parse_staged_invocation(argv: list[str]) -> StagedInvocation | None:
             return None
     if invocation.format not in ("text", "json", "sarif"):
         return None
+    if invocation.min_confidence not in (None, "low", "medium", "high"):
+        return None  # click reports the bad choice
     return invocation
 
 

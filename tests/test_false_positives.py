@@ -48,6 +48,8 @@ CASES = {
     "markdown-prose-sentence": ("README.md", "one group per credential: variables holding the "
                                 "same value, under any name\n"),
     "graphql-schema": ("schema.graphql", "type Query {\n  projectToken: ProjectToken!\n}\n"),
+    "supabase-env-substitution": ("supabase/config.toml", 'secret = "env(SUPABASE_AUTH_EXTERNAL_GITHUB_SECRET)"\n'),
+    "optional-chaining-in-docs": ("docs/AUTH.md", "headers: { token: session?.accessToken }\n"),
     "workflow-permissions": (".github/workflows/ci.yml", "permissions:\n  id-token: write\n"),
 }
 
@@ -84,3 +86,9 @@ def test_a_word_password_in_a_document_is_still_found(ruleset):
             "the staging password: swordfish is shared\n")
     assert [v for _, v in found(text, ruleset, "SETUP.md")] == ["hunterhunter", "opensesame",
                                                                  "swordfish"]
+
+
+def test_random_key_holding_a_format_directive_by_chance_is_found(ruleset):
+    """Django's generated keys draw from `!@#$%^&*(-_=+)`: `%s` or `$(` inside is chance."""
+    value = "django-insecure-k2%s9x@q4w$(e7r)t5y(u3i0o=p1a-s6dh8&j2l!m9xq4w&e7r)t5y"
+    assert found(f"SECRET_KEY = '{value}'\n", ruleset, "config/settings.py") == [("secret-key", value)]

@@ -13,10 +13,11 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
+from rotator.scan.confidence import model_stamp
 from rotator.scan.findings import SecretHit
 
 CLEAN, MATCHED, BINARY = 0, 1, 2
-SCHEMA = 2
+SCHEMA = 3
 
 
 class AuditCache:
@@ -27,7 +28,8 @@ class AuditCache:
         self._db = sqlite3.connect(self.path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        version = f"{SCHEMA}:{ruleset_key}"
+        # confidences are stored with the hits: a new evidence model invalidates them too
+        version = f"{SCHEMA}:{model_stamp()}:{ruleset_key}"
         row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
         if row is None or row[0] != version:
             self._db.executescript(
@@ -51,7 +53,8 @@ class AuditCache:
             for oid, payload in self._db.execute(
                 f"SELECT oid, hits FROM blobs WHERE status={MATCHED} AND oid IN ({marks})", batch
             ):
-                found[oid] = [SecretHit(**h) for h in json.loads(payload)]
+                found[oid] = [SecretHit(**{**h, "confidence_reasons": tuple(h.get("confidence_reasons", ()))})
+                              for h in json.loads(payload)]
         return found
 
     def record(self, results: list[tuple[str, int, list[SecretHit]]]) -> None:

@@ -30,7 +30,7 @@ class CandidateContext:
 ALLOWLIST_MARKERS = ("pragma: allowlist secret", "gitleaks:allow")
 
 _TEMPLATE = re.compile(
-    r"""^(?::[A-Za-z_]\w*|@[A-Za-z_]\w*|\?|\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
+    r"""^(?::[A-Za-z_]\w*|@[A-Za-z_]\w*|\?|env\([A-Za-z_][A-Za-z0-9_]*\)?|\$\{.*\}|\$\{\{.*\}\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(.*|\{\{.*\}\}|%\(.*\)s|%[A-Za-z_]+%|#\{.*\}|<%.*%>|@[A-Za-z_]+@)$"""
 )
 # `%s`, `%(name)s`, `_%d`, `{}`, `{0}`, `{name}`: a format string, filled in at run time
 _FORMAT_STRING = re.compile(r"%s|%\([a-z_]+\)[sd]|[_./:-]%d|\{[0-9]*\}|\{[a-z_][a-z0-9_]*\}")
@@ -65,7 +65,7 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _GIT_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{7,12}$")
 _INTEGRITY = re.compile(r"^(?:sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+$", re.IGNORECASE)
 _CODE_EXPRESSION = re.compile(
-    r"""^(?:[A-Za-z_][A-Za-z0-9_]{0,30}(?:\.[A-Za-z_][A-Za-z0-9_]{0,30})+|[A-Za-z_][\w.]*\s*[(\[].*|
+    r"""^(?:[A-Za-z_][A-Za-z0-9_]{0,30}(?:[?!]?\.[A-Za-z_][A-Za-z0-9_]{0,30})+|[A-Za-z_][\w.]*\s*[(\[].*|
         (?:os|process|env|config|settings|self|this|ENV|import|require)\b.*|
         new\s.*|await\s.*|function.*|lambda.*)$""",
     re.VERBOSE,
@@ -102,9 +102,13 @@ def is_allowlisted_line(c: CandidateContext) -> bool:
 
 
 def is_template_reference(c: CandidateContext) -> bool:
-    """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`…"""
-    return bool(_TEMPLATE.match(c.value) or _TEMPLATE_INSIDE.search(c.value)
-                or _FORMAT_STRING.search(c.value))
+    """`${VAR}`, `$VAR`, `${{Postgres.DATABASE_URL}}`, `${{ secrets.X }}`, `{{ .Values.x }}`, `$(cmd)`,
+    `env(VAR)` (Supabase's config.toml)…"""
+    if _TEMPLATE.match(c.value):
+        return True
+    if len(c.value) >= 32 and shannon_entropy(c.value) >= 4.3:
+        return False  # 50 random characters hold a `%s` or `$(` by chance (Django's keys do)
+    return bool(_TEMPLATE_INSIDE.search(c.value) or _FORMAT_STRING.search(c.value))
 
 
 def is_bracketed_placeholder(c: CandidateContext) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rotator.redact import redact, secret_sha256
+from rotator.scan.confidence import rank
 from rotator.scan.engine.detect import Candidate
 
 # Where a location's copy of the secret lives, from most to least exposed.
@@ -64,6 +65,8 @@ class Finding:
     reachable_from: list[str] = field(default_factory=list)
     verified: str | None = None
     live_in: list[dict] = field(default_factory=list)
+    # Why `confidence` is what it is (rotator.scan.confidence): evidence, never the value.
+    confidence_reasons: list[str] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
@@ -129,6 +132,7 @@ class SecretHit:
     confidence: str
     line: int
     secret_sha1: str = ""
+    confidence_reasons: tuple[str, ...] = ()
 
     @classmethod
     def from_candidate(cls, candidate: Candidate) -> SecretHit:
@@ -144,6 +148,7 @@ class SecretHit:
             confidence=candidate.confidence,
             line=candidate.line,
             secret_sha1=hashlib.sha1(candidate.value_bytes).hexdigest(),
+            confidence_reasons=candidate.confidence_reasons,
         )
 
 
@@ -166,10 +171,15 @@ def group_into_findings(hits: Iterable[tuple[SecretHit, Location]]) -> list[Find
                 confidence=hit.confidence,
                 path=location.path,
                 secret_sha1=hit.secret_sha1,
+                confidence_reasons=list(hit.confidence_reasons),
             )
             findings[key] = finding
-        elif finding.name is None and hit.name:
-            finding.name = hit.name
+        else:
+            if finding.name is None and hit.name:
+                finding.name = hit.name
+            if rank(hit.confidence) > rank(finding.confidence):
+                # one copy under a telling name or in a telling place is enough
+                finding.confidence, finding.confidence_reasons = hit.confidence, list(hit.confidence_reasons)
         if (key, location) not in seen:
             seen.add((key, location))
             finding.locations.append(location)

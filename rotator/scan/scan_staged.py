@@ -16,7 +16,7 @@ from rotator.scan.engine.detect import find_secrets_in_blob
 from rotator.scan.engine.ruleset import load_ruleset
 from rotator.scan.engine.text import scannable_text
 from rotator.scan.findings import Location, SecretHit, group_into_findings
-from rotator.scan.result import ScanResult, ScanStats
+from rotator.scan.result import ScanResult, ScanStats, at_least
 from rotator.scan.sources.git import repository_root
 from rotator.scan.sources.staged import staged_changes
 
@@ -76,6 +76,7 @@ def staged_scan_for_hook(invocation) -> int:
         from rotator.scan.baseline import filter_result
 
         result = filter_result(result, baseline)
+    result = at_least(result, invocation.min_confidence or settings.min_confidence)
     output = Path(invocation.output) if invocation.output else None
     write_report(result, invocation.format, output, invocation.quiet, invocation.verbose,
                  invocation.no_color)

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rotator.rules import Rule
+from rotator.scan.confidence import Assessment, assess
 from rotator.scan.engine.ruleset import RuleSet
-from rotator.scan.filters import CandidateContext, reason_to_drop, shannon_entropy
+from rotator.scan.filters import CandidateContext, reason_to_drop
 
 _QUOTES = b"\"'`"
 # Labels that stand before a value in documents without being its variable's name.
@@ -36,6 +37,8 @@ class Candidate:
     line: int
     confidence: str
     line_text: str = field(default="", repr=False)  # the line, for liveness checks (--verify)
+    # why the confidence is what it is (rotator.scan.confidence); no value in them
+    confidence_reasons: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,21 +89,24 @@ def _reason_to_drop_cached(verdicts: dict, rule, value, name, line_text, path, q
     if key in verdicts:
         return verdicts[key]
     verdict = reason_to_drop(CandidateContext(rule, value, name, line_text, path, quoted))
-    if len(verdicts) > 50_000:
-        verdicts.clear()
-    verdicts[key] = verdict
+    _remember(verdicts, key, verdict)
     return verdict
 
 
-def _confidence(rule: Rule, value: str) -> str:
-    """Name-based rules start at medium: a long random value is high, a short one low."""
-    if rule.confidence != "medium":
-        return rule.confidence
-    if len(value) >= 16 and shannon_entropy(value) >= 3.5:
-        return "high"
-    if len(value) < 8:
-        return "low"
-    return "medium"
+def _assess_cached(verdicts: dict, candidate: Candidate, path: str) -> Candidate:
+    """The candidate with its confidence and reasons (memoised like the filters' verdicts)."""
+    key = ("confidence", candidate.rule.id, candidate.value, candidate.name, candidate.line_text, path)
+    assessment = verdicts.get(key)
+    if assessment is None:
+        assessment = assess(candidate.rule, candidate.value, candidate.name, candidate.line_text, path)
+        _remember(verdicts, key, assessment)
+    return replace(candidate, confidence=assessment.level, confidence_reasons=assessment.reasons)
+
+
+def _remember(verdicts: dict, key: tuple, verdict: str | Assessment | None) -> None:
+    if len(verdicts) > 50_000:
+        verdicts.clear()
+    verdicts[key] = verdict
 
 
 def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
@@ -149,10 +155,11 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
                 dropped.append(Dropped(rule.id, line_number, reason))
                 continue
             candidates.append(
-                Candidate(rule, value, raw, name, start, end, line_number, _confidence(rule, value),
-                          line_text)
+                Candidate(rule, value, raw, name, start, end, line_number, rule.confidence, line_text)
             )
-    return BlobResult(resolve_overlaps(candidates), dropped)
+    # judged after overlaps are resolved: only what is reported pays for the evidence
+    kept = [_assess_cached(ruleset.filter_verdicts, c, path) for c in resolve_overlaps(candidates)]
+    return BlobResult(kept, dropped)
 
 
 def _lines_back(data: bytes, offset: int, count: int) -> int:

@@ -19,6 +19,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "secret_sha256": finding.secret_sha256,
         "redacted": finding.redacted,
         "confidence": finding.confidence,
+        "confidence_reasons": list(finding.confidence_reasons),
         "state": finding.state,
         "locations": [
             {
@@ -61,6 +62,8 @@ def report_to_dict(result: ScanResult) -> dict[str, Any]:
                 "missing_objects": stats.missing_objects,
             },
             "accepted_by_baseline": stats.accepted_by_baseline,
+            "min_confidence": result.min_confidence,
+            "below_min_confidence": stats.below_min_confidence,
             "warnings": result.warnings,
         },
         "findings": [finding_to_dict(f) for f in result.findings],

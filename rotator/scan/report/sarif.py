@@ -64,6 +64,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             "secretSha256": finding.secret_sha256,
             "redacted": finding.redacted,
             "confidence": finding.confidence,
+            "confidenceReasons": list(finding.confidence_reasons),
             "state": finding.state,
             "commits": sorted({loc.commit for loc in finding.locations if loc.commit}),
         },

@@ -28,7 +28,7 @@ def _human_bytes(count: int) -> str:
     return f"{count} B"
 
 
-def _finding_block(finding: Finding, style: _Style) -> list[str]:
+def _finding_block(finding: Finding, style: _Style, verbose: bool = False) -> list[str]:
     label = finding.name or finding.kind
     level = {"high": "red", "medium": "yellow", "low": "dim"}[finding.confidence]
     local = "" if finding.is_leak else style("  (local only, not committed)", "green")
@@ -37,6 +37,8 @@ def _finding_block(finding: Finding, style: _Style) -> list[str]:
         f"{style(finding.rule, 'cyan')} · {style(finding.confidence, level)}{local}"
     )
     lines = [head]
+    if verbose and finding.confidence_reasons:
+        lines.append(style(f"    {finding.confidence}: {'; '.join(finding.confidence_reasons)}", "dim"))
     if finding.verified:
         reason = f" ({finding.verified_reason})" if finding.verified_reason else ""
         colour = {"live": "red", "dead": "green"}.get(finding.verified, "yellow")
@@ -111,6 +113,9 @@ def summary_line(result: ScanResult) -> str:
         parts.append("skipped " + ", ".join(skipped))
     if stats.accepted_by_baseline:
         parts.append(f"{stats.accepted_by_baseline} accepted by the baseline")
+    if stats.below_min_confidence:
+        parts.append(f"{stats.below_min_confidence} below {result.min_confidence} confidence not shown "
+                     "(--min-confidence low shows them)")
     return "; ".join(parts)
 
 
@@ -124,13 +129,13 @@ def render_text(result: ScanResult, colour: bool = False, verbose: bool = False)
         for group in by_secret.values():
             lines.append(style(exposure_story(group), "bold"))
             for finding in group:
-                lines.extend("  " + line for line in _finding_block(finding, style))
+                lines.extend("  " + line for line in _finding_block(finding, style, verbose))
                 if finding.reachable_from and verbose:
                     lines.append(style(f"      reachable from: {', '.join(finding.reachable_from)}", "dim"))
             lines.append("")
     else:
         for finding in result.findings:
-            lines.extend(_finding_block(finding, style))
+            lines.extend(_finding_block(finding, style, verbose))
             lines.append("")
     for warning in result.warnings:
         lines.append(style(f"warning: {warning}", "yellow"))
