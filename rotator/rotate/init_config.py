@@ -455,10 +455,11 @@ def platforms_for_init(options: InitOptions, environ: Mapping[str, str]) -> Plat
     if options.railway_project:
         railway = RailwayTarget(options.railway_project,
                                 url=options.railway_url or (railway.url if railway else None)
-                                or environ.get("ROTATOR_RAILWAY_URL"))
+                                or environ.get("ROTATOR_RAILWAY_URL"),
+                                workspace=environ.get("RAILWAY_WORKSPACE_ID") or None)
     elif railway is not None and options.railway_url:
         railway = RailwayTarget(railway.project, railway.environments, railway.services,
-                                options.railway_url)
+                                options.railway_url, railway.workspace)
     if options.vercel_project:
         vercel = VercelTarget(options.vercel_project,
                               team=options.vercel_team or (vercel.team if vercel else None),

@@ -114,7 +114,8 @@ class PlatformSession:
     def _railway_project(self) -> RailwayProject:
         if self._project is None:
             assert self.settings.railway is not None
-            self._project = self.railway.find_project(self.settings.railway.project)
+            self._project = self.railway.find_project(self.settings.railway.project,
+                                                     self.settings.railway.workspace)
         return self._project
 
     # -- reading --------------------------------------------------------------------------

@@ -22,7 +22,69 @@ def test_account_token_lists_project_environments_and_services(sandbox: Sandbox)
         (project,) = client.list_projects()
     assert project.name == "intowork"
     assert project.environment("production").id == sandbox.ids.railway_environment_id
-    assert {s.name for s in project.services} == {"backend", "Postgres"}
+    # three services, two to a page: the second page was followed
+    assert {s.name for s in project.services} == {"backend", "Postgres", "worker"}
+
+
+def _other_workspace_project(sandbox: Sandbox) -> str:
+    """A project in a workspace the sandbox's tokens do not belong to."""
+    state = sandbox.railway_state
+    other = state.add_workspace("someone else")
+    return state.add_project("not-ours", other)
+
+
+def test_account_token_finds_projects_of_its_workspaces_over_pages(sandbox: Sandbox) -> None:
+    state = sandbox.railway_state
+    for n in range(5):
+        state.add_project(f"extra-{n}", sandbox.ids.railway_workspace_id)
+    hidden = _other_workspace_project(sandbox)
+    with sandbox.railway_client() as client:
+        projects = client.list_projects()
+        found = client.find_project("extra-4")
+    assert {p.name for p in projects} == {"intowork", *(f"extra-{n}" for n in range(5))}
+    assert hidden not in {p.id for p in projects}
+    assert found.name == "extra-4"
+
+
+def test_a_project_by_id_is_fetched_not_searched(sandbox: Sandbox) -> None:
+    with sandbox.railway_client() as client:
+        project = client.find_project(sandbox.ids.railway_project_id)
+        assert client.http.attempts[0] == "Project"
+        assert "WorkspaceProjects" not in client.http.attempts
+    assert project.name == "intowork"
+
+
+def test_account_token_cannot_reach_another_workspaces_project(sandbox: Sandbox) -> None:
+    hidden = _other_workspace_project(sandbox)
+    with sandbox.railway_client() as client, pytest.raises(AuthError):
+        client.get_project(hidden)
+
+
+def test_projects_without_a_workspace_miss_team_projects(sandbox: Sandbox) -> None:
+    """railwayapp/docs#867/#931: `projects(workspaceId: null)` is not how to list them."""
+    with sandbox.railway_client() as client:
+        data = client.http.request(
+            "raw", "POST", "/graphql/v2",
+            json={"query": "{ projects { edges { node { id } } } }"}).json()
+    assert data["data"]["projects"]["edges"] == []
+
+
+def test_workspace_token_lists_its_workspace_given_its_id(sandbox: Sandbox) -> None:
+    _other_workspace_project(sandbox)
+    with sandbox.railway_client(workspace_token=True) as client:
+        (project,) = client.list_projects(sandbox.ids.railway_workspace_id)
+        assert client.find_project(sandbox.ids.railway_project_id).id == project.id
+        with pytest.raises(AuthError) as caught:  # `me` is refused: it cannot find its workspace
+            client.find_project("intowork")
+    assert project.name == "intowork"
+    assert "workspace" in str(caught.value) and "Next step" in str(caught.value)
+
+
+def test_project_token_resolves_its_project_by_name_or_id(sandbox: Sandbox) -> None:
+    with sandbox.railway_client(project_token=True) as client:
+        assert client.find_project("intowork").id == sandbox.ids.railway_project_id
+        assert client.find_project(sandbox.ids.railway_project_id).name == "intowork"
+        assert set(client.http.attempts) == {"ProjectTokenScope", "ProjectServices"}
 
 
 def test_project_token_sees_only_its_project(sandbox: Sandbox) -> None:
