@@ -33,6 +33,7 @@ from rotate_kit import (  # noqa: E402
     RotationRig,
     SimulatedKill,
     _process_env,
+    database_end_state,
     database_group,
     resend_group,
     wait_for_all_deployments,
@@ -41,7 +42,6 @@ from rotate_kit import (  # noqa: E402
 
 from rotator.cli import main  # noqa: E402
 from rotator.errors import RotatorError  # noqa: E402
-from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
 from rotator.rotate.journal import RotationJournal  # noqa: E402
 from rotator.rotate.run import resume_rotation, rollback_run, start_rotation  # noqa: E402
 
@@ -106,23 +106,7 @@ def _healthy(rig: RotationRig) -> None:
 
 
 def database_state(run: Run) -> str:
-    rig = run.rig
-    wait_for_all_deployments(rig.sandbox)
-    ids = rig.sandbox.ids
-    stored = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
-                                                     ids.postgres_service_id)
-    url = stored["DATABASE_URL"]
-    password = parse_database_url(url).password
-    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == password, "mixed variables"
-    assert _live_backend(rig)["DATABASE_URL"] == url, "backend runs another URL"
-    assert check_login(url).result is LoginResult.ACCEPTED, "stored password does not log in"
-    other = run.secrets["new"] if password == run.secrets["old"] else run.secrets["old"]
-    if other:
-        other_url = url.replace(password, other)
-        assert check_login(other_url).result is LoginResult.REJECTED, "both passwords work"
-    assert not (rig.state_dir / "database.lock").exists()
-    _healthy(rig)
-    return "previous" if password == run.secrets["old"] else "rotated"
+    return database_end_state(run.rig, run.secrets["old"], run.secrets.get("new"))
 
 
 def resend_state(run: Run) -> str:

@@ -123,6 +123,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
     _infer_unreadable(plan)
     if current.locations and not plan.blockers:
         ctx = family_context(session.environ, settings, group)
+        ctx.rendered = current.rendered
         plan.family = group.rotation.plan(ctx, dict(current.values),
                                           {loc["key"]: loc["variable"]
                                            for loc in current.locations})

@@ -27,6 +27,25 @@ def check_values_in_place(ctx: RunContext, which: str) -> list[str]:
     return problems
 
 
+def check_rendered_references(ctx: RunContext, which: str) -> list[str]:
+    """References that follow the value (``${{Postgres.DATABASE_URL}}``, the template's own
+    PGPASSWORD…) must render to the ``which`` credential in what a deployment would see."""
+    expected = ctx.journal.provider.get(f"{which}_secret")
+    if expected is None:
+        return []
+    rotation = ctx.group.rotation
+    problems = []
+    for check in ctx.journal.provider.get("rendered_checks", []):
+        variables = ctx.session.railway.get_deployment_variables(
+            check["project_id"], check["environment_id"], check["service_id"])
+        value = variables.get(check["variable"])
+        carried = rotation.old_secret({"rendered": value}) if value else None
+        if carried != expected:
+            problems.append(f"{check['description']} renders {fingerprint(carried)}, "
+                            f"expected {fingerprint(expected)}")
+    return problems
+
+
 def json_subset(expected: Any, body: Any) -> bool:
     """``expected`` is contained in ``body``: tables recursively (extra keys in the answer are
     fine, e.g. `{checks = {database = "ok"}}`), anything else by equality."""
@@ -75,7 +94,8 @@ def check_health(ctx: RunContext) -> list[str]:
 def verify(ctx: RunContext, which: str) -> list[str]:
     """All problems found (empty: verified): values, health, then the provider's own proof
     (PostgreSQL: the new password logs in and the old one is refused)."""
-    problems = check_values_in_place(ctx, which) + check_health(ctx)
+    problems = (check_values_in_place(ctx, which) + check_rendered_references(ctx, which)
+                + check_health(ctx))
     try:
         problems += ctx.group.rotation.provider_problems(ctx.family, which)
     except FamilyError as error:
