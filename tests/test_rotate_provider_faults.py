@@ -18,6 +18,13 @@ Fault points:
   Postgres ALTER ROLE        refused (admin URL with a wrong password: rollback)
   Postgres kills after       activate-requested (resume), activated (rollback RUN_ID),
                              deactivated during a rollback (resume finishes the rollback)
+  Postgres on Railway's template (POSTGRES_PASSWORD the one literal, the backend referring,
+  the worker holding a pasted copy), between the write of the home, the worker's copy,
+  ALTER ROLE and the redeploys:
+           kills after       each of those steps (resume: rotated; rollback RUN_ID: previous)
+           faults            the worker's write refused, the worker's or the backend's new
+                             deployment crashing, the rendered read
+                             (variablesForServiceDeployment) failing during verification
 """
 
 from __future__ import annotations
@@ -231,5 +238,57 @@ def test_postgres_kill_during_rollback_after_deactivate_then_resume(rig: Rotatio
                   ("deactivated", kill))
     result = run.resume()
     assert result.state == "rolled_back"
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
+
+
+HOME = "railway:Postgres@production:POSTGRES_PASSWORD"
+COPY = "railway:worker@production:DATABASE_URL"
+TEMPLATE_STEPS = [f"apply-set-requested:{HOME}", f"apply-set:{HOME}", f"apply-set:{COPY}",
+                  "apply-pushed", "activate-requested", "activated",
+                  "apply-redeploy-started:railway:worker@production",
+                  "apply-deployed:railway:worker@production",
+                  "apply-redeploy-requested:railway:backend@production",
+                  "apply-deployed:railway:backend@production", "verified"]
+
+
+@pytest.mark.parametrize("kill_at", TEMPLATE_STEPS)
+def test_postgres_template_kill_then_resume_ends_rotated(rig: RotationRig, kill_at: str) -> None:
+    run = _database(rig)
+    run.killed(kill_at)
+    assert run.resume().state == "rotated"
+    assert database_state(run) == "rotated"
+    run.no_plaintext()
+
+
+@pytest.mark.parametrize("kill_at", [f"apply-set:{HOME}", "activated",
+                                     "apply-deployed:railway:worker@production"])
+def test_postgres_template_kill_then_rollback_ends_previous(rig: RotationRig,
+                                                            kill_at: str) -> None:
+    run = _database(rig)
+    run_id = run.killed(kill_at)
+    result = rollback_run(rig.settings, run_id, environ=rig.environ, echo=run.lines.append)
+    assert result.state == "rolled_back", result.account
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
+
+
+@pytest.mark.parametrize(("at", "call", "kind"), [
+    (f"apply-set:{HOME}", "variableCollectionUpsert", "http500"),  # the worker's copy refused
+    ("activated", "deploymentRedeploy", "deployment_crashed"),  # the worker's deploy crashes
+    ("apply-deployed:railway:worker@production", "deploymentRedeploy",
+     "deployment_crashed"),  # the backend's (consumer's) deploy crashes
+    ("apply-deployed:railway:backend@production", "variablesForServiceDeployment",
+     "http500"),  # the rendered values cannot be read back: not verified
+])
+def test_postgres_template_fault_rolls_back(rig: RotationRig, at: str, call: str,
+                                            kind: str) -> None:
+    run = _database(rig)
+    faults = rig.sandbox.faults
+    # a refused call is retried, so it fails for good; a crashed deployment crashes once
+    times = 1 if kind.startswith("deployment_") else PERSISTENT
+    result = run.start((at, lambda: faults.add(call, kind=kind, times=times)))
+    assert result.state == "rolled_back", result.account
+    assert (call, kind) in faults.triggered
     assert database_state(run) == "previous"
     run.no_plaintext(*result.account)

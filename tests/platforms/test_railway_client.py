@@ -248,3 +248,62 @@ def test_service_domains(seeded_sandbox: Sandbox) -> None:
         domains = client.service_domains(project_id, environment_id,
                                          seeded_sandbox.ids.backend_service_id)
     assert [d.domain for d in domains] == ["backend-production.up.railway.app"]
+
+
+# -- the stock PostgreSQL template, rendering, deployment states ------------------------------
+
+def test_template_holds_one_literal_and_renders_the_rest_to_the_real_database(
+        seeded_sandbox: Sandbox) -> None:
+    from rotator.platforms.postgres import LoginResult, check_login, parse_database_url
+
+    project_id, environment_id = _ids(seeded_sandbox)
+    ids = seeded_sandbox.ids
+    with seeded_sandbox.railway_client() as client:
+        raw = client.get_variables(project_id, environment_id, ids.postgres_service_id)
+        rendered = client.get_variables(project_id, environment_id, ids.postgres_service_id,
+                                        unrendered=False)
+        backend = client.get_deployment_variables(project_id, environment_id,
+                                                  ids.backend_service_id)
+    literals = {name for name in raw if not raw.is_reference(name)}
+    assert "POSTGRES_PASSWORD" in literals
+    assert {"PGPASSWORD", "PGUSER", "PGHOST", "DATABASE_URL", "DATABASE_PUBLIC_URL"} <= (
+        set(raw) - literals)
+    assert raw["PGPASSWORD"] == "${{POSTGRES_PASSWORD}}"
+    password = raw["POSTGRES_PASSWORD"]
+    assert len(password) == 32 and password.isalnum()
+    assert rendered["PGPASSWORD"] == password and rendered["PGHOST"] == "127.0.0.1"
+    for url in (rendered["DATABASE_URL"], rendered["DATABASE_PUBLIC_URL"],
+                backend["DATABASE_URL"]):
+        assert parse_database_url(url).password == password
+        assert check_login(url).result is LoginResult.ACCEPTED
+    # a deployment sees Railway's provided variables and the shared ones it references
+    assert backend["RAILWAY_SERVICE_NAME"] == "backend"
+    assert backend["ALLOWED_ORIGINS"] == "https://example.com"
+    assert "${{" not in "".join(v or "" for v in backend.values())
+
+
+def test_sleeping_deployment_is_a_success_and_the_replaced_one_is_removed(
+        seeded_sandbox: Sandbox) -> None:
+    project_id, environment_id = _ids(seeded_sandbox)
+    worker = seeded_sandbox.ids.worker_service_id
+    with seeded_sandbox.railway_client() as client:
+        (before,) = [d for d in client.list_deployments(project_id, environment_id, worker)]
+        assert before.status == "SLEEPING" and before.succeeded  # App Sleeping, after going live
+        new = client.redeploy_service(project_id, environment_id, worker)
+        finished = client.wait_for_deployment(new.id, poll_interval=FAST_POLL)
+        assert finished.succeeded and finished.status in ("SUCCESS", "SLEEPING")
+        seeded_sandbox.railway_deployment(before.id).done.wait(10)
+        assert client.get_deployment(before.id).status in ("REMOVING", "REMOVED")
+
+
+def test_latest_redeployable_deployment_is_found_beyond_the_first_page(
+        seeded_sandbox: Sandbox) -> None:
+    project_id, environment_id = _ids(seeded_sandbox)
+    backend = seeded_sandbox.ids.backend_service_id
+    state = seeded_sandbox.railway_state
+    for _ in range(3):  # newer deployments that failed: the good one is on page 2
+        state.deploy(environment_id, backend, fault_kind="deployment_failed").done.wait(10)
+    with seeded_sandbox.railway_client() as client:
+        latest = client.latest_redeployable_deployment(project_id, environment_id, backend)
+        assert client.http.attempts.count("Deployments") == 2
+    assert latest.status == "SUCCESS"
