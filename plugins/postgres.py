@@ -62,10 +62,15 @@ class PostgresPassword(FamilyRotation):
     one stops working at that moment (connections already open stay up), so there is no grace
     window; a zero-downtime rotation needs two roles, which this family does not manage.
 
+    On Railway's PostgreSQL template the password is stored once, bare, in
+    ``POSTGRES_PASSWORD``; the URLs are references that render from it (api/railway.md §16).
+    The role and host then come from what those references render to (``ctx.rendered``).
+
     Parameters: ``admin_url_env`` (an environment variable holding a URL allowed to ALTER the
     role; by default the role changes its own password over its own URL), ``connect_variable``
-    (which URL variable to connect with, e.g. DATABASE_PUBLIC_URL when the private host is not
-    reachable from where rotator runs).
+    (which URL to connect with: a variable of the group or a reference rendered from it; by
+    default DATABASE_PUBLIC_URL when there is one, since the private host is not reachable
+    from where rotator runs).
     """
 
     name = "postgres"
@@ -75,8 +80,9 @@ class PostgresPassword(FamilyRotation):
     derives_from_old = True
     redeploy_sources = False  # the database service reads no variable once it has started
     init_hints = (
-        'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — if the private host is not '
-        "reachable from where rotator runs (CI); the variable must be in `variables`",
+        'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — which URL to connect over '
+        "(a variable of the group, or a reference that renders from it; by default "
+        "DATABASE_PUBLIC_URL when there is one: the private host is not reachable from CI)",
         'params = {admin_url_env = "PG_ADMIN_URL"}  — to ALTER the role as another user',
     )
 

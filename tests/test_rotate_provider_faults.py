@@ -23,7 +23,7 @@ Fault points:
   ALTER ROLE and the redeploys:
            kills after       each of those steps (resume: rotated; rollback RUN_ID: previous)
            faults            the worker's write refused, the worker's or the backend's new
-                             deployment crashing, the rendered read
+                             deployment crashing or being REMOVED, the rendered read
                              (variablesForServiceDeployment) failing during verification
 """
 
@@ -276,6 +276,7 @@ def test_postgres_template_kill_then_rollback_ends_previous(rig: RotationRig,
 @pytest.mark.parametrize(("at", "call", "kind"), [
     (f"apply-set:{HOME}", "variableCollectionUpsert", "http500"),  # the worker's copy refused
     ("activated", "deploymentRedeploy", "deployment_crashed"),  # the worker's deploy crashes
+    ("activated", "deploymentRedeploy", "deployment_removed"),  # ... or is superseded
     ("apply-deployed:railway:worker@production", "deploymentRedeploy",
      "deployment_crashed"),  # the backend's (consumer's) deploy crashes
     ("apply-deployed:railway:backend@production", "variablesForServiceDeployment",

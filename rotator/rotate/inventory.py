@@ -69,6 +69,7 @@ class PlatformSession:
         self._project: RailwayProject | None = None
         # environment name -> scope (service name or "shared") -> unrendered variables
         self._raw: dict[str, dict[str, RailwayVariables]] = {}
+        self._rendered_reads: dict[tuple[str, str], RailwayVariables] = {}
 
     def close(self) -> None:
         for client in (self._railway, self._vercel):
@@ -173,11 +174,15 @@ class PlatformSession:
                                        SHARED_SCOPE if shared else scope, environment))
 
     def _rendered(self, environment: str, scope: str) -> RailwayVariables:
-        """What a deployment of the service sees (shared variables: rendered as stored)."""
-        project_id, environment_id, service_id = self._scope_ids(environment, scope)
-        if service_id is None:
-            return self.railway.get_variables(project_id, environment_id, None, unrendered=False)
-        return self.railway.get_deployment_variables(project_id, environment_id, service_id)
+        """What a deployment of the service sees (shared variables: rendered as stored); read
+        once per plan (Railway's hourly request budget is small: api/railway.md §11)."""
+        if (environment, scope) not in self._rendered_reads:
+            project_id, environment_id, service_id = self._scope_ids(environment, scope)
+            self._rendered_reads[(environment, scope)] = (
+                self.railway.get_variables(project_id, environment_id, None, unrendered=False)
+                if service_id is None else
+                self.railway.get_deployment_variables(project_id, environment_id, service_id))
+        return self._rendered_reads[(environment, scope)]
 
     def _add_railway_location(self, current: CurrentValues, environment: str, scope: str,
                               variable: str, value: str | None) -> bool:
@@ -251,15 +256,12 @@ class PlatformSession:
         """Each reference of the group renders from one stored variable that holds the value
         (the PostgreSQL template's POSTGRES_PASSWORD): that is the location to write."""
         raw = self._environment_variables(environment)
-        rotation = group.rotation
         for target, variable in references:
             scope = SHARED_SCOPE if target.shared else target.name
-            rendered = self._rendered(environment, scope).get(variable)
-            secret = rotation.old_secret({"rendered": rendered}) if rendered else None
+            secret = credential_in(group, self._rendered(environment, scope).get(variable))
             sources = literal_sources(raw, scope, variable)
             homes = [(s, n) for s, n in sources if secret is not None
-                     and raw[s][n] is not None
-                     and rotation.old_secret({"stored": raw[s][n]}) == secret]
+                     and credential_in(group, raw[s][n]) == secret]
             if len(homes) != 1:
                 names = ", ".join(f"{s}.{n}" for s, n in sources) or "no stored variable"
                 current.blockers.append(
@@ -278,15 +280,15 @@ class PlatformSession:
                      current: CurrentValues) -> None:
         """Stored copies of the current value elsewhere in the environment (a URL pasted
         into a worker): left alone they would break when the old value is revoked."""
-        rotation = group.rotation
-        old = rotation.old_secret({k: v for k, v in current.values.items() if v is not None})
+        old = group.rotation.old_secret({k: v for k, v in current.values.items()
+                                         if v is not None})
         if not old or len(old) < 8:
             return
         for scope, variables in self._environment_variables(environment).items():
             for name, value in variables.items():
                 if value is None or variables.is_reference(name):
                     continue
-                if (rotation.old_secret({"copy": value}) == old
+                if (credential_in(group, value) == old
                         and self._add_railway_location(current, environment, scope, name, value)):
                     current.notes.append(
                         f"railway:{scope}@{environment} {name} holds a literal copy of the "
@@ -387,6 +389,16 @@ class PlatformSession:
                                                 poll_interval=timing.poll_interval)
         status = getattr(deployment, "status", None) or deployment.ready_state
         return DeploymentOutcome(deployment_id, status, deployment.succeeded)
+
+
+def credential_in(group: SecretGroup, value: str | None) -> str | None:
+    """The credential one value carries, as the family reads it (a URL's password)."""
+    if not value:
+        return None
+    try:
+        return group.rotation.old_secret({"value": value})
+    except ValueError:  # a value of the family's shape that does not parse (a broken URL)
+        return None
 
 
 def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import httpx
 from rotator.rotate.audit import fingerprint
 from rotator.rotate.config import HealthCheck
 from rotator.rotate.family import FamilyError
+from rotator.rotate.inventory import credential_in
 from rotator.rotate.run_context import RunContext
 
 
@@ -33,13 +34,11 @@ def check_rendered_references(ctx: RunContext, which: str) -> list[str]:
     expected = ctx.journal.provider.get(f"{which}_secret")
     if expected is None:
         return []
-    rotation = ctx.group.rotation
     problems = []
     for check in ctx.journal.provider.get("rendered_checks", []):
         variables = ctx.session.railway.get_deployment_variables(
             check["project_id"], check["environment_id"], check["service_id"])
-        value = variables.get(check["variable"])
-        carried = rotation.old_secret({"rendered": value}) if value else None
+        carried = credential_in(ctx.group, variables.get(check["variable"]))
         if carried != expected:
             problems.append(f"{check['description']} renders {fingerprint(carried)}, "
                             f"expected {fingerprint(expected)}")

@@ -276,6 +276,11 @@ class RailwayState:
             if fault_kind == "deployment_crashed":
                 self._set_status(record, "CRASHED", "injected fault: process crashed")
                 return
+            if fault_kind == "deployment_removed":
+                self._set_status(record, "REMOVING", "injected fault: superseded")
+                time.sleep(self.timing.step_delay)
+                self._set_status(record, "REMOVED")
+                return
             if service.app_role is None:
                 record.env = {**self.provided_variables,
                               **self.deployment_variables(record.environment_id,
@@ -682,7 +687,8 @@ class RailwaySandboxServer(LoopbackServer):
                 raise GraphQLError("Cannot redeploy without a snapshot")
             fault = info.context["faults"].take(
                 "deploymentRedeploy",
-                kinds=frozenset({"deployment_failed", "deployment_crashed"}))
+                kinds=frozenset({"deployment_failed", "deployment_crashed",
+                                 "deployment_removed"}))
             new = state.deploy(record.environment_id, record.service_id,
                                fault_kind=fault.kind if fault else None)
             return new.as_graphql()

@@ -307,3 +307,30 @@ def test_latest_redeployable_deployment_is_found_beyond_the_first_page(
         latest = client.latest_redeployable_deployment(project_id, environment_id, backend)
         assert client.http.attempts.count("Deployments") == 2
     assert latest.status == "SUCCESS"
+
+
+def test_a_superseded_deployment_is_removed_and_not_a_success(seeded_sandbox: Sandbox) -> None:
+    seeded_sandbox.faults.add("deploymentRedeploy", kind="deployment_removed")
+    project_id, environment_id = _ids(seeded_sandbox)
+    with seeded_sandbox.railway_client() as client:
+        new = client.redeploy_service(project_id, environment_id,
+                                      seeded_sandbox.ids.backend_service_id)
+        finished = client.wait_for_deployment(new.id, poll_interval=FAST_POLL)
+    assert finished.status in ("REMOVING", "REMOVED")  # abandoned: it will never serve
+    assert finished.finished and not finished.succeeded
+
+
+def test_a_workspace_token_finds_the_project_in_the_configured_workspace(
+        sandbox: Sandbox) -> None:
+    from rotator.inventory.collect import collect_inventory
+    from rotator.inventory.config import platforms_from_config
+
+    railway = {"project": "intowork", "url": sandbox.railway.graphql_url}
+    environ = {"RAILWAY_API_TOKEN": sandbox.tokens.railway_workspace_token}
+    with pytest.raises(AuthError, match="workspace"):  # `me` is refused: it must be told
+        collect_inventory(platforms_from_config({"platforms": {"railway": railway}}, None, {}),
+                          environ)
+    configured = {**railway, "workspace": sandbox.ids.railway_workspace_id}
+    inventory = collect_inventory(
+        platforms_from_config({"platforms": {"railway": configured}}, None, {}), environ)
+    assert {v.service for v in inventory.variables} >= {"Postgres", "backend", "shared"}
