@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets as secrets_module
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,8 +145,8 @@ def test_postgres_rotation_with_the_url_pasted_into_the_backend(
         try:
             config = write_config(tmp_path / "rotator.toml", sandbox, health.url,
                                   tmp_path / "state", extra=POSTGRES_GROUP)
-            environ = {**sandbox.client_environment(),
-                       "ROTATOR_JOURNAL_KEY": "A" * 43 + "="}
+            environ = {**sandbox.client_environment(), "ROTATOR_JOURNAL_KEY":
+                       base64.b64encode(secrets_module.token_bytes(32)).decode()}
             from rotator.config import load_config
             from rotator.rotate.config import load_rotation_settings
 
