@@ -85,10 +85,15 @@ class PostgresPassword(FamilyRotation):
     one stops working at that moment (connections already open stay up), so there is no grace
     window; a zero-downtime rotation needs two roles, which this family does not manage.
 
+    On Railway's PostgreSQL template the password is stored once, bare, in
+    ``POSTGRES_PASSWORD``; the URLs are references that render from it (api/railway.md §16).
+    The role and host then come from what those references render to (``ctx.rendered``).
+
     Parameters: ``admin_url_env`` (an environment variable holding a URL allowed to ALTER the
     role; by default the role changes its own password over its own URL), ``connect_variable``
-    (which URL variable to connect with, e.g. DATABASE_PUBLIC_URL when the private host is not
-    reachable from where rotator runs).
+    (which URL to connect with: a variable of the group or a reference rendered from it; by
+    default DATABASE_PUBLIC_URL when there is one, since the private host is not reachable
+    from where rotator runs).
     """
 
     name = "postgres"
@@ -98,8 +103,9 @@ class PostgresPassword(FamilyRotation):
     derives_from_old = True
     redeploy_sources = False  # the database service reads no variable once it has started
     init_hints = (
-        'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — if the private host is not '
-        "reachable from where rotator runs (CI); the variable must be in `variables`",
+        'params = {connect_variable = "DATABASE_PUBLIC_URL"}  — which URL to connect over '
+        "(a variable of the group, or a reference that renders from it; by default "
+        "DATABASE_PUBLIC_URL when there is one: the private host is not reachable from CI)",
         'params = {admin_url_env = "PG_ADMIN_URL"}  — to ALTER the role as another user',
     )
 
@@ -134,11 +140,20 @@ class PostgresPassword(FamilyRotation):
             plan.blockers.append(f"{', '.join(sorted(set(unknown)))}: value unreadable, so the "
                                  "new value cannot be built from it (user, host, database)")
             return plan
-        urls = {k: v for k, v in old_values.items() if self._is_url(v)}
+        stored = {k: v for k, v in old_values.items() if v is not None and self._is_url(v)}
+        # Railway's template stores the password bare (POSTGRES_PASSWORD) and composes its URLs
+        # by reference: the role and host are in what those references render to.
+        rendered = {k: v for k, v in ctx.rendered.items() if self._is_url(v)}
+        urls = {**rendered, **stored}
         if not urls:
-            plan.blockers.append("no PostgreSQL URL among the variables: add the DATABASE_URL "
-                                 "variable to the group so rotator knows the role and the host")
+            plan.blockers.append("no PostgreSQL URL among the variables or the references that "
+                                 "render from them: add the DATABASE_URL variable to the group "
+                                 "so rotator knows the role and the host")
             return plan
+
+        def name(key: str) -> str:
+            return variables.get(key) or key.rsplit(":", 1)[1]
+
         roles = {_pg().parse_database_url(u).user for u in urls.values()}
         if len(roles) != 1:
             plan.blockers.append(f"the URLs name {len(roles)} different roles; one group "
@@ -149,11 +164,20 @@ class PostgresPassword(FamilyRotation):
                                  "(`rotator check`) so a rollback restores one known password")
             return plan
         wanted = ctx.params.get("connect_variable")
-        chosen = [k for k in urls if variables[k] == wanted] if wanted else sorted(urls)
+        # Default: the public URL when there is one (rotator runs outside the platform's private
+        # network), then the stored URLs, then the other rendered ones.
+        ordered = sorted(urls, key=lambda k: (name(k) != "DATABASE_PUBLIC_URL",
+                                              k not in stored, k))
+        chosen = [k for k in ordered if name(k) == wanted] if wanted else ordered
         if not chosen:
             plan.blockers.append(f"params.connect_variable: {wanted} is not a readable "
                                  "PostgreSQL URL of this group")
             return plan
+        homes = [k for k, v in old_values.items() if v is not None and not self._is_url(v)]
+        if rendered and homes:
+            plan.notes.append("the password's one literal home: " + ", ".join(
+                f"{name(k)} ({k.rsplit(':', 1)[0]})" for k in homes)
+                + f"; {len(ctx.rendered)} reference(s) render from it and follow it")
         admin_env = ctx.params.get("admin_url_env")
         if admin_env and not ctx.environ.get(admin_env):
             plan.blockers.append(f"params.admin_url_env: {admin_env} is not set in the "
@@ -164,8 +188,9 @@ class PostgresPassword(FamilyRotation):
         where = f"{target.host}:{target.port or 5432}/{target.database}"
         plan.provider = {"role": role, "connect_url_secret": urls[chosen[0]]}
         plan.calls.append(f"ALTER ROLE {role} PASSWORD '<SCRAM-SHA-256 verifier made here>' "
-                          f"over {'$' + admin_env if admin_env else f'{role}@{where}'}, "
-                          "after the variables are set and before the redeploys")
+                          f"over {'$' + admin_env if admin_env else f'{role}@{where}'} "
+                          f"({name(chosen[0])}), after the variables are set and before the "
+                          "redeploys")
         plan.calls.append("verify: the new password logs in, the old one is refused")
         plan.notes.append("PostgreSQL keeps one password per role: the old password stops "
                           "working at ALTER ROLE (open connections stay up) until the "

@@ -468,9 +468,13 @@ def rollback_command(config_path, run_id, output_format):
 @click.option("--keep", is_flag=True,
               help="Keep the temporary directory (leaky repository, config, rotation state) and "
                    "print its path.")
+@click.option("--family", type=click.Choice(["nextauth", "postgres", "resend"]),
+              default="nextauth", show_default=True,
+              help="Which credential leaks: the NEXTAUTH_SECRET of backend and frontend, the "
+                   "PostgreSQL password of Railway's template, or the Resend API key.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-def demo_command(keep, no_color):
-    """Watch the whole loop in under a minute, with no accounts: a NEXTAUTH_SECRET leaked in a
+def demo_command(keep, family, no_color):
+    """Watch the whole loop in under a minute, with no accounts: a credential leaked in a
     throwaway repository's history is audited, located on a local Railway/Vercel sandbox,
     planned, rotated and verified. Nothing leaves loopback; nothing is written outside one
     temporary directory, removed at the end.
@@ -482,7 +486,8 @@ def demo_command(keep, no_color):
     from rotator.output import use_colour
 
     with terminate_as_interrupt():  # `kill`, a CI cancel: stop the sandbox as Ctrl-C does
-        result = run_demo(click.echo, keep=keep, colour=use_colour(no_color, None))
+        result = run_demo(click.echo, family=family, keep=keep,
+                          colour=use_colour(no_color, None))
     sys.exit(result.exit_code)
 
 

@@ -1,9 +1,11 @@
 """`rotator demo`: the whole loop (audit → locate → plan → rotate → verify) on the local sandbox.
 
 A newcomer needs no accounts and no network beyond loopback: the sandbox seeds incident 000's
-variables with fresh random values, a throwaway git repository gets the live NEXTAUTH_SECRET
-committed in a runbook and then removed (so only history has it), and each step calls the same
-library functions as the real command. Everything written (repository, config, rotation state,
+variables with fresh random values on the stock layouts (Railway's PostgreSQL template, a
+backend that references it, a worker with a pasted copy), a throwaway git repository gets one
+live credential committed in a runbook and then removed (so only history has it), and each step
+calls the same library functions as the real command. ``--family`` picks the credential: the
+NEXTAUTH_SECRET shared by backend and frontend, the PostgreSQL password, or the Resend key. Everything written (repository, config, rotation state,
 scan cache, PostgreSQL data) lives in one temporary directory, removed at the end unless
 ``keep`` is set. Secret values are shown only as the existing renderers show them: redacted.
 """
@@ -38,7 +40,7 @@ from rotator.sandbox.app import get_json
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
 from rotator.sandbox.rotation_config import sandbox_rotation_config
-from rotator.sandbox.sandbox import Sandbox
+from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 from rotator.scan.audit import AuditOptions, audit_repository
 from rotator.scan.report.json_report import report_to_dict
 from rotator.scan.report.text import render_text
@@ -46,6 +48,61 @@ from rotator.scan.report.text import render_text
 GROUP = "nextauth"
 VARIABLE = "NEXTAUTH_SECRET"
 RUNBOOK = "docs/deploy-runbook.md"
+
+
+@dataclass(frozen=True)
+class DemoFamily:
+    """One credential the demo can leak and rotate: the variable committed to the runbook,
+    the group that rotates it (``group_toml``: its config block, empty for the sandbox's
+    default NEXTAUTH_SECRET group) and what the sandbox's apps prove about it."""
+
+    name: str
+    group: str
+    variable: str
+    story: str
+    group_toml: Callable[[Sandbox], str] = field(repr=False)
+    leaked: Callable[[IncidentSecrets], str] = field(repr=False)  # the value committed
+    credential: Callable[[IncidentSecrets], str] = field(repr=False)  # what must die
+
+
+def _database_group(_: Sandbox) -> str:
+    return """
+[[secrets]]
+name = "database"
+family = "postgres"
+variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
+targets = ["railway:Postgres@production"]
+mode = "leak"
+"""
+
+
+def _resend_group(sandbox: Sandbox) -> str:
+    assert sandbox.ids is not None
+    return f"""
+[[secrets]]
+name = "resend"
+family = "resend"
+variables = ["RESEND_API_KEY"]
+targets = ["railway:backend@production"]
+mode = "leak"
+params = {{key_id = "{sandbox.ids.resend_key_id}"}}
+"""
+
+
+FAMILIES = {
+    "nextauth": DemoFamily(
+        "nextauth", GROUP, VARIABLE,
+        "the NEXTAUTH_SECRET the backend (Railway) and the frontend (Vercel) share",
+        lambda _: "", lambda s: s.nextauth_secret, lambda s: s.nextauth_secret),
+    "postgres": DemoFamily(
+        "postgres", "database", "DATABASE_URL",
+        "the PostgreSQL password of Railway's template (POSTGRES_PASSWORD, referenced by the "
+        "backend, pasted into the worker)",
+        _database_group, lambda s: s.database_url, lambda s: s.database_password),
+    "resend": DemoFamily(
+        "resend", "resend", "RESEND_API_KEY", "the backend's Resend API key",
+        _resend_group, lambda s: s.resend_api_key, lambda s: s.resend_api_key),
+}
 STEPS = ("audit", "locate", "plan", "rotate", "verify")
 
 # Rotation timings for a sandbox whose deploys take a fraction of a second (the defaults are
@@ -78,16 +135,21 @@ class DemoResult:
         return 0 if self.verified else 1
 
 
-def run_demo(echo: Echo, *, keep: bool = False, colour: bool = False,
+def run_demo(echo: Echo, *, family: str = "nextauth", keep: bool = False, colour: bool = False,
              postgres: LocalPostgres | None = None,
              prepare: Callable[[Sandbox], None] | None = None) -> DemoResult:
     """Run the demo, writing the transcript through ``echo``; clean up whatever happens.
 
+    ``family``: which credential leaks (a key of ``FAMILIES``).
     ``postgres``: a started ``LocalPostgres`` to reuse (tests share one); by default the demo
     starts its own, with its data inside the temporary directory. ``prepare`` is called with
     the seeded sandbox before step 1 (to inject a fault, say, and watch the rollback).
     Raises ``RotatorError`` when a step fails or the rotated state does not verify.
     """
+    if family not in FAMILIES:
+        raise RotatorError(f"the demo has no family {family!r}",
+                           f"pick one of {', '.join(FAMILIES)}")
+    chosen = FAMILIES[family]
     started = time.perf_counter()
     with ExitStack() as cleanup:  # callbacks run last-registered first, whatever happens
         root = Path(tempfile.mkdtemp(prefix="rotator-demo-"))
@@ -95,11 +157,11 @@ def run_demo(echo: Echo, *, keep: bool = False, colour: bool = False,
             cleanup.callback(shutil.rmtree, root, ignore_errors=True)
         # the scan cache location is read from os.environ only: point it into the run, restore it
         cleanup.enter_context(_scoped_environ(ROTATOR_CACHE_DIR=str(root / "cache")))
-        echo(f"rotator demo: a leaked {VARIABLE} found, located, rotated and verified on a local "
-             "sandbox (loopback only, no accounts)")
+        echo(f"rotator demo: a leaked {chosen.variable} ({chosen.story}) found, located, "
+             "rotated and verified on a local sandbox (loopback only, no accounts)")
         echo(f"working directory: {root}"
              + ("" if keep else " (removed at the end; --keep keeps it)"))
-        result = _run_steps(echo, root, cleanup, colour=colour, postgres=postgres,
+        result = _run_steps(echo, root, cleanup, chosen, colour=colour, postgres=postgres,
                             prepare=prepare)
     seconds = time.perf_counter() - started
     echo("")
@@ -107,7 +169,7 @@ def run_demo(echo: Echo, *, keep: bool = False, colour: bool = False,
         echo(f"kept {root}: repo/ (the leaky history), rotator.toml, state/ (journal, audit log, "
              "history)")
     if result.verified:
-        echo(f"done in {seconds:.1f} s: the leaked {VARIABLE} was live in "
+        echo(f"done in {seconds:.1f} s: the leaked {chosen.variable} was live in "
              f"{len(result.stored_before)} place(s); it is live nowhere now and the backend is "
              "healthy.")
     else:
@@ -116,13 +178,14 @@ def run_demo(echo: Echo, *, keep: bool = False, colour: bool = False,
     return replace(result, seconds=seconds, kept=root if keep else None)
 
 
-def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
+def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, family: DemoFamily, *,
+               colour: bool,
                postgres: LocalPostgres | None,
                prepare: Callable[[Sandbox], None] | None) -> DemoResult:
     t0 = time.perf_counter()
     echo("")
     echo("starting the sandbox: Railway (GraphQL), Vercel (REST), Resend, PostgreSQL, and the "
-         "backend and frontend apps")
+         "backend, worker and frontend apps")
     if postgres is None:
         postgres = LocalPostgres(parent_dir=root)
         cleanup.callback(_best_effort, echo, "stop PostgreSQL", postgres.stop)
@@ -138,14 +201,16 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
     seeded = sandbox.seed_incident()
     health = BackendHealthProxy(sandbox)
     cleanup.callback(_best_effort, echo, "stop the health proxy", health.stop)
-    echo(f"  Railway project intowork (services backend and Postgres) and Vercel project "
-         f"frontend are deployed and healthy ({time.perf_counter() - t0:.1f} s)")
+    echo(f"  Railway project intowork (Postgres from the PostgreSQL template, backend, worker) "
+         f"and Vercel project frontend are deployed and healthy "
+         f"({time.perf_counter() - t0:.1f} s)")
     repo = root / "repo"
-    commits = plant_leak(repo, seeded.nextauth_secret)
+    commits = plant_leak(repo, family.variable, family.leaked(seeded))
     echo(f"  planted a leak in repo/: commit {commits['leak'][:7]} added {RUNBOOK} with the live "
-         f"{VARIABLE}, commit {commits['removal'][:7]} took it out (only history has it)")
+         f"{family.variable}, commit {commits['removal'][:7]} took it out (only history has it)")
     config_path = write_demo_config(root, sandbox.railway.graphql_url, sandbox.vercel.url,
-                                    health.url)
+                                    health.url, extra=family.group_toml(sandbox))
+    group = family.group
     config = load_config(config_path)
     # Only the sandbox's tokens: a real RAILWAY_API_TOKEN in the user's shell never reaches it.
     environ = {**sandbox.client_environment(),
@@ -159,31 +224,32 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
     _header(echo, 1, "audit: every commit of every ref, and the working tree", "rotator audit repo")
     audit = audit_repository(repo, config.scan, AuditOptions(jobs=1))
     echo(render_text(audit, colour=colour).rstrip("\n"))
-    if not any(f.name == VARIABLE for f in audit.leaks):
-        raise RotatorError(f"the demo's audit did not find the planted {VARIABLE}",
+    if not any(f.name == family.variable for f in audit.leaks):
+        raise RotatorError(f"the demo's audit did not find the planted {family.variable}",
                            "this is a bug in rotator; please report it")
 
     def locate() -> list[str]:
         located = locate_findings(report_to_dict(audit), collect_inventory(platforms, environ))
         echo(render_locate_text(located).rstrip("\n"))
         return [h.label() for finding, holders in located.live for h in holders
-                if finding["name"] == VARIABLE]
+                if finding["name"] == family.variable]
 
     _header(echo, 2, "locate: is the leaked value live, and where?",
             "rotator locate --audit repo --config rotator.toml")
     live_before = locate()
-    stored_before = stored_holders(sandbox, seeded.nextauth_secret)
+    credential = family.credential(seeded)
+    stored_before = stored_holders(sandbox, credential)
     _say_stored(echo, stored_before)
 
     _header(echo, 3, "plan: what a rotation would change (no side effects)", "rotator plan")
-    plans = plan_rotation(settings, [GROUP], environ=environ)
+    plans = plan_rotation(settings, [group], environ=environ)
     echo(render_plan_text(plans))
     if not all(p.ready for p in plans):
         raise RotatorError("the demo's rotation plan is blocked", "see the plan above")
 
     _header(echo, 4, "rotate: journal, set, redeploy, verify, then finalize or roll back",
-            f"rotator rotate --secret {GROUP}")
-    rotation = start_rotation(settings, GROUP, environ=environ,
+            f"rotator rotate --secret {group}")
+    rotation = start_rotation(settings, group, environ=environ,
                               echo=lambda line: echo("  " + line))
     for line in rotation.account:
         echo(line)
@@ -195,7 +261,7 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, *, colour: bool,
     _header(echo, 5, "verify: where is the leaked value live now? is the backend healthy?",
             "rotator locate --audit repo --config rotator.toml; curl HEALTH_URL")
     live_after = locate()
-    stored_after = stored_holders(sandbox, seeded.nextauth_secret)
+    stored_after = stored_holders(sandbox, credential)
     _say_stored(echo, stored_after)
     try:
         status, body = get_json(health.url)
@@ -219,19 +285,24 @@ def _say_stored(echo: Echo, holders: list[str]) -> None:
 
 
 def stored_holders(sandbox: Sandbox, value: str) -> list[str]:
-    """Where the sandbox stores ``value``: every Railway service variable and Vercel env row,
-    including the `sensitive` rows no API call reads back."""
+    """Where the sandbox stores ``value``, alone or inside another (a URL's password): every
+    Railway service and shared variable as stored, and every Vercel env row, including the
+    `sensitive` rows no API call reads back."""
     ids = sandbox.ids
     assert ids is not None, "sandbox not started"
+    state = sandbox.railway_state
     holders = []
-    for service_id, service in ((ids.backend_service_id, "backend"),
-                                (ids.postgres_service_id, "Postgres")):
-        variables = sandbox.railway_state.raw_variables(ids.railway_environment_id, service_id)
+    scopes = [(s.id, s.name) for s in state.services.values()
+              if s.project_id == ids.railway_project_id] + [(None, "shared")]
+    for service_id, service in sorted(scopes, key=lambda scope: scope[1]):
+        variables = state.raw_variables(ids.railway_environment_id, service_id)
         holders += [f"railway:{service} (production) {name}"
-                    for name, stored in sorted(variables.items()) if stored == value]
+                    for name, stored in sorted(variables.items()) if value in stored]
     holders += [f"vercel:frontend ({'+'.join(row['target'])}) {row['key']}"
                 for row in sandbox.vercel_state.envs[ids.vercel_project_id]
-                if row.get("value") == value]
+                if value in (row.get("value") or "")]
+    holders += [f"resend: API key {key_id}" for key_id, key in
+                sandbox.resend_state.keys.items() if key.get("token") == value]
     return holders
 
 
@@ -296,20 +367,20 @@ def _git(repo: Path, *args: str, when: datetime | None = None) -> str:
 _RUNBOOK = """\
 # Deploying intowork
 
-1. Railway, service `backend`, environment `production`: set the variables below.
+1. Railway, project `intowork`, environment `production`: set the variables below.
 2. Vercel, project `frontend`: set the same `NEXTAUTH_SECRET` (production and preview).
-3. Redeploy both and check `/health`.
+3. Redeploy and check `/health`.
 
 | variable | value |
 |---|---|
-| NEXTAUTH_SECRET | {value} |
+| {name} | {value} |
 | NEXTAUTH_URL | https://example.com |
 """
 
 
 
-def plant_leak(repo: Path, value: str) -> dict[str, str]:
-    """A repository whose history (not HEAD) holds ``value`` in a Markdown runbook:
+def plant_leak(repo: Path, name: str, value: str) -> dict[str, str]:
+    """A repository whose history (not HEAD) holds ``name`` = ``value`` in a Markdown runbook:
     commit 1 adds a README, commit 2 the runbook with the value, commit 3 takes it out."""
     repo.mkdir(parents=True)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -320,23 +391,26 @@ def plant_leak(repo: Path, value: str) -> dict[str, str]:
     _git(repo, "commit", "-q", "-m", "Initial commit", when=now - timedelta(days=30))
     runbook = repo / RUNBOOK
     runbook.parent.mkdir()
-    runbook.write_text(_RUNBOOK.format(value=value), encoding="utf-8")
+    runbook.write_text(_RUNBOOK.format(name=name, value=value), encoding="utf-8")
     _git(repo, "add", RUNBOOK)
     _git(repo, "commit", "-q", "-m", "Add the deploy runbook", when=now - timedelta(days=12))
     leak = _git(repo, "rev-parse", "HEAD")
-    runbook.write_text(_RUNBOOK.format(value="in the team password manager"), encoding="utf-8")
+    runbook.write_text(_RUNBOOK.format(name=name, value="in the team password manager"),
+                       encoding="utf-8")
     _git(repo, "commit", "-q", "-am", "Runbook: take the secret out", when=now - timedelta(days=2))
     return {"leak": leak, "removal": _git(repo, "rev-parse", "HEAD")}
 
 
-def write_demo_config(root: Path, railway_url: str, vercel_url: str, health_url: str) -> Path:
+def write_demo_config(root: Path, railway_url: str, vercel_url: str, health_url: str,
+                      extra: str = "") -> Path:
     """rotator.toml for the sandbox: both platforms, the NEXTAUTH_SECRET group (leak mode),
-    the backend health check, and rotation state inside ``root``."""
+    ``extra`` groups, the backend health check, and rotation state inside ``root``."""
     path = root / "rotator.toml"
     path.write_text(sandbox_rotation_config(
         railway_url=railway_url, vercel_url=vercel_url, health_url=health_url,
         state_dir=root / "state", key_file=root / "journal.key", group=GROUP,
-        header="# rotator.toml written by `rotator demo` (the sandbox's URLs change every run)"),
+        header="# rotator.toml written by `rotator demo` (the sandbox's URLs change every run)",
+        extra=extra),
         encoding="utf-8")
     return path
 

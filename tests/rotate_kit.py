@@ -13,12 +13,18 @@ from pathlib import Path
 import pytest
 
 from rotator.config import load_config
+from rotator.platforms.postgres import (
+    LoginResult,
+    check_login,
+    parse_database_url,
+    url_with_password,
+)
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import RotationJournal, journal_path
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres
 from rotator.sandbox.rotation_config import sandbox_rotation_config
-from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
+from rotator.sandbox.sandbox import DATABASE_URL_REFERENCE, IncidentSecrets, Sandbox
 
 VARIABLE = "NEXTAUTH_SECRET"
 BACKEND_UNIT = "railway:backend@production"
@@ -68,7 +74,8 @@ class RotationRig:
 
 
 def database_group(params: str = "{}") -> str:
-    """The Postgres service's password in all its forms (sandbox: a literal URL + bare copies)."""
+    """The Postgres service's password as Railway's template holds it: POSTGRES_PASSWORD the
+    one literal, PGPASSWORD and DATABASE_URL references to it (what `rotator init` proposes)."""
     return f"""
 [[secrets]]
 name = "database"
@@ -78,6 +85,59 @@ targets = ["railway:Postgres@production"]
 mode = "leak"
 params = {params}
 """
+
+
+def database_end_state(rig: RotationRig, old: str, new: str | None,
+                       group: str = "database") -> str:
+    """'rotated' or 'previous' for the PostgreSQL password everywhere it lives; fails the test
+    on any mix, a broken reference, a password that does not log in (or an other that still
+    does), a lock left behind or an unhealthy backend.
+
+    Looks at the template's one literal (POSTGRES_PASSWORD), what its references render to,
+    the worker's pasted copy, what the live backend and the worker's deployment run with,
+    and the server itself.
+    """
+    sandbox = rig.sandbox
+    wait_for_all_deployments(sandbox)
+    ids, state = sandbox.ids, sandbox.railway_state
+    env = ids.railway_environment_id
+    postgres = state.raw_variables(env, ids.postgres_service_id)
+    for name in ("PGPASSWORD", "DATABASE_URL", "DATABASE_PUBLIC_URL"):
+        assert "${{" in postgres[name], f"Postgres {name} lost its reference"
+    backend = state.raw_variables(env, ids.backend_service_id)
+    assert backend["DATABASE_URL"] == DATABASE_URL_REFERENCE, "backend lost its reference"
+    rendered = state.rendered_variables(env, ids.postgres_service_id)
+    live_backend = state.latest_active(env, ids.backend_service_id)
+    live_worker = state.latest_active(env, ids.worker_service_id)
+    assert live_backend is not None and live_backend.app is not None and live_worker is not None
+    passwords = {
+        "Postgres POSTGRES_PASSWORD": postgres["POSTGRES_PASSWORD"],
+        "Postgres PGPASSWORD (rendered)": rendered["PGPASSWORD"],
+        "Postgres DATABASE_URL (rendered)": parse_database_url(rendered["DATABASE_URL"]).password,
+        "worker DATABASE_URL": parse_database_url(
+            state.raw_variables(env, ids.worker_service_id)["DATABASE_URL"]).password,
+        "live backend": parse_database_url(
+            _process_env(live_backend.app.process.pid)["DATABASE_URL"]).password,
+        "live worker": parse_database_url(live_worker.env["DATABASE_URL"]).password,
+    }
+    labels = {k: "old" if v == old else "new" if v == new else "other"
+              for k, v in passwords.items()}
+    assert len(set(passwords.values())) == 1, f"mixed state: {labels}"
+    (password,) = set(passwords.values())
+    url = rig.seeded.database_url
+    assert check_login(url_with_password(url, password)).result is LoginResult.ACCEPTED, \
+        "the stored password does not log in"
+    other = new if password == old else old
+    if other:
+        assert check_login(url_with_password(url, other)).result is LoginResult.REJECTED, \
+            "both passwords log in"
+    assert not (rig.state_dir / f"{group}.lock").exists()
+    status, body = sandbox.backend_health()
+    assert (status, body.get("status")) == (200, "healthy"), f"unhealthy: {status} {body}"
+    if password == old:
+        return "previous"
+    assert new is None or password == new, f"unexpected password: {labels}"
+    return "rotated"
 
 
 def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:

@@ -84,6 +84,55 @@ def test_demo_finds_locates_rotates_and_verifies_without_printing_the_secret(
     assert os.environ.get("ROTATOR_CACHE_DIR") == cache_before
 
 
+class WatchValue(Watch):
+    """Keeps the sandbox and reads one stored variable (the credential of a family)."""
+
+    def __init__(self, service: str, variable: str) -> None:
+        super().__init__()
+        self.service, self.variable = service, variable
+
+    def backend_value(self) -> str:
+        assert self.sandbox is not None and self.sandbox.ids is not None
+        ids = self.sandbox.ids
+        service_id = {"backend": ids.backend_service_id,
+                      "Postgres": ids.postgres_service_id}[self.service]
+        return self.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                        service_id)[self.variable]
+
+
+@pytest.mark.parametrize(("family", "service", "variable"), [
+    ("postgres", "Postgres", "POSTGRES_PASSWORD"), ("resend", "backend", "RESEND_API_KEY")])
+def test_demo_family_rotates_on_the_stock_layout_and_ends_healthy(
+        postgres_server: LocalPostgres, family: str, service: str, variable: str) -> None:
+    lines: list[str] = []
+    watch = WatchValue(service, variable)
+
+    result = run_demo(lines.append, family=family, postgres=postgres_server, prepare=watch)
+
+    output = "\n".join(lines)
+    assert (result.state, result.exit_code, result.verified) == ("rotated", 0, True), output
+    assert result.live_before and result.stored_before
+    assert result.live_after == [] and result.stored_after == []
+    assert (result.health_status, result.health_body["status"]) == (200, "healthy")
+    if family == "postgres":
+        assert ("the password's one literal home: POSTGRES_PASSWORD "
+                "(railway:Postgres@production)") in output
+        assert "railway:worker (production) DATABASE_URL" in result.stored_before
+        assert "railway:backend@production: deployment" in output  # the referrer redeployed
+    new_value = watch.backend_value()
+    assert new_value != watch.leaked
+    _assert_no_value(output, watch.leaked, new_value)
+
+
+def test_demo_refuses_an_unknown_family() -> None:
+    from click.testing import CliRunner
+
+    from rotator.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--family", "stripe"])
+    assert result.exit_code == 2 and "nextauth" in result.output
+
+
 def test_a_rolled_back_rotation_exits_1_and_keep_leaves_the_run_on_disk(
         postgres_server: LocalPostgres) -> None:
     lines: list[str] = []

@@ -18,6 +18,13 @@ Fault points:
   Postgres ALTER ROLE        refused (admin URL with a wrong password: rollback)
   Postgres kills after       activate-requested (resume), activated (rollback RUN_ID),
                              deactivated during a rollback (resume finishes the rollback)
+  Postgres on Railway's template (POSTGRES_PASSWORD the one literal, the backend referring,
+  the worker holding a pasted copy), between the write of the home, the worker's copy,
+  ALTER ROLE and the redeploys:
+           kills after       each of those steps (resume: rotated; rollback RUN_ID: previous)
+           faults            the worker's write refused, the worker's or the backend's new
+                             deployment crashing or being REMOVED, the rendered read
+                             (variablesForServiceDeployment) failing during verification
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from rotate_kit import (  # noqa: E402
     RotationRig,
     SimulatedKill,
     _process_env,
+    database_end_state,
     database_group,
     resend_group,
     wait_for_all_deployments,
@@ -41,7 +49,6 @@ from rotate_kit import (  # noqa: E402
 
 from rotator.cli import main  # noqa: E402
 from rotator.errors import RotatorError  # noqa: E402
-from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
 from rotator.rotate.journal import RotationJournal  # noqa: E402
 from rotator.rotate.run import resume_rotation, rollback_run, start_rotation  # noqa: E402
 
@@ -106,23 +113,7 @@ def _healthy(rig: RotationRig) -> None:
 
 
 def database_state(run: Run) -> str:
-    rig = run.rig
-    wait_for_all_deployments(rig.sandbox)
-    ids = rig.sandbox.ids
-    stored = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
-                                                     ids.postgres_service_id)
-    url = stored["DATABASE_URL"]
-    password = parse_database_url(url).password
-    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == password, "mixed variables"
-    assert _live_backend(rig)["DATABASE_URL"] == url, "backend runs another URL"
-    assert check_login(url).result is LoginResult.ACCEPTED, "stored password does not log in"
-    other = run.secrets["new"] if password == run.secrets["old"] else run.secrets["old"]
-    if other:
-        other_url = url.replace(password, other)
-        assert check_login(other_url).result is LoginResult.REJECTED, "both passwords work"
-    assert not (rig.state_dir / "database.lock").exists()
-    _healthy(rig)
-    return "previous" if password == run.secrets["old"] else "rotated"
+    return database_end_state(run.rig, run.secrets["old"], run.secrets.get("new"))
 
 
 def resend_state(run: Run) -> str:
@@ -247,5 +238,58 @@ def test_postgres_kill_during_rollback_after_deactivate_then_resume(rig: Rotatio
                   ("deactivated", kill))
     result = run.resume()
     assert result.state == "rolled_back"
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
+
+
+HOME = "railway:Postgres@production:POSTGRES_PASSWORD"
+COPY = "railway:worker@production:DATABASE_URL"
+TEMPLATE_STEPS = [f"apply-set-requested:{HOME}", f"apply-set:{HOME}", f"apply-set:{COPY}",
+                  "apply-pushed", "activate-requested", "activated",
+                  "apply-redeploy-started:railway:worker@production",
+                  "apply-deployed:railway:worker@production",
+                  "apply-redeploy-requested:railway:backend@production",
+                  "apply-deployed:railway:backend@production", "verified"]
+
+
+@pytest.mark.parametrize("kill_at", TEMPLATE_STEPS)
+def test_postgres_template_kill_then_resume_ends_rotated(rig: RotationRig, kill_at: str) -> None:
+    run = _database(rig)
+    run.killed(kill_at)
+    assert run.resume().state == "rotated"
+    assert database_state(run) == "rotated"
+    run.no_plaintext()
+
+
+@pytest.mark.parametrize("kill_at", [f"apply-set:{HOME}", "activated",
+                                     "apply-deployed:railway:worker@production"])
+def test_postgres_template_kill_then_rollback_ends_previous(rig: RotationRig,
+                                                            kill_at: str) -> None:
+    run = _database(rig)
+    run_id = run.killed(kill_at)
+    result = rollback_run(rig.settings, run_id, environ=rig.environ, echo=run.lines.append)
+    assert result.state == "rolled_back", result.account
+    assert database_state(run) == "previous"
+    run.no_plaintext(*result.account)
+
+
+@pytest.mark.parametrize(("at", "call", "kind"), [
+    (f"apply-set:{HOME}", "variableCollectionUpsert", "http500"),  # the worker's copy refused
+    ("activated", "deploymentRedeploy", "deployment_crashed"),  # the worker's deploy crashes
+    ("activated", "deploymentRedeploy", "deployment_removed"),  # ... or is superseded
+    ("apply-deployed:railway:worker@production", "deploymentRedeploy",
+     "deployment_crashed"),  # the backend's (consumer's) deploy crashes
+    ("apply-deployed:railway:backend@production", "variablesForServiceDeployment",
+     "http500"),  # the rendered values cannot be read back: not verified
+])
+def test_postgres_template_fault_rolls_back(rig: RotationRig, at: str, call: str,
+                                            kind: str) -> None:
+    run = _database(rig)
+    faults = rig.sandbox.faults
+    # a refused call is retried, so it fails for good; a crashed deployment crashes once
+    times = 1 if kind.startswith("deployment_") else PERSISTENT
+    result = run.start((at, lambda: faults.add(call, kind=kind, times=times)))
+    assert result.state == "rolled_back", result.account
+    assert (call, kind) in faults.triggered
     assert database_state(run) == "previous"
     run.no_plaintext(*result.account)

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets as secrets_module
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +23,7 @@ from click.testing import CliRunner  # noqa: E402
 from rotate_kit import (  # noqa: E402
     RotationRig,
     _process_env,
+    database_end_state,
     database_group,
     resend_group,
     wait_for_all_deployments,
@@ -82,21 +85,30 @@ def _healthy(rig: RotationRig) -> None:
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 
-def test_postgres_plan_redeploys_the_consumer_not_the_database(rig: RotationRig) -> None:
+def test_postgres_plan_on_the_template_names_the_passwords_home(rig: RotationRig) -> None:
     configure(rig, POSTGRES_GROUP)
     (plan,) = plan_rotation(rig.settings, ["database"], environ=rig.environ)
     data = plan.to_json()
     assert data["ready"], data["blockers"]
-    assert [u["unit"] for u in data["redeploys"]] == ["railway:backend@production"]
-    assert sorted(c["variable"] for c in data["changes"]) == ["DATABASE_URL", "PGPASSWORD",
-                                                              "POSTGRES_PASSWORD"]
-    assert any("ALTER ROLE" in call for call in data["provider_calls"])
-    assert any("refers to the rotated value" in note for note in data["notes"])
+    # the worker holds a pasted copy (written, redeployed); the backend only refers (redeployed,
+    # last); the database service itself is not restarted
+    assert [u["unit"] for u in data["redeploys"]] == ["railway:worker@production",
+                                                      "railway:backend@production"]
+    assert sorted((c["target"], c["variable"]) for c in data["changes"]) == [
+        ("railway:Postgres@production", "POSTGRES_PASSWORD"),
+        ("railway:worker@production", "DATABASE_URL")]
+    notes = "\n".join(data["notes"])
+    assert ("the password's one literal home: POSTGRES_PASSWORD (railway:Postgres@production)"
+            in notes)
+    assert "railway:Postgres@production: DATABASE_URL is a reference" in notes
+    assert "railway:worker@production DATABASE_URL holds a literal copy" in notes
+    assert "railway:backend@production refers to the rotated value" in notes
+    assert any("ALTER ROLE" in call and "DATABASE_PUBLIC_URL" in call
+               for call in data["provider_calls"])
     assert rig.seeded.database_password not in json.dumps(data)
 
 
-def test_postgres_rotation_changes_the_role_password_and_every_form_of_it(
-        rig: RotationRig) -> None:
+def test_postgres_rotation_on_the_template(rig: RotationRig) -> None:
     configure(rig, POSTGRES_GROUP)
     old_url = rig.seeded.database_url
     secrets: dict = {}
@@ -107,22 +119,57 @@ def test_postgres_rotation_changes_the_role_password_and_every_form_of_it(
     new = secrets["new"]
     assert new and new.isalnum() and len(new) >= 43
     stored = _postgres_variables(rig)
-    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == new
-    before, after = urlsplit(old_url), urlsplit(stored["DATABASE_URL"])
+    assert stored["POSTGRES_PASSWORD"] == new
+    assert stored["PGPASSWORD"] == "${{POSTGRES_PASSWORD}}"  # references never overwritten
+    ids = rig.sandbox.ids
+    worker = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                     ids.worker_service_id)["DATABASE_URL"]
+    before, after = urlsplit(old_url), urlsplit(worker)
     assert (after.scheme, after.hostname, after.port, after.path, after.query,
             after.username) == (before.scheme, before.hostname, before.port, before.path,
                                 before.query, before.username)
-    assert parse_database_url(stored["DATABASE_URL"]).password == new
-    # the consumer kept its reference, and its new deployment rendered the new URL
-    ids = rig.sandbox.ids
-    backend = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
-                                                      ids.backend_service_id)
-    assert backend["DATABASE_URL"] == "${{Postgres.DATABASE_URL}}"
-    assert _live_backend_env(rig)["DATABASE_URL"] == stored["DATABASE_URL"]
-    assert check_login(stored["DATABASE_URL"]).result is LoginResult.ACCEPTED
+    assert database_end_state(rig, rig.seeded.database_password, new) == "rotated"
     assert check_login(old_url).result is LoginResult.REJECTED
-    _healthy(rig)
     _assert_no_secret(rig, [new, rig.seeded.database_password], *lines, *result.account)
+
+
+def test_postgres_rotation_with_the_url_pasted_into_the_backend(
+        postgres_server, tmp_path) -> None:
+    """The other layout real projects have: the backend holds a literal copy of the URL."""
+    from rotator.sandbox.health_proxy import BackendHealthProxy
+    from rotator.sandbox.sandbox import Sandbox
+
+    with Sandbox(postgres=postgres_server, step_delay=0.02) as sandbox:
+        seeded = sandbox.seed_incident(pasted_backend_url=True)
+        health = BackendHealthProxy(sandbox)
+        try:
+            config = write_config(tmp_path / "rotator.toml", sandbox, health.url,
+                                  tmp_path / "state", extra=POSTGRES_GROUP)
+            environ = {**sandbox.client_environment(), "ROTATOR_JOURNAL_KEY":
+                       base64.b64encode(secrets_module.token_bytes(32)).decode()}
+            from rotator.config import load_config
+            from rotator.rotate.config import load_rotation_settings
+
+            settings = load_rotation_settings(load_config(config), environ)
+            (plan,) = plan_rotation(settings, ["database"], environ=environ)
+            assert ("railway:backend@production", "DATABASE_URL") in {
+                (c["target"], c["variable"]) for c in plan.to_json()["changes"]}
+            result = start_rotation(settings, "database", environ=environ,
+                                    echo=lambda _: None)
+            assert result.state == "rotated", result.account
+            ids = sandbox.ids
+            backend = sandbox.railway_state.raw_variables(ids.railway_environment_id,
+                                                          ids.backend_service_id)
+            new = sandbox.railway_state.raw_variables(
+                ids.railway_environment_id, ids.postgres_service_id)["POSTGRES_PASSWORD"]
+            assert parse_database_url(backend["DATABASE_URL"]).password == new
+            assert check_login(backend["DATABASE_URL"]).result is LoginResult.ACCEPTED
+            assert check_login(seeded.database_url).result is LoginResult.REJECTED
+            wait_for_all_deployments(sandbox)
+            status, body = sandbox.backend_health()
+            assert (status, body.get("status")) == (200, "healthy"), body
+        finally:
+            health.stop()
 
 
 def test_postgres_rotation_rolls_back_the_role_when_health_fails(rig: RotationRig) -> None:
@@ -141,14 +188,7 @@ def test_postgres_rotation_rolls_back_the_role_when_health_fails(rig: RotationRi
                             on_step=on_step)
     rig.health.fail_next = 0
     assert result.state == "rolled_back"
-    stored = _postgres_variables(rig)
-    assert stored["PGPASSWORD"] == stored["POSTGRES_PASSWORD"] == rig.seeded.database_password
-    assert stored["DATABASE_URL"] == rig.seeded.database_url
-    assert check_login(rig.seeded.database_url).result is LoginResult.ACCEPTED
-    new_url = rig.seeded.database_url.replace(rig.seeded.database_password, secrets["new"])
-    assert check_login(new_url).result is LoginResult.REJECTED
-    assert _live_backend_env(rig)["DATABASE_URL"] == rig.seeded.database_url
-    _healthy(rig)
+    assert database_end_state(rig, rig.seeded.database_password, secrets["new"]) == "previous"
     _assert_no_secret(rig, [secrets["new"], rig.seeded.database_password], *lines)
 
 
@@ -171,9 +211,7 @@ def test_postgres_kill_after_alter_role_then_resume(rig: RotationRig) -> None:
     out = runner.invoke(main, ["rotate", "--config", str(rig.config_path), "--secret",
                                "database", "--resume"], env=rig.environ)
     assert out.exit_code == 0, out.output
-    assert _postgres_variables(rig)["PGPASSWORD"] == secrets["new"]
-    assert check_login(rig.seeded.database_url).result is LoginResult.REJECTED
-    _healthy(rig)
+    assert database_end_state(rig, rig.seeded.database_password, secrets["new"]) == "rotated"
 
 
 # -- Resend -------------------------------------------------------------------------------

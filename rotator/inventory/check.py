@@ -78,7 +78,8 @@ def check_drift(inventory: Inventory, settings: CheckSettings) -> list[Problem]:
     for (environment, service), names in sorted(by_service.items()):
         if not _is_database_service(service):
             continue
-        apps = [s for (e, s) in by_service if e == environment and not _is_database_service(s)]
+        apps = [s for (e, s) in by_service if e == environment and s != "shared"
+                and not _is_database_service(s)]
         for name in sorted(set(APP_SECRETS) & names):
             missing_on = [s for s in apps if name not in by_service[(environment, s)]]
             if apps and len(missing_on) == len(apps):
@@ -98,8 +99,10 @@ def check_drift(inventory: Inventory, settings: CheckSettings) -> list[Problem]:
     for variable in railway:
         known = inventory.service_names.get(variable.project, set()) | {"shared"}
         for reference in variable.references:
-            target = reference.split(".", 1)[0]
-            if target not in known and not target.startswith("RAILWAY_"):
+            target, dot, _ = reference.partition(".")
+            # `${{VAR}}` names a variable of the same service (the PostgreSQL template's
+            # `${{POSTGRES_PASSWORD}}`, `${{RAILWAY_PRIVATE_DOMAIN}}`), not a service
+            if dot and target not in known:
                 problems.append(Problem("dangling_reference",
                                         f"{_where(variable)} refers to ${{{{{reference}}}}}, "
                                         f"but there is no service {target!r}"))

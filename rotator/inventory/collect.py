@@ -122,7 +122,7 @@ def _railway(target: RailwayTarget, environ: Mapping[str, str],
     found: list[LiveVariable] = []
     all_services: set[str] = set()
     with railway_client(target, environ) as client:
-        project = client.find_project(target.project)
+        project = client.find_project(target.project, target.workspace)
         environments = [e for e in project.environments
                         if not target.environments or e.name in target.environments]
         services = [s for s in project.services if not target.services or s.name in target.services]

@@ -22,6 +22,9 @@ class RailwayTarget:
     environments: tuple[str, ...] = ()  # empty: all
     services: tuple[str, ...] = ()  # empty: all
     url: str | None = None
+    # where to look for a project given by name with a workspace token, which cannot list
+    # its workspaces (`me` is refused, railwayapp/cli#618); an account token finds them
+    workspace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
     unknown = sorted(set(platforms) - {"railway", "vercel"})
     if unknown:
         raise ConfigError(f"{where}: unknown platform {unknown[0]!r}", "known: railway, vercel")
-    railway = _table(platforms, "railway", {"project", "environments", "services", "url", "token", "api_token"}, where)
+    railway = _table(platforms, "railway", {"project", "environments", "services", "url", "workspace", "token", "api_token"}, where)
     vercel = _table(platforms, "vercel", {"project", "team", "url", "token", "api_token"}, where)
     return PlatformsConfig(
         railway=None if railway is None else RailwayTarget(
@@ -89,6 +92,7 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
             environments=_strings(railway.get("environments", []), f"{where}.railway.environments"),
             services=_strings(railway.get("services", []), f"{where}.railway.services"),
             url=railway.get("url") or environ.get("ROTATOR_RAILWAY_URL"),
+            workspace=railway.get("workspace") or environ.get("RAILWAY_WORKSPACE_ID") or None,
         ),
         vercel=None if vercel is None else VercelTarget(
             project=vercel["project"], team=vercel.get("team"),

@@ -30,12 +30,14 @@ OPERATIONS_PACKAGE = "rotator.platforms"
 OPERATIONS_DIR = "railway_operations"
 
 # DeploymentStatus values (published schema) grouped by what a rotation does with them.
-SUCCESS_STATUSES = frozenset({"SUCCESS"})
+# SLEEPING: the deployment went live and then slept (App Sleeping); the CLI counts it stable
+# with SUCCESS (api/railway.md §7), and it starts with the new variables when woken.
+SUCCESS_STATUSES = frozenset({"SUCCESS", "SLEEPING"})
 FAILURE_STATUSES = frozenset({"FAILED", "CRASHED"})
 # Superseded/cancelled: the deployment will never serve the new variables.
 ABANDONED_STATUSES = frozenset({"REMOVED", "REMOVING", "SKIPPED"})
 TERMINAL_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES | ABANDONED_STATUSES
-# SLEEPING counts as up (app sleeping after going live); the rest are still moving.
+# Still moving (NEEDS_APPROVAL/WAITING may wait for a person: the deploy timeout ends them).
 IN_PROGRESS_STATUSES = frozenset(
     {"QUEUED", "WAITING", "INITIALIZING", "BUILDING", "DEPLOYING", "NEEDS_APPROVAL"}
 )
@@ -61,6 +63,10 @@ def operation_names() -> list[str]:
 def load_operation(name: str) -> str:
     folder = resources.files(OPERATIONS_PACKAGE).joinpath(OPERATIONS_DIR)
     return folder.joinpath(f"{name}.graphql").read_text(encoding="utf-8")
+
+
+_PAGE = 100  # what we ask for; the server may answer with smaller pages (api/railway.md §10)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 @dataclass(frozen=True)
@@ -282,42 +288,89 @@ class RailwayClient:
         return data
 
     # -- projects -----------------------------------------------------------------------
-    @staticmethod
-    def _project(node: Mapping[str, Any]) -> RailwayProject:
+    def _pages(self, operation: str, variables: Mapping[str, Any],
+               connection: Callable[[dict[str, Any]], dict[str, Any]],
+               first_page: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every node of a Relay connection, page after page (``hasNextPage``/``endCursor``);
+        ``first_page``: a page already fetched as part of a larger answer."""
+        page = first_page
+        while True:
+            if page is None:
+                page = connection(self.execute(operation, {**variables, "first": _PAGE}))
+            yield from (edge["node"] for edge in page["edges"])
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+            page = connection(self.execute(operation, {**variables, "first": _PAGE,
+                                                       "after": after}))
+
+    def _project(self, node: Mapping[str, Any]) -> RailwayProject:
+        """A project with every page of its environments and services."""
+        project_id = node["id"]
+        environments = self._pages("Environments", {"projectId": project_id},
+                                   lambda data: data["environments"], node["environments"])
+        services = self._pages("ProjectServices", {"id": project_id},
+                               lambda data: data["project"]["services"], node["services"])
         return RailwayProject(
-            id=node["id"], name=node["name"], workspace_id=node.get("workspaceId"),
-            environments=tuple(
-                RailwayEnvironment(e["node"]["id"], e["node"]["name"],
-                                   bool(e["node"].get("isEphemeral")))
-                for e in node["environments"]["edges"]),
-            services=tuple(RailwayService(s["node"]["id"], s["node"]["name"])
-                           for s in node["services"]["edges"]),
+            id=project_id, name=node["name"], workspace_id=node.get("workspaceId"),
+            environments=tuple(RailwayEnvironment(e["id"], e["name"], bool(e.get("isEphemeral")))
+                               for e in environments),
+            services=tuple(RailwayService(s["id"], s["name"]) for s in services),
         )
 
+    def workspace_ids(self) -> list[str]:
+        """The workspaces an account token's user belongs to (``me { workspaces }``).
+
+        A workspace token cannot read ``me`` (railwayapp/cli#618): name its workspace."""
+        try:
+            data = self.execute("Me")
+        except AuthError:
+            raise AuthError(
+                "Railway", "Me", "Not Authorized to list workspaces (a dead token, or a workspace "
+                "token, which cannot read `me`)",
+                "give the project by id ([platforms.railway] project = \"<uuid>\") or the "
+                "workspace id ([platforms.railway] workspace, or RAILWAY_WORKSPACE_ID)") from None
+        return [workspace["id"] for workspace in data["me"]["workspaces"]]
+
     def list_projects(self, workspace_id: str | None = None) -> list[RailwayProject]:
-        """Projects visible to the token (a project token sees exactly its own project)."""
+        """Projects visible to the token: a project token's own project; the projects of
+        ``workspace_id``, or of every workspace an account token's user belongs to.
+
+        Listed with ``workspace(workspaceId:) { projects }``, as Railway's docs do since
+        railwayapp/docs PR #931: ``projects`` without a workspace returns only personal
+        projects, missing every team workspace's."""
         if self.credentials.project_token:
             data = self.execute("ProjectTokenScope")
             return [self._project(data["projectToken"]["project"])]
-        projects: list[RailwayProject] = []
-        after: str | None = None
-        while True:
-            data = self.execute("Projects", {"workspaceId": workspace_id, "first": 100,
-                                             "after": after})
-            connection = data["projects"]
-            projects.extend(self._project(edge["node"]) for edge in connection["edges"])
-            if not connection["pageInfo"]["hasNextPage"]:
-                return projects
-            after = connection["pageInfo"]["endCursor"]
+        workspaces = [workspace_id] if workspace_id else self.workspace_ids()
+        return [self._project(node) for workspace in workspaces
+                for node in self._pages("WorkspaceProjects", {"workspaceId": workspace},
+                                        lambda data: data["workspace"]["projects"])]
+
+    def check_token(self) -> None:
+        """Raise AuthError unless Railway accepts the token (of any kind)."""
+        self.execute("ProjectTokenScope" if self.credentials.project_token else "TokenProbe")
 
     def get_project(self, project_id: str) -> RailwayProject:
         return self._project(self.execute("Project", {"id": project_id})["project"])
 
-    def find_project(self, name: str) -> RailwayProject:
-        for project in self.list_projects():
-            if project.name == name or project.id == name:
+    def find_project(self, name: str, workspace_id: str | None = None) -> RailwayProject:
+        """A project by id (fetched directly with ``project(id:)``) or by name (searched in
+        the projects the token sees)."""
+        if self.credentials.project_token:
+            (project,) = self.list_projects()
+            if name in (project.name, project.id):
                 return project
-        raise self.http.error(NotFound, "Projects", f"no project named {name!r} is visible")
+            raise self.http.error(NotFound, "ProjectTokenScope",
+                                  f"the project token is for another project, not {name!r}")
+        if _UUID.match(name):
+            return self.get_project(name)
+        for project in self.list_projects(workspace_id):
+            if project.name == name:
+                return project
+        raise self.http.error(NotFound, "WorkspaceProjects",
+                              f"no project named {name!r} is visible")
 
     # -- variables ----------------------------------------------------------------------
     def get_variables(
@@ -357,13 +410,30 @@ class RailwayClient:
             raise self.http.error(RequestRejected, "UpsertVariables",
                                   "Railway did not confirm the update (returned false)")
 
+    def get_deployment_variables(self, project_id: str, environment_id: str,
+                                 service_id: str) -> RailwayVariables:
+        """What a deployment of the service sees, references rendered
+        (``variablesForServiceDeployment``): the proof that a reference follows its source."""
+        data = self.execute("VariablesForServiceDeployment", {
+            "projectId": project_id, "environmentId": environment_id, "serviceId": service_id})
+        values = data["variablesForServiceDeployment"] or {}
+        for value in values.values():
+            self.http.add_secret(value)
+        return RailwayVariables(values, unrendered=False)
+
     # -- deployments --------------------------------------------------------------------
     def list_deployments(self, project_id: str, environment_id: str, service_id: str, *,
                          first: int = 10) -> list[RailwayDeployment]:
-        data = self.execute("Deployments", {
-            "input": {"projectId": project_id, "environmentId": environment_id,
-                      "serviceId": service_id}, "first": first})
-        return [RailwayDeployment.from_graphql(e["node"]) for e in data["deployments"]["edges"]]
+        """The ``first`` newest deployments, over as many pages as the server needs."""
+        nodes = self._pages("Deployments", {"input": {
+            "projectId": project_id, "environmentId": environment_id, "serviceId": service_id}},
+            lambda data: data["deployments"])
+        found = []
+        for node in nodes:
+            found.append(RailwayDeployment.from_graphql(node))
+            if len(found) >= first:
+                break
+        return found
 
     def latest_redeployable_deployment(self, project_id: str, environment_id: str,
                                        service_id: str) -> RailwayDeployment:

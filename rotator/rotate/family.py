@@ -42,6 +42,10 @@ class FamilyContext:
     provider: dict[str, Any] = field(default_factory=dict, repr=False)
     previous: Mapping[str, Any] | None = None  # last rotation record of the group, if any
     run_id: str = ""
+    # plans only: what the references that follow the value render to now, by location-style
+    # key (`railway:Postgres@production:DATABASE_URL`); the PostgreSQL template's connection
+    # URLs are only there
+    rendered: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def params(self) -> Mapping[str, Any]:

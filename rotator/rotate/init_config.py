@@ -191,9 +191,13 @@ def _collateral(group: ProposedGroup, inventory: Inventory) -> list[str]:
         if not any(_touches(spec, variable) for spec in group.targets):
             continue
         if variable.reference:
-            comments.append(f"WARNING: {variable.label()} is a reference variable at one of the "
-                            "targets, so `rotator plan` will refuse this group (it never "
-                            "overwrites a reference); split the group by hand")
+            # the plan follows a reference to the value's literal home (the PostgreSQL
+            # template's POSTGRES_PASSWORD) and never overwrites it; one that renders
+            # another value has no home in this group
+            if _credential_key(variable) not in {_credential_key(m) for m in group.members}:
+                comments.append(f"WARNING: {variable.label()} is a reference at one of the "
+                                "targets that renders another value, so `rotator plan` will "
+                                "refuse this group; split the group by hand")
         elif not variable.readable:
             comments.append(f"WARNING: {variable.label()} is at a target and its value is "
                             "unreadable; a rotation of this group would overwrite it too")
@@ -455,10 +459,11 @@ def platforms_for_init(options: InitOptions, environ: Mapping[str, str]) -> Plat
     if options.railway_project:
         railway = RailwayTarget(options.railway_project,
                                 url=options.railway_url or (railway.url if railway else None)
-                                or environ.get("ROTATOR_RAILWAY_URL"))
+                                or environ.get("ROTATOR_RAILWAY_URL"),
+                                workspace=environ.get("RAILWAY_WORKSPACE_ID") or None)
     elif railway is not None and options.railway_url:
         railway = RailwayTarget(railway.project, railway.environments, railway.services,
-                                options.railway_url)
+                                options.railway_url, railway.workspace)
     if options.vercel_project:
         vercel = VercelTarget(options.vercel_project,
                               team=options.vercel_team or (vercel.team if vercel else None),

@@ -19,10 +19,12 @@ from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
     RailwayProject,
+    RailwayVariables,
     references_in,
 )
 from rotator.platforms.vercel import FAILED_STATES, VercelClient
 from rotator.rotate.config import RotationSettings, SecretGroup, Target
+from rotator.rotate.railway_references import SHARED_SCOPE, literal_sources, rendered_from
 
 
 @dataclass
@@ -31,7 +33,9 @@ class CurrentValues:
 
     ``consumers`` are Railway services that do not hold the value but refer to it
     (``${{Postgres.DATABASE_URL}}``): they are never written, only redeployed, because a
-    reference is rendered when a deployment starts.
+    reference is rendered when a deployment starts. ``rendered`` holds what those references
+    render to now (location-style key → value; secrets), and ``rendered_checks`` says where
+    the verification reads them again (``variablesForServiceDeployment``).
     """
 
     locations: list[dict[str, Any]]
@@ -39,6 +43,8 @@ class CurrentValues:
     notes: list[str]
     blockers: list[str]
     consumers: list[dict[str, Any]] = field(default_factory=list)
+    rendered: dict[str, str] = field(default_factory=dict)
+    rendered_checks: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"CurrentValues(locations={[loc['key'] for loc in self.locations]!r})"
@@ -61,6 +67,9 @@ class PlatformSession:
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
         self._project: RailwayProject | None = None
+        # environment name -> scope (service name or "shared") -> unrendered variables
+        self._raw: dict[str, dict[str, RailwayVariables]] = {}
+        self._rendered_reads: dict[tuple[str, str], RailwayVariables] = {}
 
     def close(self) -> None:
         for client in (self._railway, self._vercel):
@@ -114,33 +123,92 @@ class PlatformSession:
     def _railway_project(self) -> RailwayProject:
         if self._project is None:
             assert self.settings.railway is not None
-            self._project = self.railway.find_project(self.settings.railway.project)
+            self._project = self.railway.find_project(self.settings.railway.project,
+                                                     self.settings.railway.workspace)
         return self._project
 
     # -- reading --------------------------------------------------------------------------
     def read_current(self, group: SecretGroup) -> CurrentValues:
-        """Every location of every variable of the group, with its current value if readable."""
+        """Every location of every variable of the group, with its current value if readable.
+
+        On Railway a reference is followed to the value's one literal home, literal copies
+        of the value elsewhere in the environment are locations too, and every service that
+        renders from the value is found (to redeploy it and check what it renders)."""
         current = CurrentValues([], {}, [], [])
-        sources: dict[tuple[str, str], set[str]] = {}  # (environment, service) -> variables
+        references: list[tuple[Target, str]] = []
         for target in group.targets:
             if target.platform == "railway":
-                found = self._read_railway(group, target, current, sources)
+                found = self._read_railway(group, target, current, references)
             else:
                 found = self._read_vercel(group, target, current)
             if not found:
                 current.blockers.append(f"{target.spec}: none of {', '.join(group.variables)} "
                                         "is set there; check the target")
-        if sources:
-            self._find_consumers(group, current, sources)
+        for environment in sorted({t.environment or "production" for t in group.targets
+                                   if t.platform == "railway"}):
+            self._follow_references(group, environment, current,
+                                    [(t, v) for t, v in references
+                                     if (t.environment or "production") == environment])
+            self._find_copies(group, environment, current)
+            self._find_consumers(environment, current)
         return current
 
+    def _environment_variables(self, environment: str) -> dict[str, RailwayVariables]:
+        """Unrendered variables of every service of the environment, and its shared ones."""
+        if environment not in self._raw:
+            project = self._railway_project()
+            try:
+                environment_id = project.environment(environment).id
+            except KeyError as error:
+                raise RotatorError(str(error.args[0]), "check the targets in [[secrets]]") from None
+            raw = {SHARED_SCOPE: self.railway.get_variables(project.id, environment_id, None)}
+            for service in project.services:
+                raw[service.name] = self.railway.get_variables(project.id, environment_id,
+                                                               service.id)
+            self._raw[environment] = raw
+        return self._raw[environment]
+
+    def _scope_ids(self, environment: str, scope: str) -> tuple[str, str, str | None]:
+        shared = scope == SHARED_SCOPE
+        return self.railway_ids(Target(f"railway:{scope}@{environment}", "railway",
+                                       SHARED_SCOPE if shared else scope, environment))
+
+    def _rendered(self, environment: str, scope: str) -> RailwayVariables:
+        """What a deployment of the service sees (shared variables: rendered as stored); read
+        once per plan (Railway's hourly request budget is small: api/railway.md §11)."""
+        if (environment, scope) not in self._rendered_reads:
+            project_id, environment_id, service_id = self._scope_ids(environment, scope)
+            self._rendered_reads[(environment, scope)] = (
+                self.railway.get_variables(project_id, environment_id, None, unrendered=False)
+                if service_id is None else
+                self.railway.get_deployment_variables(project_id, environment_id, service_id))
+        return self._rendered_reads[(environment, scope)]
+
+    def _add_railway_location(self, current: CurrentValues, environment: str, scope: str,
+                              variable: str, value: str | None) -> bool:
+        spec = f"railway:{scope}@{environment}"
+        key = f"{spec}:{variable}"
+        if key in current.values:
+            return False
+        project_id, environment_id, service_id = self._scope_ids(environment, scope)
+        current.locations.append({
+            "key": key, "platform": "railway", "target": spec,
+            "unit": None if service_id is None else spec, "variable": variable,
+            "project_id": project_id, "environment_id": environment_id,
+            "service_id": service_id, "service": scope, "description":
+            f"Railway shared variables ({environment}) {variable}" if service_id is None
+            else f"Railway {scope}@{environment} {variable}"})
+        current.values[key] = value  # None = sealed
+        return True
+
     def _read_railway(self, group: SecretGroup, target: Target, current: CurrentValues,
-                      sources: dict[tuple[str, str], set[str]]) -> int:
-        project_id, environment_id, service_id = self.railway_ids(target)
-        variables = self.railway.get_variables(project_id, environment_id, service_id,
-                                               unrendered=True)
-        held = {t.name for t in group.targets
-                if t.platform == "railway" and t.environment == target.environment}
+                      references: list[tuple[Target, str]]) -> int:
+        environment = target.environment or "production"
+        scope = SHARED_SCOPE if target.shared else target.name
+        if not target.shared:
+            self.railway_ids(target)  # a clear error for a service that does not exist
+        variables = self._environment_variables(environment).get(scope, RailwayVariables(
+            {}, unrendered=True))
         found = 0
         for variable in group.variables:
             if variable not in variables:
@@ -148,32 +216,10 @@ class PlatformSession:
                 continue
             found += 1
             if variables.is_reference(variable):
-                # Railway renders references when a deployment starts; one that draws on a
-                # variable this group rotates at its source follows it. The real Postgres
-                # template composes DATABASE_URL from its own service's variables, too.
-                rotated = [(svc or target.name, var) for svc, var in variables.references(variable)
-                           if (svc or target.name) in held and var in group.variables]
-                if rotated:
-                    current.notes.append(f"{target.spec}: {variable} is a reference; it follows "
-                                         "its source and is not overwritten")
-                else:
-                    names = ", ".join(f"{svc or target.name}.{var}"
-                                      for svc, var in variables.references(variable))
-                    current.blockers.append(
-                        f"{target.spec}: {variable} refers to {names}; add the variable's "
-                        "service (and name) to the group so it changes at its source")
+                references.append((target, variable))  # never overwritten: followed
                 continue
-            key = f"{target.spec}:{variable}"
-            current.locations.append({
-                "key": key, "platform": "railway", "target": target.spec,
-                "unit": target.deploy_unit, "variable": variable, "project_id": project_id,
-                "environment_id": environment_id, "service_id": service_id,
-                "service": target.name, "description":
-                f"Railway shared variables ({target.environment}) {variable}" if target.shared
-                else f"Railway {target.name}@{target.environment} {variable}"})
-            current.values[key] = variables[variable]  # None = sealed
-            sources.setdefault((target.environment or "production", target.name),
-                               set()).add(variable)
+            self._add_railway_location(current, environment, scope, variable,
+                                       variables[variable])
         return found
 
     def _read_vercel(self, group: SecretGroup, target: Target, current: CurrentValues) -> int:
@@ -205,31 +251,84 @@ class PlatformSession:
                 current.values[key] = value
         return found
 
-    def _find_consumers(self, group: SecretGroup, current: CurrentValues,
-                        sources: dict[tuple[str, str], set[str]]) -> None:
-        """Services of the project that refer to a variable the rotation changes."""
-        project = self._railway_project()
-        targeted = {(t.environment, t.name) for t in group.targets if t.platform == "railway"}
-        for environment_name in sorted({env for env, _ in sources}):
-            environment = project.environment(environment_name)
-            for service in project.services:
-                if (environment_name, service.name) in targeted:
+    def _follow_references(self, group: SecretGroup, environment: str, current: CurrentValues,
+                           references: list[tuple[Target, str]]) -> None:
+        """Each reference of the group renders from one stored variable that holds the value
+        (the PostgreSQL template's POSTGRES_PASSWORD): that is the location to write."""
+        raw = self._environment_variables(environment)
+        for target, variable in references:
+            scope = SHARED_SCOPE if target.shared else target.name
+            secret = credential_in(group, self._rendered(environment, scope).get(variable))
+            sources = literal_sources(raw, scope, variable)
+            homes = [(s, n) for s, n in sources if secret is not None
+                     and credential_in(group, raw[s][n]) == secret]
+            if len(homes) != 1:
+                names = ", ".join(f"{s}.{n}" for s, n in sources) or "no stored variable"
+                current.blockers.append(
+                    f"{target.spec}: {variable} is a reference that renders from {names}, and "
+                    "no single one of them holds the value; add the variable that holds it "
+                    "to the group")
+                continue
+            ((home_scope, home),) = homes
+            self._add_railway_location(current, environment, home_scope, home, raw[home_scope][home])
+            current.notes.append(
+                f"{target.spec}: {variable} is a reference; it renders from "
+                f"railway:{home_scope}@{environment} {home}, the value's one literal home "
+                "(written there), and is not overwritten")
+
+    def _find_copies(self, group: SecretGroup, environment: str,
+                     current: CurrentValues) -> None:
+        """Stored copies of the current value elsewhere in the environment (a URL pasted
+        into a worker): left alone they would break when the old value is revoked."""
+        old = group.rotation.old_secret({k: v for k, v in current.values.items()
+                                         if v is not None})
+        if not old or len(old) < 8:
+            return
+        for scope, variables in self._environment_variables(environment).items():
+            for name, value in variables.items():
+                if value is None or variables.is_reference(name):
                     continue
-                variables = self.railway.get_variables(project.id, environment.id, service.id,
-                                                       unrendered=True)
-                refers = sorted({(name, svc, var) for name in variables
-                                 for svc, var in references_in(variables.get(name) or "")
-                                 if var in sources.get((environment_name, svc), set())})
-                if not refers:
-                    continue
-                unit = f"railway:{service.name}@{environment_name}"
-                current.consumers.append({
-                    "unit": unit, "platform": "railway", "project_id": project.id,
-                    "environment_id": environment.id, "service_id": service.id,
-                    "sources": sorted({svc for _, svc, _ in refers})})
-                shown = ", ".join(f"{name} -> {svc}.{var}" for name, svc, var in refers)
-                current.notes.append(f"{unit} refers to the rotated value ({shown}); "
-                                     "it is redeployed, not written")
+                if (credential_in(group, value) == old
+                        and self._add_railway_location(current, environment, scope, name, value)):
+                    current.notes.append(
+                        f"railway:{scope}@{environment} {name} holds a literal copy of the "
+                        "value; it is written like any other location")
+
+    def _find_consumers(self, environment: str, current: CurrentValues) -> None:
+        """Everything that renders from a written location: references on the location's
+        own service are checked; services that only refer are redeployed and checked."""
+        raw = self._environment_variables(environment)
+        written = {(loc["service"], loc["variable"]) for loc in current.locations
+                   if loc["platform"] == "railway" and loc["target"].endswith(f"@{environment}")}
+        derived = rendered_from(raw, written)
+        holders = {scope for scope, _ in written}
+        by_scope: dict[str, list[str]] = {}
+        for scope, name in sorted(derived):
+            by_scope.setdefault(scope, []).append(name)
+        for scope, names in by_scope.items():
+            if scope == SHARED_SCOPE:
+                continue  # its own consumers are checked; no deployment reads it directly
+            project_id, environment_id, service_id = self._scope_ids(environment, scope)
+            rendered = self._rendered(environment, scope)
+            spec = f"railway:{scope}@{environment}"
+            for name in names:
+                current.rendered[f"{spec}:{name}"] = rendered.get(name) or ""
+                current.rendered_checks.append({
+                    "project_id": project_id, "environment_id": environment_id,
+                    "service_id": service_id, "variable": name,
+                    "description": f"Railway {scope}@{environment} {name} (rendered)"})
+            if scope in holders:
+                continue
+            refers = sorted({(name, s or scope, v) for name in names
+                             for s, v in references_in(raw[scope].get(name) or "")
+                             if ((s or scope), v) in derived | written})
+            current.consumers.append({
+                "unit": spec, "platform": "railway", "project_id": project_id,
+                "environment_id": environment_id, "service_id": service_id,
+                "sources": sorted({s for _, s, _ in refers})})
+            shown = ", ".join(f"{name} -> {s}.{v}" for name, s, v in refers)
+            current.notes.append(f"{spec} refers to the rotated value ({shown}); "
+                                 "it is redeployed, not written")
 
     def read_back(self, location: Mapping[str, Any]) -> str | None:
         """The value a location holds now (None: unreadable, e.g. a sensitive Vercel row)."""
@@ -290,6 +389,16 @@ class PlatformSession:
                                                 poll_interval=timing.poll_interval)
         status = getattr(deployment, "status", None) or deployment.ready_state
         return DeploymentOutcome(deployment_id, status, deployment.succeeded)
+
+
+def credential_in(group: SecretGroup, value: str | None) -> str | None:
+    """The credential one value carries, as the family reads it (a URL's password)."""
+    if not value:
+        return None
+    try:
+        return group.rotation.old_secret({"value": value})
+    except ValueError:  # a value of the family's shape that does not parse (a broken URL)
+        return None
 
 
 def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, Any]]:

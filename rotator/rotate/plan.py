@@ -54,6 +54,7 @@ class GroupPlan:
                         for loc in self.current.locations],
             "provider_calls": self.family.calls,
             "redeploys": [{"unit": u["unit"], "call": _redeploy_call(u)} for u in self.units],
+            "rendered_checks": [c["description"] for c in self.current.rendered_checks],
             "health_checks": self.health,
             "notes": self.notes, "blockers": self.blockers,
         }
@@ -123,6 +124,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
     _infer_unreadable(plan)
     if current.locations and not plan.blockers:
         ctx = family_context(session.environ, settings, group)
+        ctx.rendered = current.rendered
         plan.family = group.rotation.plan(ctx, dict(current.values),
                                           {loc["key"]: loc["variable"]
                                            for loc in current.locations})
@@ -161,6 +163,9 @@ def render_plan_text(plans: list[GroupPlan]) -> str:
         for redeploy in data["redeploys"]:
             lines.append(f"     - {redeploy['unit']}: {redeploy['call']}")
         lines.append("  4. verify: deployments succeeded, values read back, health checks:")
+        if data["rendered_checks"]:
+            lines.append("     - what deployments see (variablesForServiceDeployment) carries the "
+                         "new value: " + ", ".join(data["rendered_checks"]))
         for url in data["health_checks"] or ["(none configured)"]:
             lines.append(f"     - {url}")
         lines.append("  5. finalize (revoke the replaced credential, record fingerprints) or roll "

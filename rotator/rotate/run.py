@@ -243,6 +243,7 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
         rotation = group.rotation
         provider = dict(plan.family.provider)
         provider["old_secret"] = rotation.old_secret(current.values)
+        provider["rendered_checks"] = current.rendered_checks
         new_secret = None
         if not rotation.issues_credential:
             new_secret = rotation.generate(family_context(

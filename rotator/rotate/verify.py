@@ -10,6 +10,7 @@ import httpx
 from rotator.rotate.audit import fingerprint
 from rotator.rotate.config import HealthCheck
 from rotator.rotate.family import FamilyError
+from rotator.rotate.inventory import credential_in
 from rotator.rotate.run_context import RunContext
 
 
@@ -23,6 +24,23 @@ def check_values_in_place(ctx: RunContext, which: str) -> list[str]:
         actual = ctx.session.read_back(location)
         if actual is not None and actual != expected:
             problems.append(f"{location['description']} holds {fingerprint(actual)}, "
+                            f"expected {fingerprint(expected)}")
+    return problems
+
+
+def check_rendered_references(ctx: RunContext, which: str) -> list[str]:
+    """References that follow the value (``${{Postgres.DATABASE_URL}}``, the template's own
+    PGPASSWORD…) must render to the ``which`` credential in what a deployment would see."""
+    expected = ctx.journal.provider.get(f"{which}_secret")
+    if expected is None:
+        return []
+    problems = []
+    for check in ctx.journal.provider.get("rendered_checks", []):
+        variables = ctx.session.railway.get_deployment_variables(
+            check["project_id"], check["environment_id"], check["service_id"])
+        carried = credential_in(ctx.group, variables.get(check["variable"]))
+        if carried != expected:
+            problems.append(f"{check['description']} renders {fingerprint(carried)}, "
                             f"expected {fingerprint(expected)}")
     return problems
 
@@ -75,7 +93,8 @@ def check_health(ctx: RunContext) -> list[str]:
 def verify(ctx: RunContext, which: str) -> list[str]:
     """All problems found (empty: verified): values, health, then the provider's own proof
     (PostgreSQL: the new password logs in and the old one is refused)."""
-    problems = check_values_in_place(ctx, which) + check_health(ctx)
+    problems = (check_values_in_place(ctx, which) + check_rendered_references(ctx, which)
+                + check_health(ctx))
     try:
         problems += ctx.group.rotation.provider_problems(ctx.family, which)
     except FamilyError as error:

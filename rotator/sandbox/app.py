@@ -1,4 +1,4 @@
-"""The sandbox's deployed app: ``python -m rotator.sandbox.app backend|frontend`` on $PORT.
+"""The sandbox's deployed app: ``python -m rotator.sandbox.app backend|frontend|worker`` on $PORT.
 
 It fails the way the incident app failed in production:
 - a missing required variable exits non-zero at start (crash loop, incident 000);
@@ -26,6 +26,8 @@ from typing import Any
 REQUIRED_VARIABLES = {
     "backend": ("NEXTAUTH_SECRET", "JWT_SECRET", "SECRET_KEY", "DATABASE_URL", "RESEND_API_KEY"),
     "frontend": ("NEXTAUTH_SECRET",),
+    # a queue worker with its own (pasted, literal) DATABASE_URL: it only needs the database
+    "worker": ("DATABASE_URL",),
 }
 SESSION_TOKEN_PATH = "/api/auth/session-token"
 _CHECK_TIMEOUT = 3
@@ -103,10 +105,10 @@ def check_auth_secret(env: dict[str, str]) -> str | None:
 
 
 def health_problems(role: str, env: dict[str, str]) -> list[str]:
-    if role != "backend":
-        return []
+    checks = {"backend": (check_database, check_resend, check_auth_secret),
+              "worker": (check_database,)}.get(role, ())
     problems = []
-    for check in (check_database, check_resend, check_auth_secret):
+    for check in checks:
         problem = check(env)
         if problem:
             problems.append(problem)

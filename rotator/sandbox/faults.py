@@ -12,9 +12,11 @@ from dataclasses import dataclass
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
+#   deployment_removed  the Railway deployment the call starts is superseded before it goes
+#                       live: REMOVING, then REMOVED (it will never serve the new variables)
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled"}
+     "deployment_canceled", "deployment_removed"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
 

@@ -25,6 +25,7 @@ from graphql.utilities.print_schema import print_input_value
 
 ALL = None  # keep every field / argument
 _CONNECTIONS = ("QueryProjectsConnection", "QueryEnvironmentsConnection",
+                "WorkspaceProjectsConnection",
                 "QueryDeploymentsConnection", "ProjectEnvironmentsConnection",
                 "ProjectServicesConnection", "EnvironmentServiceInstancesConnection")
 # type -> field -> kept argument names (ALL = all). Optional arguments whose input types we
@@ -33,7 +34,8 @@ KEEP: dict = {
     "Query": {"projects": ["after", "before", "first", "last", "includeDeleted", "workspaceId"],
               "project": ALL, "projectToken": ALL, "environments": ALL, "environment": ALL,
               "variables": ALL, "deployments": ALL, "deployment": ALL, "domains": ALL,
-              "serviceInstance": ALL},
+              "serviceInstance": ALL, "me": ALL, "workspace": ALL,
+              "variablesForServiceDeployment": ALL},
     "Mutation": {"variableCollectionUpsert": ALL, "variableUpsert": ALL,
                  "deploymentRedeploy": ALL},
     "Node": {"id": ALL},
@@ -44,6 +46,8 @@ KEEP: dict = {
     "Environment": dict.fromkeys(["id", "name", "isEphemeral", "projectId",
                                   "serviceInstances"]),
     "Service": dict.fromkeys(["id", "name", "projectId"]),
+    "User": dict.fromkeys(["id", "name", "email", "workspaces"]),
+    "Workspace": {"id": ALL, "name": ALL, "projects": ALL},
     "Deployment": dict.fromkeys(["id", "status", "createdAt", "statusUpdatedAt", "canRedeploy",
                                  "canRollback", "deploymentStopped", "url", "staticUrl",
                                  "environmentId", "projectId", "serviceId"]),

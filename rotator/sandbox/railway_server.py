@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import threading
@@ -29,6 +30,11 @@ from rotator.sandbox.server import LoopbackServer, Request, Response
 # Statuses from which the sandbox lets deploymentRedeploy make a new deployment; Railway refuses
 # the others with "Cannot redeploy without a snapshot" (api/railway.md §6).
 REDEPLOYABLE = frozenset({"SUCCESS", "CRASHED", "SLEEPING"})
+# A deployment that serves (or would, on the next request: App Sleeping) — api/railway.md §7.
+SERVING = frozenset({"SUCCESS", "SLEEPING"})
+# Railway's largest page size is UNCONFIRMED (api/railway.md §10); the sandbox answers in small
+# pages so a client that ignores hasNextPage/endCursor misses data here as it would there.
+DEFAULT_PAGE_SIZE = 2
 _REFERENCE = re.compile(r"\$\{\{\s*(?:([A-Za-z0-9_-]+)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -60,6 +66,11 @@ class RailwayServiceRecord:
     project_id: str
     app_role: str | None = None  # sandbox app to run on deploy; None = an image with no health
     healthcheck_path: str | None = "/health"
+    # Railway-provided variables of this service (RAILWAY_PRIVATE_DOMAIN, RAILWAY_TCP_PROXY_*):
+    # references like ${{RAILWAY_PRIVATE_DOMAIN}} render to them (api/railway.md §16).
+    provided: dict[str, str] = field(default_factory=dict)
+    # App Sleeping: after going live the deployment stops and reads SLEEPING (api/railway.md §7).
+    sleeps: bool = False
 
 
 @dataclass
@@ -74,6 +85,8 @@ class RailwayDeploymentRecord:
     reason: str = ""  # why it FAILED/CRASHED (sandbox-only, for tests and the demo)
     exit_code: int | None = None
     app: AppProcess | None = field(default=None, repr=False)
+    # the rendered variables the deployment started with (what a deployment snapshot holds)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def as_graphql(self) -> dict[str, Any]:
@@ -81,7 +94,7 @@ class RailwayDeploymentRecord:
             "id": self.id, "status": self.status, "createdAt": self.created_at,
             "statusUpdatedAt": self.status_updated_at, "canRedeploy": self.status in REDEPLOYABLE,
             "canRollback": self.status in REDEPLOYABLE, "projectId": self.project_id,
-            "deploymentStopped": self.status in {"REMOVED", "CRASHED", "FAILED"},
+            "deploymentStopped": self.status in {"REMOVED", "CRASHED", "FAILED", "SLEEPING"},
             "environmentId": self.environment_id, "serviceId": self.service_id,
             "url": None, "staticUrl": None,
         }
@@ -95,8 +108,13 @@ class RailwayState:
         self.launcher = launcher
         self.timing = timing or DeployTiming()
         self.lock = threading.RLock()
-        self.api_tokens: set[str] = set()
+        self.workspaces: dict[str, str] = {}  # id -> name
+        # account token -> the workspaces its user belongs to; workspace token -> its one
+        # workspace (api/railway.md §2)
+        self.account_tokens: dict[str, tuple[str, ...]] = {}
+        self.workspace_tokens: dict[str, str] = {}
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project, environment)
+        self.page_size = DEFAULT_PAGE_SIZE
         self.projects: dict[str, dict[str, Any]] = {}
         self.environments: dict[str, dict[str, Any]] = {}
         self.services: dict[str, RailwayServiceRecord] = {}
@@ -109,9 +127,16 @@ class RailwayState:
         self._ids = itertools.count(1)
 
     # -- setup --------------------------------------------------------------------------
+    def add_workspace(self, name: str) -> str:
+        workspace_id = str(uuid.uuid4())
+        with self.lock:
+            self.workspaces[workspace_id] = name
+        return workspace_id
+
     def add_project(self, name: str, workspace_id: str = "sandbox-workspace") -> str:
         project_id = str(uuid.uuid4())
         with self.lock:
+            self.workspaces.setdefault(workspace_id, workspace_id)
             self.projects[project_id] = {"id": project_id, "name": name,
                                          "workspaceId": workspace_id, "createdAt": _now()}
         return project_id
@@ -124,11 +149,13 @@ class RailwayState:
         return environment_id
 
     def add_service(self, project_id: str, name: str, *, app_role: str | None = None,
-                    healthcheck_path: str | None = "/health") -> str:
+                    healthcheck_path: str | None = "/health",
+                    provided: dict[str, str] | None = None, sleeps: bool = False) -> str:
         service_id = str(uuid.uuid4())
         with self.lock:
             self.services[service_id] = RailwayServiceRecord(
-                service_id, name, project_id, app_role, healthcheck_path)
+                service_id, name, project_id, app_role, healthcheck_path, dict(provided or {}),
+                sleeps)
         return service_id
 
     def set_variables(self, environment_id: str, service_id: str | None,
@@ -154,38 +181,65 @@ class RailwayState:
         with self.lock:
             return dict(self.variables.get((environment_id, service_id), {}))
 
+    def service_provided(self, environment_id: str, service_id: str | None) -> dict[str, str]:
+        """The RAILWAY_* variables Railway gives a service (none for shared variables)."""
+        if service_id is None:
+            return {}
+        service = self.services[service_id]
+        return {"RAILWAY_SERVICE_NAME": service.name, "RAILWAY_SERVICE_ID": service.id,
+                "RAILWAY_PROJECT_ID": service.project_id, "RAILWAY_ENVIRONMENT_ID": environment_id,
+                "RAILWAY_ENVIRONMENT_NAME": self.environments[environment_id]["name"],
+                **service.provided}
+
     def rendered_variables(self, environment_id: str, service_id: str | None) -> dict[str, str]:
-        """Resolve ${{Service.VAR}}, ${{shared.VAR}} and ${{VAR}} like Railway does at deploy."""
+        """Resolve ${{Service.VAR}}, ${{shared.VAR}} and ${{VAR}} like Railway does at deploy.
+
+        A reference is rendered in the scope of the service that holds the referenced
+        variable, so `${{Postgres.DATABASE_URL}}` carries the Postgres service's own
+        `${{RAILWAY_PRIVATE_DOMAIN}}` and `${{POSTGRES_PASSWORD}}` (api/railway.md §16).
+        """
         with self.lock:
             project_id = self.environments[environment_id]["projectId"]
-            own = self.raw_variables(environment_id, service_id)
 
-            def lookup(scope: str | None, name: str, depth: int) -> str:
-                if scope == "shared":
-                    source = self.raw_variables(environment_id, None)
-                elif scope is None:
-                    source = own
-                else:
-                    try:
-                        other = self.service_by_name(project_id, scope)
-                    except KeyError:
-                        return ""  # Railway renders a dangling reference as empty
-                    source = self.raw_variables(environment_id, other.id)
-                return render(source.get(name, ""), depth + 1)
+            def scope_values(scope_id: str | None) -> dict[str, str]:
+                return {**self.service_provided(environment_id, scope_id),
+                        **self.raw_variables(environment_id, scope_id)}
 
-            def render(value: str, depth: int = 0) -> str:
-                if depth > 5:
+            def render(value: str, scope_id: str | None, depth: int = 0) -> str:
+                if depth > 8:
                     return value
-                return _REFERENCE.sub(lambda m: lookup(m.group(1), m.group(2), depth), value)
 
-            return {name: render(value) for name, value in own.items()}
+                def lookup(match: re.Match[str]) -> str:
+                    scope, name = match.group(1), match.group(2)
+                    if scope == "shared":
+                        target: str | None = None
+                    elif scope is None:
+                        target = scope_id
+                    else:
+                        try:
+                            target = self.service_by_name(project_id, scope).id
+                        except KeyError:
+                            return ""  # Railway renders a dangling reference as empty
+                    return render(scope_values(target).get(name, ""), target, depth + 1)
+
+                return _REFERENCE.sub(lookup, value)
+
+            return {name: render(value, service_id)
+                    for name, value in self.raw_variables(environment_id, service_id).items()}
+
+    def deployment_variables(self, environment_id: str, service_id: str) -> dict[str, str]:
+        """What a deployment of the service sees: Railway's provided variables and the
+        service's own, rendered (`variablesForServiceDeployment`, api/railway.md §4)."""
+        with self.lock:
+            return {**self.service_provided(environment_id, service_id),
+                    **self.rendered_variables(environment_id, service_id)}
 
     # -- deployments --------------------------------------------------------------------
     def latest_active(self, environment_id: str, service_id: str) -> RailwayDeploymentRecord | None:
         with self.lock:
             for deployment in self.deployments:
-                if (deployment.environment_id, deployment.service_id, deployment.status) == (
-                        environment_id, service_id, "SUCCESS"):
+                if ((deployment.environment_id, deployment.service_id) == (
+                        environment_id, service_id) and deployment.status in SERVING):
                     return deployment
         return None
 
@@ -222,13 +276,20 @@ class RailwayState:
             if fault_kind == "deployment_crashed":
                 self._set_status(record, "CRASHED", "injected fault: process crashed")
                 return
+            if fault_kind == "deployment_removed":
+                self._set_status(record, "REMOVING", "injected fault: superseded")
+                time.sleep(self.timing.step_delay)
+                self._set_status(record, "REMOVED")
+                return
             if service.app_role is None:
+                record.env = {**self.provided_variables,
+                              **self.deployment_variables(record.environment_id,
+                                                          record.service_id)}
                 self._finish_success(record)
                 return
             env = {**self.provided_variables,
-                   "RAILWAY_SERVICE_NAME": service.name,
-                   "RAILWAY_ENVIRONMENT_NAME": self.environments[record.environment_id]["name"],
-                   **self.rendered_variables(record.environment_id, record.service_id)}
+                   **self.deployment_variables(record.environment_id, record.service_id)}
+            record.env = env
             try:
                 app = self.launcher.start(service.app_role, env)
             except LauncherClosed:
@@ -254,27 +315,50 @@ class RailwayState:
                         and (d.environment_id, d.service_id) == (record.environment_id,
                                                                  record.service_id)
                         and d.status == "SUCCESS"]
+            previous += [d for d in self.deployments if d is not record
+                         and (d.environment_id, d.service_id) == (record.environment_id,
+                                                                  record.service_id)
+                         and d.status == "SLEEPING"]
             self._set_status(record, "SUCCESS")
         for old in previous:  # zero-downtime: the old one is removed once the new one is live
+            self._set_status(old, "REMOVING")
             if old.app is not None:
                 old.app.stop()
             self._set_status(old, "REMOVED")
+        if self.services[record.service_id].sleeps:
+            # App Sleeping: an idle service stops; its deployment reads SLEEPING until woken.
+            time.sleep(self.timing.step_delay)
+            if record.app is not None:
+                record.app.stop()
+            self._set_status(record, "SLEEPING")
 
 
 @dataclass
 class _AuthScope:
-    kind: str  # "account" or "project"
+    kind: str  # "account", "workspace" or "project"
     project_id: str | None = None
     environment_id: str | None = None
+    workspace_ids: tuple[str, ...] = ()  # what an account or workspace token may see
 
 
-def _connection(nodes: list[Any], first: int | None = None) -> dict[str, Any]:
-    if first is not None:
-        nodes = nodes[:first]
-    edges = [{"cursor": str(i), "node": node} for i, node in enumerate(nodes)]
-    return {"edges": edges, "pageInfo": {"hasNextPage": False, "hasPreviousPage": False,
-                                         "startCursor": edges[0]["cursor"] if edges else None,
-                                         "endCursor": edges[-1]["cursor"] if edges else None}}
+def _page(nodes: list[Any], args: dict[str, Any], page_size: int) -> dict[str, Any]:
+    """A Relay connection page: ``first`` (capped at the sandbox's page size) after the
+    opaque cursor ``after``; ``hasNextPage``/``endCursor`` say where the next page starts."""
+    start = 0
+    if args.get("after") is not None:
+        try:
+            start = int(base64.b64decode(args["after"]).decode().split(":", 1)[1]) + 1
+        except (ValueError, IndexError, UnicodeDecodeError):
+            raise GraphQLError("Invalid cursor") from None
+    first = args.get("first")
+    size = page_size if first is None else max(0, min(first, page_size))
+    chosen = nodes[start:start + size]
+    edges = [{"cursor": base64.b64encode(f"cursor:{start + i}".encode()).decode(), "node": node}
+             for i, node in enumerate(chosen)]
+    return {"edges": edges, "pageInfo": {
+        "hasNextPage": start + len(chosen) < len(nodes), "hasPreviousPage": start > 0,
+        "startCursor": edges[0]["cursor"] if edges else None,
+        "endCursor": edges[-1]["cursor"] if edges else None}}
 
 
 class RailwaySandboxServer(LoopbackServer):
@@ -352,13 +436,19 @@ class RailwaySandboxServer(LoopbackServer):
         return []
 
     def _authenticate(self, request: Request) -> _AuthScope | None:
+        state = self.state
         project_token = request.headers.get("Project-Access-Token")
         if project_token:
-            scope = self.state.project_tokens.get(project_token.strip())
-            return _AuthScope("project", *scope) if scope else None
+            scope = state.project_tokens.get(project_token.strip())
+            if scope is None:
+                return None
+            workspace = state.projects[scope[0]]["workspaceId"]
+            return _AuthScope("project", *scope, workspace_ids=(workspace,))
         bearer = request.bearer_token()
-        if bearer and bearer in self.state.api_tokens:
-            return _AuthScope("account")
+        if bearer and bearer in state.account_tokens:
+            return _AuthScope("account", workspace_ids=state.account_tokens[bearer])
+        if bearer and bearer in state.workspace_tokens:
+            return _AuthScope("workspace", workspace_ids=(state.workspace_tokens[bearer],))
         return None
 
     # -- resolvers ----------------------------------------------------------------------
@@ -366,6 +456,12 @@ class RailwaySandboxServer(LoopbackServer):
                    environment_id: str | None = None) -> _AuthScope:
         scope: _AuthScope | None = info.context["scope"]
         if scope is None:
+            raise GraphQLError("Not Authorized")
+        # An account token reaches its user's workspaces, a workspace token its one workspace
+        # (api/railway.md §2); Railway answers anything else "Not Authorized" (§12).
+        if project_id is not None and (project_id not in self.state.projects or
+                                       self.state.projects[project_id]["workspaceId"]
+                                       not in scope.workspace_ids):
             raise GraphQLError("Not Authorized")
         if scope.kind == "project" and (
             (project_id is not None and project_id != scope.project_id)
@@ -379,18 +475,19 @@ class RailwaySandboxServer(LoopbackServer):
         project = state.projects.get(project_id)
         if project is None:
             raise GraphQLError("Project not found")
+        size = state.page_size
         return {**project,
-                "environments": lambda info, **a: _connection(
+                "environments": lambda info, **a: _page(
                     [self._environment(e) for e in state.environments.values()
                      if e["projectId"] == project_id
-                     and self._visible_environment(info, e["id"])], a.get("first")),
-                "services": lambda info, **a: _connection(
+                     and self._visible_environment(info, e["id"])], a, size),
+                "services": lambda info, **a: _page(
                     [self._service(s) for s in state.services.values()
-                     if s.project_id == project_id], a.get("first"))}
+                     if s.project_id == project_id], a, size)}
 
     def _visible_environment(self, info: Any, environment_id: str) -> bool:
         scope: _AuthScope = info.context["scope"]
-        return scope.kind == "account" or scope.environment_id == environment_id
+        return scope.kind != "project" or scope.environment_id == environment_id
 
     @staticmethod
     def _service(service: RailwayServiceRecord) -> dict[str, Any]:
@@ -398,9 +495,9 @@ class RailwaySandboxServer(LoopbackServer):
 
     def _environment(self, environment: dict[str, Any]) -> dict[str, Any]:
         environment_id = environment["id"]
-        return {**environment, "serviceInstances": lambda info, **a: _connection(
+        return {**environment, "serviceInstances": lambda info, **a: _page(
             [self._service_instance(environment_id, s.id) for s in self.state.services.values()
-             if s.project_id == environment["projectId"]], a.get("first"))}
+             if s.project_id == environment["projectId"]], a, self.state.page_size)}
 
     def _domains(self, environment_id: str, service_id: str) -> dict[str, Any]:
         service = self.state.services[service_id]
@@ -428,11 +525,40 @@ class RailwaySandboxServer(LoopbackServer):
         query = self.schema.query_type.fields  # type: ignore[union-attr]
         mutation = self.schema.mutation_type.fields  # type: ignore[union-attr]
 
+        def workspace_projects(workspace_id: str, args: dict[str, Any]) -> dict[str, Any]:
+            return _page([self._project(p) for p, record in state.projects.items()
+                          if record["workspaceId"] == workspace_id], args, state.page_size)
+
         def projects(_: Any, info: Any, **args: Any) -> dict[str, Any]:
             scope = self._authorize(info)
             if scope.kind == "project":
                 raise GraphQLError("Not Authorized")
-            return _connection([self._project(p) for p in state.projects], args.get("first"))
+            workspace_id = args.get("workspaceId")
+            if workspace_id is None:
+                # Without workspaceId Railway lists the personal account's projects, not those
+                # of team workspaces (railwayapp/docs#867, fixed by PR #931 with
+                # `workspace(workspaceId:) { projects }`); personal workspaces are gone
+                # (api/railway.md §3), so nothing comes back here.
+                return _page([], args, state.page_size)
+            if workspace_id not in scope.workspace_ids:
+                raise GraphQLError("Not Authorized")
+            return workspace_projects(workspace_id, args)
+
+        def me(_: Any, info: Any) -> dict[str, Any]:
+            scope = self._authorize(info)
+            if scope.kind != "account":
+                # cli#618: a workspace token "does not have the needed scope to read the user
+                # data"; a project token is not accepted for `me` (api/railway.md §2)
+                raise GraphQLError("Not Authorized")
+            return {"id": "user-sandbox", "name": "Sandbox User", "email": "sam@example.com",
+                    "workspaces": [workspace(None, info, w) for w in scope.workspace_ids]}
+
+        def workspace(_: Any, info: Any, workspaceId: str) -> dict[str, Any]:  # noqa: N803
+            scope = self._authorize(info)
+            if scope.kind == "project" or workspaceId not in scope.workspace_ids:
+                raise GraphQLError("Not Authorized")
+            return {"id": workspaceId, "name": state.workspaces.get(workspaceId, workspaceId),
+                    "projects": lambda info, **a: workspace_projects(workspaceId, a)}
 
         def project(_: Any, info: Any, id: str) -> dict[str, Any]:  # noqa: A002
             self._authorize(info, project_id=id)
@@ -449,9 +575,9 @@ class RailwaySandboxServer(LoopbackServer):
 
         def environments(_: Any, info: Any, projectId: str, **args: Any) -> dict[str, Any]:  # noqa: N803
             self._authorize(info, project_id=projectId)
-            return _connection([self._environment(e) for e in state.environments.values()
-                                if e["projectId"] == projectId
-                                and self._visible_environment(info, e["id"])], args.get("first"))
+            return _page([self._environment(e) for e in state.environments.values()
+                          if e["projectId"] == projectId
+                          and self._visible_environment(info, e["id"])], args, state.page_size)
 
         def environment(_: Any, info: Any, id: str, projectId: str | None = None) -> dict:  # noqa: A002, N803
             env = state.environments.get(id)
@@ -478,6 +604,13 @@ class RailwaySandboxServer(LoopbackServer):
             return {name: (None if (environmentId, serviceId, name) in state.sealed else value)
                     for name, value in values.items()}
 
+        def variables_for_service_deployment(_: Any, info: Any, projectId: str,  # noqa: N803
+                                             environmentId: str, serviceId: str) -> dict:  # noqa: N803
+            check_ids(info, projectId, environmentId, serviceId)
+            return {name: value for name, value in
+                    state.deployment_variables(environmentId, serviceId).items()
+                    if (environmentId, serviceId, name) not in state.sealed}
+
         def deployments(_: Any, info: Any, input: dict, first: int | None = None,  # noqa: A002
                         **args: Any) -> dict:
             scope = self._authorize(info, project_id=input.get("projectId"),
@@ -497,7 +630,7 @@ class RailwaySandboxServer(LoopbackServer):
                     if wanted.get("notIn") and d.status in wanted["notIn"]:
                         continue
                     nodes.append(d.as_graphql())
-            return _connection(nodes, first)
+            return _page(nodes, {"first": first, **args}, state.page_size)
 
         def deployment(_: Any, info: Any, id: str) -> dict:  # noqa: A002
             record = next((d for d in state.deployments if d.id == id), None)
@@ -554,13 +687,16 @@ class RailwaySandboxServer(LoopbackServer):
                 raise GraphQLError("Cannot redeploy without a snapshot")
             fault = info.context["faults"].take(
                 "deploymentRedeploy",
-                kinds=frozenset({"deployment_failed", "deployment_crashed"}))
+                kinds=frozenset({"deployment_failed", "deployment_crashed",
+                                 "deployment_removed"}))
             new = state.deploy(record.environment_id, record.service_id,
                                fault_kind=fault.kind if fault else None)
             return new.as_graphql()
 
         for name, resolver in {
             "projects": projects, "project": project, "projectToken": project_token,
+            "me": me, "workspace": workspace,
+            "variablesForServiceDeployment": variables_for_service_deployment,
             "environments": environments, "environment": environment, "variables": variables,
             "deployments": deployments, "deployment": deployment, "domains": domains,
             "serviceInstance": service_instance,

@@ -35,9 +35,42 @@ RAILWAY_PROJECT = "intowork"
 RAILWAY_ENVIRONMENT = "production"
 BACKEND_SERVICE = "backend"
 POSTGRES_SERVICE = "Postgres"
+WORKER_SERVICE = "worker"
+RAILWAY_WORKSPACE = "intowork team"
 VERCEL_PROJECT = "frontend"
 DATABASE_URL_REFERENCE = "${{Postgres.DATABASE_URL}}"
 _DEPLOY_WAIT = 60.0
+
+
+# Environment-level (shared) variables; services opt in with ${{shared.NAME}} (api/railway.md §5).
+SHARED_VARIABLES = {"ALLOWED_ORIGINS": "https://example.com", "ENVIRONMENT": "production"}
+
+
+def postgres_template_variables(password: str, role: str, port: int) -> dict[str, str]:
+    """The variables Railway's PostgreSQL template writes on its service (api/railway.md §16),
+    as stored: POSTGRES_PASSWORD is the only literal; the rest reference it and Railway's
+    provided variables. Two values differ from the template's, because one real PostgreSQL
+    serves every sandbox: the role and database (``postgres``/``railway`` there) are this
+    sandbox's own, and the private port (5432 there) is the one the server listens on.
+    """
+    return {
+        "POSTGRES_PASSWORD": password,
+        "POSTGRES_USER": role,
+        "POSTGRES_DB": role,
+        "PGUSER": "${{POSTGRES_USER}}",
+        "PGDATABASE": "${{POSTGRES_DB}}",
+        "PGPASSWORD": "${{POSTGRES_PASSWORD}}",
+        "PGHOST": "${{RAILWAY_PRIVATE_DOMAIN}}",
+        "PGPORT": str(port),
+        "DATABASE_URL": "postgresql://${{PGUSER}}:${{POSTGRES_PASSWORD}}"
+                        f"@${{{{RAILWAY_PRIVATE_DOMAIN}}}}:{port}/${{{{PGDATABASE}}}}",
+        "DATABASE_PUBLIC_URL": "postgresql://${{PGUSER}}:${{POSTGRES_PASSWORD}}"
+                               "@${{RAILWAY_TCP_PROXY_DOMAIN}}:${{RAILWAY_TCP_PROXY_PORT}}"
+                               "/${{PGDATABASE}}",
+        "PGDATA": "/var/lib/postgresql/data/pgdata",
+        "RAILWAY_DEPLOYMENT_DRAINING_SECONDS": "60",
+        "SSL_CERT_DAYS": "820",
+    }
 
 
 def _base64_secret(nbytes: int = 32) -> str:
@@ -53,10 +86,11 @@ def _alnum(n: int) -> str:
 class SandboxTokens:
     """Credentials for the sandbox platforms (random per sandbox; never printed)."""
 
-    railway_api_token: str = field(repr=False)
+    railway_api_token: str = field(repr=False)  # an account token (its user's workspaces)
     railway_project_token: str = field(repr=False)
     vercel_token: str = field(repr=False)
     resend_api_key: str = field(repr=False)  # the account's one full_access key
+    railway_workspace_token: str = field(default="", repr=False)  # one workspace
 
 
 @dataclass(frozen=True)
@@ -67,6 +101,8 @@ class SandboxIds:
     postgres_service_id: str
     vercel_project_id: str
     resend_key_id: str
+    worker_service_id: str = ""
+    railway_workspace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,8 +113,8 @@ class IncidentSecrets:
     jwt_secret: str = field(repr=False)
     secret_key: str = field(repr=False)
     resend_api_key: str = field(repr=False)
-    database_url: str = field(repr=False)
-    database_password: str = field(repr=False)
+    database_url: str = field(repr=False)  # the Postgres service's DATABASE_URL, rendered
+    database_password: str = field(repr=False)  # its POSTGRES_PASSWORD
 
     def by_variable(self) -> dict[str, str]:
         return {"NEXTAUTH_SECRET": self.nextauth_secret, "JWT_SECRET": self.jwt_secret,
@@ -89,11 +125,17 @@ class IncidentSecrets:
 class Sandbox:
     """Loopback Railway + Vercel + Resend, a real PostgreSQL, and real app processes.
 
-    Layout after ``start()``:
-    - Railway project ``intowork``, environment ``production``, services ``backend`` (runs
-      ``python -m rotator.sandbox.app backend`` on deploy) and ``Postgres`` (its
-      ``DATABASE_URL`` is a real URL to the real PostgreSQL); backend's ``DATABASE_URL`` is
-      the reference ``${{Postgres.DATABASE_URL}}``.
+    Layout after ``start()`` (the stock layouts of api/railway.md §16):
+    - Railway workspace ``intowork team`` with project ``intowork``, environment
+      ``production``, and the services
+      ``Postgres`` — Railway's PostgreSQL template: ``POSTGRES_PASSWORD`` is the one literal
+      (the real role's password); ``PGPASSWORD``, ``DATABASE_URL``, ``DATABASE_PUBLIC_URL``…
+      are references to it and to Railway-provided variables, which render to the real local
+      PostgreSQL so the apps really connect;
+      ``backend`` (runs ``python -m rotator.sandbox.app backend``), ``DATABASE_URL`` =
+      ``${{Postgres.DATABASE_URL}}``; ``worker`` (App Sleeping; its ``DATABASE_URL`` is a
+      pasted literal copy of the rendered URL, as some teams have it);
+      and shared variables that the backend references (``${{shared.ALLOWED_ORIGINS}}``).
     - Vercel project ``frontend`` (runs the frontend app on deploy).
     - Resend account with one full_access key.
     ``seed_incident()`` adds the incident-000 variables and deploys everything.
@@ -154,22 +196,28 @@ class Sandbox:
 
     def _wire(self) -> None:
         railway, vercel = self.railway_state, self.vercel_state
-        project = railway.add_project(RAILWAY_PROJECT)
+        workspace = railway.add_workspace(RAILWAY_WORKSPACE)
+        project = railway.add_project(RAILWAY_PROJECT, workspace)
         environment = railway.add_environment(project, RAILWAY_ENVIRONMENT)
-        backend = railway.add_service(project, BACKEND_SERVICE, app_role="backend")
+        # Railway gives the database its private domain and TCP proxy; here they are the real
+        # PostgreSQL's loopback address, so rendered URLs log in for real.
         postgres = railway.add_service(project, POSTGRES_SERVICE, app_role=None,
-                                       healthcheck_path=None)
+                                       healthcheck_path=None, provided={
+                                           "RAILWAY_PRIVATE_DOMAIN": "127.0.0.1",
+                                           "RAILWAY_TCP_PROXY_DOMAIN": "127.0.0.1",
+                                           "RAILWAY_TCP_PROXY_PORT": str(self.postgres.port)})
+        backend = railway.add_service(project, BACKEND_SERVICE, app_role="backend")
+        worker = railway.add_service(project, WORKER_SERVICE, app_role="worker", sleeps=True)
         password = _alnum(32)
-        url = self.postgres.create_role_and_database(self.database_role, password,
-                                                     self.database_role)
-        railway.set_variables(environment, postgres, {
-            "DATABASE_URL": url, "PGUSER": self.database_role, "PGPASSWORD": password,
-            "POSTGRES_PASSWORD": password, "PGHOST": "127.0.0.1",
-            "PGPORT": str(self.postgres.port), "PGDATABASE": self.database_role,
-        })
+        self.postgres.create_role_and_database(self.database_role, password, self.database_role)
+        railway.set_variables(environment, postgres,
+                              postgres_template_variables(password, self.database_role,
+                                                          self.postgres.port))
+        railway.set_variables(environment, None, dict(SHARED_VARIABLES))
         railway.set_variables(environment, backend, {"DATABASE_URL": DATABASE_URL_REFERENCE})
-        api_token, project_token = _alnum(32), _alnum(32)
-        railway.api_tokens.add(api_token)
+        account_token, workspace_token, project_token = _alnum(32), _alnum(32), _alnum(32)
+        railway.account_tokens[account_token] = (workspace,)
+        railway.workspace_tokens[workspace_token] = workspace
         railway.project_tokens[project_token] = (project, environment)
         # What the platform hands every deploy: where Resend is, and where the frontend is.
         railway.provided_variables.update({
@@ -180,36 +228,47 @@ class Sandbox:
         vercel_token = _alnum(24)
         vercel.tokens.add(vercel_token)
         key_id, resend_key = self.resend_state.add_key("production", "full_access")
-        self.tokens = SandboxTokens(api_token, project_token, vercel_token, resend_key)
-        self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id)
+        self.tokens = SandboxTokens(account_token, project_token, vercel_token, resend_key,
+                                    workspace_token)
+        self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id,
+                              worker, workspace)
         self.deploy_railway_service(POSTGRES_SERVICE)
 
     # -- seeding ------------------------------------------------------------------------
-    def seed_incident(self, *, deploy: bool = True, misplaced: bool = False) -> IncidentSecrets:
+    def seed_incident(self, *, deploy: bool = True, misplaced: bool = False,
+                      pasted_backend_url: bool = False) -> IncidentSecrets:
         """Set the incident-000 variables with fresh random values (and deploy, healthy).
 
         ``misplaced=True`` reproduces incident 000 itself: the backend's variables land on
         the Postgres service, so the backend deploy crash-loops (CRASHED).
+        ``pasted_backend_url=True``: the backend holds a literal copy of the rendered
+        DATABASE_URL instead of the reference (the incident write-ups' layout).
         """
         ids = self._ids()
-        database_url = self.railway_state.raw_variables(
-            ids.railway_environment_id, ids.postgres_service_id)["DATABASE_URL"]
+        rendered = self.railway_state.rendered_variables(ids.railway_environment_id,
+                                                         ids.postgres_service_id)
         seeded = IncidentSecrets(
             nextauth_secret=_base64_secret(), jwt_secret=_base64_secret(),
             secret_key=_base64_secret(), resend_api_key=self._tokens().resend_api_key,
-            database_url=database_url,
+            database_url=rendered["DATABASE_URL"],
             database_password=self.railway_state.raw_variables(
-                ids.railway_environment_id, ids.postgres_service_id)["PGPASSWORD"],
+                ids.railway_environment_id, ids.postgres_service_id)["POSTGRES_PASSWORD"],
         )
         backend_variables = {
             "NEXTAUTH_SECRET": seeded.nextauth_secret, "JWT_SECRET": seeded.jwt_secret,
             "JWT_ALGORITHM": "HS256", "RESEND_API_KEY": seeded.resend_api_key,
             "FROM_EMAIL": "Sandbox <noreply@example.com>", "FRONTEND_URL": "https://example.com",
-            "ALLOWED_ORIGINS": "https://example.com", "ENVIRONMENT": "production",
+            "ALLOWED_ORIGINS": "${{shared.ALLOWED_ORIGINS}}",
+            "ENVIRONMENT": "${{shared.ENVIRONMENT}}",
             "SECRET_KEY": seeded.secret_key, "LOG_LEVEL": "INFO",
         }
+        if pasted_backend_url:
+            backend_variables["DATABASE_URL"] = seeded.database_url
         target = ids.postgres_service_id if misplaced else ids.backend_service_id
         self.railway_state.set_variables(ids.railway_environment_id, target, backend_variables)
+        # the worker's copy was pasted from the dashboard: a literal, not a reference
+        self.railway_state.set_variables(ids.railway_environment_id, ids.worker_service_id,
+                                         {"DATABASE_URL": seeded.database_url})
         self.vercel_state.add_env(ids.vercel_project_id, "NEXTAUTH_SECRET",
                                   seeded.nextauth_secret, target=["production"], type="sensitive")
         self.vercel_state.add_env(ids.vercel_project_id, "NEXTAUTH_SECRET",
@@ -217,6 +276,7 @@ class Sandbox:
         if deploy:
             self.deploy_frontend()
             self.deploy_railway_service(BACKEND_SERVICE)
+            self.deploy_railway_service(WORKER_SERVICE)
         return seeded
 
     # -- deploys and health -------------------------------------------------------------
@@ -248,10 +308,15 @@ class Sandbox:
         return live.app.probe_health()
 
     # -- clients ------------------------------------------------------------------------
-    def railway_client(self, *, project_token: bool = False, **kwargs: Any) -> RailwayClient:
+    def railway_client(self, *, project_token: bool = False, workspace_token: bool = False,
+                       **kwargs: Any) -> RailwayClient:
+        """A client with the account token (default), the workspace token or the project
+        token."""
         tokens = self._tokens()
-        credentials = (RailwayCredentials(project_token=tokens.railway_project_token)
-                       if project_token else RailwayCredentials(api_token=tokens.railway_api_token))
+        credentials = (
+            RailwayCredentials(project_token=tokens.railway_project_token) if project_token
+            else RailwayCredentials(api_token=tokens.railway_workspace_token) if workspace_token
+            else RailwayCredentials(api_token=tokens.railway_api_token))
         return RailwayClient(credentials, base_url=self.railway.graphql_url, **kwargs)
 
     def vercel_client(self, **kwargs: Any) -> VercelClient:

@@ -108,7 +108,7 @@ def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]
     def probe() -> None:
         with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS,
                            retry=_retry()) as client:
-            client.list_projects()
+            client.check_token()
 
     return _token_verdict("Railway", probe)
 

@@ -32,7 +32,7 @@ def test_incident_000_variables_on_the_postgres_service(tmp_path, sandbox):
     sandbox.seed_incident(misplaced=True, deploy=False)
     completed = _check(tmp_path, sandbox)
     assert completed.returncode == 1
-    assert "NEXTAUTH_SECRET is set on the database service Postgres (production) but on no app service (backend)" in completed.stdout
+    assert "NEXTAUTH_SECRET is set on the database service Postgres (production) but on no app service (backend, worker)" in completed.stdout
     assert "backend (production) lacks NEXTAUTH_SECRET (set on Postgres)" in completed.stdout
 
 

@@ -88,12 +88,13 @@ def test_each_live_credential_becomes_one_group(incident, tmp_path, monkeypatch)
     assert groups["secret-key"]["format"] == "hex-32"
     assert all(g["targets"] == ["railway:backend@production"]
                for name, g in groups.items() if name not in ("nextauth-secret", "database-url"))
-    # one role's password in all its forms, at its source service; Resend issues its own
+    # one role's password: its literal home on the template (POSTGRES_PASSWORD) and the copy
+    # pasted into the worker; the references follow it. Resend issues its own
     assert groups["database-url"] == {
         "name": "database-url", "family": "postgres",
-        "variables": ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"],
-        "targets": ["railway:Postgres@production"], "format": "alnum-32", "mode": "scheduled",
-        "max_age": "90d"}
+        "variables": ["DATABASE_URL", "POSTGRES_PASSWORD"],
+        "targets": ["railway:Postgres@production", "railway:worker@production"],
+        "format": "alnum-32", "mode": "scheduled", "max_age": "90d"}
     assert groups["resend-api-key"]["family"] == "resend"
     assert "format" not in groups["resend-api-key"]
     text = written.read_text("utf-8")

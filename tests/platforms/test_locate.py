@@ -47,8 +47,10 @@ def test_leaked_values_are_located_on_the_platforms(tmp_path, seeded_sandbox):
     assert "NEXTAUTH_SECRET leaked in docs/RUNBOOK.md is LIVE in railway:backend (production)" in text
     assert "vercel:frontend (preview)" in text
     assert "RESEND_API_KEY leaked in docs/RUNBOOK.md is LIVE in railway:backend (production)" in text
-    # the database password lives on the Postgres service; the backend holds a reference to it
-    assert "railway:Postgres (production)" in text
+    # the database password lives on the Postgres service (POSTGRES_PASSWORD, and the
+    # references that render from it); the backend refers to it, the worker holds a copy
+    assert "railway:Postgres (production) as POSTGRES_PASSWORD" in text
+    assert "railway:worker (production)" in text
     assert "not live on the configured platforms (1)" in text
     # the production row of the frontend is `sensitive`: listed as unreadable, not silently skipped
     assert "vercel:frontend (production) NEXTAUTH_SECRET" in text
@@ -98,6 +100,8 @@ def _incident_values(sandbox) -> dict[str, str]:
     """The values the seeded sandbox holds (read back from its state, as a leak would show)."""
     ids = sandbox.ids
     backend = sandbox.railway_state.raw_variables(ids.railway_environment_id, ids.backend_service_id)
-    postgres = sandbox.railway_state.raw_variables(ids.railway_environment_id, ids.postgres_service_id)
+    # the template stores DATABASE_URL as references: a leak shows what it renders to
+    postgres = sandbox.railway_state.rendered_variables(ids.railway_environment_id,
+                                                        ids.postgres_service_id)
     return {"NEXTAUTH_SECRET": backend["NEXTAUTH_SECRET"], "RESEND_API_KEY": backend["RESEND_API_KEY"],
             "DATABASE_URL": postgres["DATABASE_URL"]}

@@ -22,7 +22,69 @@ def test_account_token_lists_project_environments_and_services(sandbox: Sandbox)
         (project,) = client.list_projects()
     assert project.name == "intowork"
     assert project.environment("production").id == sandbox.ids.railway_environment_id
-    assert {s.name for s in project.services} == {"backend", "Postgres"}
+    # three services, two to a page: the second page was followed
+    assert {s.name for s in project.services} == {"backend", "Postgres", "worker"}
+
+
+def _other_workspace_project(sandbox: Sandbox) -> str:
+    """A project in a workspace the sandbox's tokens do not belong to."""
+    state = sandbox.railway_state
+    other = state.add_workspace("someone else")
+    return state.add_project("not-ours", other)
+
+
+def test_account_token_finds_projects_of_its_workspaces_over_pages(sandbox: Sandbox) -> None:
+    state = sandbox.railway_state
+    for n in range(5):
+        state.add_project(f"extra-{n}", sandbox.ids.railway_workspace_id)
+    hidden = _other_workspace_project(sandbox)
+    with sandbox.railway_client() as client:
+        projects = client.list_projects()
+        found = client.find_project("extra-4")
+    assert {p.name for p in projects} == {"intowork", *(f"extra-{n}" for n in range(5))}
+    assert hidden not in {p.id for p in projects}
+    assert found.name == "extra-4"
+
+
+def test_a_project_by_id_is_fetched_not_searched(sandbox: Sandbox) -> None:
+    with sandbox.railway_client() as client:
+        project = client.find_project(sandbox.ids.railway_project_id)
+        assert client.http.attempts[0] == "Project"
+        assert "WorkspaceProjects" not in client.http.attempts
+    assert project.name == "intowork"
+
+
+def test_account_token_cannot_reach_another_workspaces_project(sandbox: Sandbox) -> None:
+    hidden = _other_workspace_project(sandbox)
+    with sandbox.railway_client() as client, pytest.raises(AuthError):
+        client.get_project(hidden)
+
+
+def test_projects_without_a_workspace_miss_team_projects(sandbox: Sandbox) -> None:
+    """railwayapp/docs#867/#931: `projects(workspaceId: null)` is not how to list them."""
+    with sandbox.railway_client() as client:
+        data = client.http.request(
+            "raw", "POST", "/graphql/v2",
+            json={"query": "{ projects { edges { node { id } } } }"}).json()
+    assert data["data"]["projects"]["edges"] == []
+
+
+def test_workspace_token_lists_its_workspace_given_its_id(sandbox: Sandbox) -> None:
+    _other_workspace_project(sandbox)
+    with sandbox.railway_client(workspace_token=True) as client:
+        (project,) = client.list_projects(sandbox.ids.railway_workspace_id)
+        assert client.find_project(sandbox.ids.railway_project_id).id == project.id
+        with pytest.raises(AuthError) as caught:  # `me` is refused: it cannot find its workspace
+            client.find_project("intowork")
+    assert project.name == "intowork"
+    assert "workspace" in str(caught.value) and "Next step" in str(caught.value)
+
+
+def test_project_token_resolves_its_project_by_name_or_id(sandbox: Sandbox) -> None:
+    with sandbox.railway_client(project_token=True) as client:
+        assert client.find_project("intowork").id == sandbox.ids.railway_project_id
+        assert client.find_project(sandbox.ids.railway_project_id).name == "intowork"
+        assert set(client.http.attempts) == {"ProjectTokenScope", "ProjectServices"}
 
 
 def test_project_token_sees_only_its_project(sandbox: Sandbox) -> None:
@@ -123,7 +185,8 @@ def test_redeploy_picks_up_variables_and_succeeds(seeded_sandbox: Sandbox) -> No
         assert new.id != previous.id
         final = client.wait_for_deployment(new.id, poll_interval=FAST_POLL, timeout=60)
         assert final.succeeded
-        assert client.get_deployment(previous.id).status == "REMOVED"
+        # the replaced deployment is removed once the new one is live (REMOVING, then REMOVED)
+        assert client.get_deployment(previous.id).status in ("REMOVING", "REMOVED")
     status, body = seeded_sandbox.backend_health()
     assert (status, body["status"]) == (200, "healthy")
 
@@ -186,3 +249,89 @@ def test_service_domains(seeded_sandbox: Sandbox) -> None:
         domains = client.service_domains(project_id, environment_id,
                                          seeded_sandbox.ids.backend_service_id)
     assert [d.domain for d in domains] == ["backend-production.up.railway.app"]
+
+
+# -- the stock PostgreSQL template, rendering, deployment states ------------------------------
+
+def test_template_holds_one_literal_and_renders_the_rest_to_the_real_database(
+        seeded_sandbox: Sandbox) -> None:
+    from rotator.platforms.postgres import LoginResult, check_login, parse_database_url
+
+    project_id, environment_id = _ids(seeded_sandbox)
+    ids = seeded_sandbox.ids
+    with seeded_sandbox.railway_client() as client:
+        raw = client.get_variables(project_id, environment_id, ids.postgres_service_id)
+        rendered = client.get_variables(project_id, environment_id, ids.postgres_service_id,
+                                        unrendered=False)
+        backend = client.get_deployment_variables(project_id, environment_id,
+                                                  ids.backend_service_id)
+    literals = {name for name in raw if not raw.is_reference(name)}
+    assert "POSTGRES_PASSWORD" in literals
+    assert {"PGPASSWORD", "PGUSER", "PGHOST", "DATABASE_URL", "DATABASE_PUBLIC_URL"} <= (
+        set(raw) - literals)
+    assert raw["PGPASSWORD"] == "${{POSTGRES_PASSWORD}}"
+    password = raw["POSTGRES_PASSWORD"]
+    assert len(password) == 32 and password.isalnum()
+    assert rendered["PGPASSWORD"] == password and rendered["PGHOST"] == "127.0.0.1"
+    for url in (rendered["DATABASE_URL"], rendered["DATABASE_PUBLIC_URL"],
+                backend["DATABASE_URL"]):
+        assert parse_database_url(url).password == password
+        assert check_login(url).result is LoginResult.ACCEPTED
+    # a deployment sees Railway's provided variables and the shared ones it references
+    assert backend["RAILWAY_SERVICE_NAME"] == "backend"
+    assert backend["ALLOWED_ORIGINS"] == "https://example.com"
+    assert "${{" not in "".join(v or "" for v in backend.values())
+
+
+def test_sleeping_deployment_is_a_success_and_the_replaced_one_is_removed(
+        seeded_sandbox: Sandbox) -> None:
+    project_id, environment_id = _ids(seeded_sandbox)
+    worker = seeded_sandbox.ids.worker_service_id
+    with seeded_sandbox.railway_client() as client:
+        (before,) = [d for d in client.list_deployments(project_id, environment_id, worker)]
+        assert before.status == "SLEEPING" and before.succeeded  # App Sleeping, after going live
+        new = client.redeploy_service(project_id, environment_id, worker)
+        finished = client.wait_for_deployment(new.id, poll_interval=FAST_POLL)
+        assert finished.succeeded and finished.status in ("SUCCESS", "SLEEPING")
+        seeded_sandbox.railway_deployment(before.id).done.wait(10)
+        assert client.get_deployment(before.id).status in ("REMOVING", "REMOVED")
+
+
+def test_latest_redeployable_deployment_is_found_beyond_the_first_page(
+        seeded_sandbox: Sandbox) -> None:
+    project_id, environment_id = _ids(seeded_sandbox)
+    backend = seeded_sandbox.ids.backend_service_id
+    state = seeded_sandbox.railway_state
+    for _ in range(3):  # newer deployments that failed: the good one is on page 2
+        state.deploy(environment_id, backend, fault_kind="deployment_failed").done.wait(10)
+    with seeded_sandbox.railway_client() as client:
+        latest = client.latest_redeployable_deployment(project_id, environment_id, backend)
+        assert client.http.attempts.count("Deployments") == 2
+    assert latest.status == "SUCCESS"
+
+
+def test_a_superseded_deployment_is_removed_and_not_a_success(seeded_sandbox: Sandbox) -> None:
+    seeded_sandbox.faults.add("deploymentRedeploy", kind="deployment_removed")
+    project_id, environment_id = _ids(seeded_sandbox)
+    with seeded_sandbox.railway_client() as client:
+        new = client.redeploy_service(project_id, environment_id,
+                                      seeded_sandbox.ids.backend_service_id)
+        finished = client.wait_for_deployment(new.id, poll_interval=FAST_POLL)
+    assert finished.status in ("REMOVING", "REMOVED")  # abandoned: it will never serve
+    assert finished.finished and not finished.succeeded
+
+
+def test_a_workspace_token_finds_the_project_in_the_configured_workspace(
+        sandbox: Sandbox) -> None:
+    from rotator.inventory.collect import collect_inventory
+    from rotator.inventory.config import platforms_from_config
+
+    railway = {"project": "intowork", "url": sandbox.railway.graphql_url}
+    environ = {"RAILWAY_API_TOKEN": sandbox.tokens.railway_workspace_token}
+    with pytest.raises(AuthError, match="workspace"):  # `me` is refused: it must be told
+        collect_inventory(platforms_from_config({"platforms": {"railway": railway}}, None, {}),
+                          environ)
+    configured = {**railway, "workspace": sandbox.ids.railway_workspace_id}
+    inventory = collect_inventory(
+        platforms_from_config({"platforms": {"railway": configured}}, None, {}), environ)
+    assert {v.service for v in inventory.variables} >= {"Postgres", "backend", "shared"}

@@ -40,7 +40,8 @@ def published():
 
 def test_operations_are_packaged() -> None:
     assert {"Variables", "UpsertVariables", "RedeployDeployment", "DeploymentStatus",
-            "ServiceDomains", "Projects"} <= set(operation_names())
+            "ServiceDomains", "WorkspaceProjects", "Me",
+            "VariablesForServiceDeployment"} <= set(operation_names())
 
 
 @pytest.mark.parametrize("name", operation_names())

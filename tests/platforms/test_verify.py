@@ -23,7 +23,7 @@ def _free_port() -> int:
 def test_verify_tells_live_dead_and_unknown(tmp_path, seeded_sandbox):
     ids = seeded_sandbox.ids
     backend = seeded_sandbox.railway_state.raw_variables(ids.railway_environment_id, ids.backend_service_id)
-    database_url = seeded_sandbox.railway_state.raw_variables(
+    database_url = seeded_sandbox.railway_state.rendered_variables(
         ids.railway_environment_id, ids.postgres_service_id)["DATABASE_URL"]
     live_key, dead_key = backend["RESEND_API_KEY"], resend_key()
     wrong_password_url = url_with_password(database_url, random_token(24))
