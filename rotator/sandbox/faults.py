@@ -12,9 +12,11 @@ from dataclasses import dataclass
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
+#   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
+# A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled"}
+     "deployment_canceled", "checks_failed"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
 

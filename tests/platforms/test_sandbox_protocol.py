@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from rotator.platforms.http import AuthError
+from rotator.platforms.http import AuthError, NotFound
 from rotator.platforms.vercel import VercelClient
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.postgres_server import LocalPostgres
@@ -59,13 +59,17 @@ def test_railway_deploy_goes_through_the_real_status_sequence(
     assert {"BUILDING", "DEPLOYING"} & set(seen)
 
 
-def test_vercel_team_scope_is_enforced() -> None:
-    state = VercelState(Faults(), AppLauncher(), team_id="team_abc")
+@pytest.mark.parametrize("team", ["team_abc", "acme"])
+def test_vercel_team_scope_by_id_or_slug(team: str) -> None:
+    state = VercelState(Faults(), AppLauncher(), team_id="team_abc", team_slug="acme")
     state.tokens.add("tok")
     state.add_project("frontend")
     with VercelSandboxServer(state) as server:
-        with VercelClient("tok", team_id="team_abc", base_url=server.url) as client:
+        with VercelClient("tok", team=team, base_url=server.url) as client:
             assert client.list_env("frontend") == []
-        with VercelClient("tok", team_id="team_other", base_url=server.url) as client, \
-                pytest.raises(AuthError):
-            client.list_env("frontend")
+        for wrong in ("team_other", "other-slug"):
+            with VercelClient("tok", team=wrong, base_url=server.url) as client, \
+                    pytest.raises(AuthError):
+                client.list_env("frontend")
+        with VercelClient("tok", base_url=server.url) as client, pytest.raises(NotFound):
+            client.list_env("frontend")  # personal scope: the team's project is not there
