@@ -634,6 +634,9 @@ class VercelSandboxServer(LoopbackServer):
                 return _error(400, "bad_request", "Invalid request: the custom environment "
                                                   f"{environment_ref!r} was not found.")
         kind = "custom" if environment else "production" if target == "production" else "preview"
+        refused = self.http_fault(f"createDeployment:{kind}")
+        if refused is not None:
+            return refused
         fault = (self.faults.take(f"createDeployment:{kind}", kinds=_DEPLOY_FAULTS)
                  or self.faults.take("createDeployment", kinds=_DEPLOY_FAULTS))
         record = self.state.deploy(
