@@ -44,6 +44,7 @@ SOURCES = (
         ("GET", "/v9/projects/{idOrName}"),
         ("GET", "/v9/projects/{idOrName}/domains"),
         ("GET", "/v9/projects/{idOrName}/custom-environments"),
+        ("POST", "/v10/projects/{projectId}/promote/{deploymentId}"),
         ("GET", "/v6/deployments"),
         ("POST", "/v13/deployments"),
         ("GET", "/v13/deployments/{idOrUrl}"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ from urllib.parse import quote, unquote
 
 from rotator.sandbox.app_proxy import forward_get
 from rotator.sandbox.faults import Faults
+from rotator.sandbox.openapi import OpenAPIContract, RequestProblem
 from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome, LauncherClosed
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
@@ -93,7 +93,12 @@ class VercelDeploymentRecord:
         }
         if not listing:
             body.update({"ownerId": "team_sandbox", "version": 2, "public": False,
-                         "status": self.ready_state, "regions": ["iad1"], "alias": []})
+                         "status": self.ready_state, "regions": ["iad1"], "alias": [],
+                         "bootedAt": self.created_at, "buildingAt": self.created_at,
+                         "buildSkipped": False, "build": {"env": []}, "env": [],
+                         "isInConcurrentBuildsQueue": False, "isInSystemBuildsQueue": False,
+                         "projectSettings": {}, "plan": "pro", "createdIn": "sfo1",
+                         "routes": None})
         if self.custom_environment:
             body["customEnvironment"] = dict(self.custom_environment)
         if self.ready_state == "READY":
@@ -150,7 +155,9 @@ class VercelState:
             self.projects[project_id] = {
                 "id": project_id, "name": name, "accountId": self.team_id or "user_sandbox",
                 "createdAt": self.now(), "updatedAt": self.now(), "directoryListing": False,
-                "nodeVersion": "22.x", "resourceConfig": {}, "defaultResourceConfig": {},
+                "nodeVersion": "22.x",
+                "resourceConfig": {"functionDefaultRegions": ["iad1"]},
+                "defaultResourceConfig": {"functionDefaultRegions": ["iad1"]},
                 "autoAssignCustomDomains": auto_assign_custom_domains,
                 "framework": "nextjs", "lastAliasRequest": None, "_checks": checks}
             self.envs[project_id] = []
@@ -359,28 +366,13 @@ class VercelSandboxServer(LoopbackServer):
 
     service_name = "vercel"
 
-    _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-        ("GET", re.compile(r"^/v10/projects/(?P<project>[^/]+)/env$"), "filterProjectEnvs"),
-        ("POST", re.compile(r"^/v10/projects/(?P<project>[^/]+)/env$"), "createProjectEnv"),
-        ("GET", re.compile(r"^/v1/projects/(?P<project>[^/]+)/env/(?P<env>[^/]+)$"),
-         "getProjectEnv"),
-        ("PATCH", re.compile(r"^/v9/projects/(?P<project>[^/]+)/env/(?P<env>[^/]+)$"),
-         "editProjectEnv"),
-        ("GET", re.compile(r"^/v9/projects/(?P<project>[^/]+)$"), "getProject"),
-        ("GET", re.compile(r"^/v9/projects/(?P<project>[^/]+)/domains$"), "getProjectDomains"),
-        ("GET", re.compile(r"^/v9/projects/(?P<project>[^/]+)/custom-environments$"),
-         "listCustomEnvironments"),
-        ("POST", re.compile(r"^/v10/projects/(?P<project>[^/]+)/promote/(?P<deployment>[^/]+)$"),
-         "requestPromote"),
-        ("GET", re.compile(r"^/v6/deployments$"), "getDeployments"),
-        ("POST", re.compile(r"^/v13/deployments$"), "createDeployment"),
-        ("GET", re.compile(r"^/v13/deployments/(?P<deployment>[^/]+)$"), "getDeployment"),
-        ("GET", re.compile(r"^/v2/user$"), "getAuthUser"),
-    ]
+    # The spec names no operationId for this one; the SDK calls it getCustomEnvironments.
+    _UNNAMED = {"GET /v9/projects/{idOrName}/custom-environments": "listCustomEnvironments"}
 
     def __init__(self, state: VercelState, **kwargs: Any) -> None:
         super().__init__(state.faults, **kwargs)
         self.state = state
+        self.contract = OpenAPIContract.load("vercel")
 
     def alias_url(self, project_name: str, *, branch: str | None = None,
                   environment: str | None = None) -> str:
@@ -391,12 +383,14 @@ class VercelSandboxServer(LoopbackServer):
         return f"{self.url}{ALIAS_PREFIX}{project_name}{suffix}"
 
     def handle(self, request: Request) -> Response:
+        """Every call is matched and validated against the published OpenAPI (path, query,
+        body, constraints) and refused in Vercel's error shape (api/vercel.md §12)."""
         if request.path.startswith(ALIAS_PREFIX):
             return self._proxy_alias(request)
-        route = self._route(request)
-        if route is None:
-            return _error(404, "not_found", "The requested endpoint was not found.")
-        operation, match = route
+        matched = self.contract.match(request.method, request.path)
+        if isinstance(matched, RequestProblem):
+            return self._refusal(matched)
+        operation = self._UNNAMED.get(matched[0].operation_id, matched[0].operation_id)
         fault = self.http_fault(operation)
         if fault is not None:
             return fault
@@ -406,15 +400,28 @@ class VercelSandboxServer(LoopbackServer):
         scope_problem = self._scope_problem(request, operation)
         if scope_problem is not None:
             return scope_problem
-        params = match.groupdict()
+        valid = self.contract.validate(request)
+        if isinstance(valid, RequestProblem):
+            return self._refusal(valid)
+        raw = valid.path_params
+        params = {"project": raw.get("idOrName") or raw.get("projectId"), "env": raw.get("id"),
+                  "deployment": raw.get("idOrUrl") or raw.get("deploymentId")}
         project_id = None
-        if "project" in params:
-            project_id = self.state.resolve_project(unquote(params["project"]))
+        if params["project"] is not None:
+            project_id = self.state.resolve_project(str(params["project"]))
             if project_id is None:
                 return _error(404, "not_found", "Project not found")
         handler = getattr(self, f"_op_{operation}")
         with self.state.lock:
             return handler(request, project_id, params)
+
+    @staticmethod
+    def _refusal(problem: RequestProblem) -> Response:
+        if problem.reason == "unknown_path":
+            return _error(404, "not_found", "The requested endpoint was not found.")
+        if problem.reason == "method_not_allowed":
+            return _error(405, "method_unknown", "This endpoint does not support the method.")
+        return _error(400, "bad_request", f"Invalid request: {problem.message}.")
 
     def _scope_problem(self, request: Request, operation: str) -> Response | None:
         """Team scope by ``teamId`` *or* ``slug`` ("The Team identifier/slug to perform the
@@ -430,13 +437,6 @@ class VercelSandboxServer(LoopbackServer):
             return None
         return _error(403, "forbidden", "You don't have permission to access this team")
 
-    def _route(self, request: Request) -> tuple[str, re.Match[str]] | None:
-        for method, pattern, operation in self._ROUTES:
-            match = pattern.match(request.path)
-            if match and method == request.method:
-                return operation, match
-        return None
-
     def _op_getAuthUser(self, request: Request, project_id: None, _: dict) -> Response:  # noqa: N802
         return Response(200, {"user": {"id": "user_sandbox", "username": "sandbox",
                                        "email": "sandbox@example.com"}})
@@ -444,7 +444,8 @@ class VercelSandboxServer(LoopbackServer):
     # -- env ----------------------------------------------------------------------------
     @staticmethod
     def _row(row: dict[str, Any], *, decrypted: bool) -> dict[str, Any]:
-        body = {k: v for k, v in row.items() if k != "value"}
+        # absent rather than null where the spec's field is not nullable (gitBranch, …)
+        body = {k: v for k, v in row.items() if k != "value" and v is not None}
         if row["type"] == "sensitive":
             # Write-only: "non-readable once created" (api/vercel.md §2, §4), whatever the call.
             body["decrypted"] = False
@@ -562,8 +563,13 @@ class VercelSandboxServer(LoopbackServer):
         project["targets"] = {"production": {
             "id": record.id, "url": record.url, "readyState": record.ready_state,
             "alias": self.state.domains[project_id], "aliasAssigned": record.created_at,
-            "createdAt": record.created_at, "readySubstate": "PROMOTED"}} if record else {}
-        project["customEnvironments"] = [dict(e) for e in
+            "createdAt": record.created_at, "readySubstate": "PROMOTED", "name": record.name,
+            "createdIn": "sfo1", "creator": {"uid": "user_sandbox", "username": "sandbox",
+                                             "email": "sandbox@example.com"},
+            "deploymentHostname": record.url.removesuffix(".vercel.app"), "plan": "pro",
+            "private": True, "type": "LAMBDAS", "userId": "user_sandbox",
+            "target": "production"}} if record else {}
+        project["customEnvironments"] = [self._custom_environment(e) for e in
                                          self.state.custom_environments[project_id]]
         return Response(200, project)
 
@@ -576,7 +582,11 @@ class VercelSandboxServer(LoopbackServer):
 
     def _op_listCustomEnvironments(self, request: Request, project_id: str, _: dict) -> Response:  # noqa: N802
         return Response(200, {"accountLimit": {"total": 12}, "environments": [
-            dict(e) for e in self.state.custom_environments[project_id]]})
+            self._custom_environment(e) for e in self.state.custom_environments[project_id]]})
+
+    @staticmethod
+    def _custom_environment(environment: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in environment.items() if v is not None}
 
     def _op_requestPromote(self, request: Request, project_id: str, params: dict) -> Response:  # noqa: N802
         record = self.state.deployment(params["deployment"])
