@@ -200,6 +200,13 @@ class VercelState:
             self.envs[project_id].append(row)
         return row
 
+    def row_scope(self, project_id: str, row: dict[str, Any]) -> str:
+        """A row's targets as a person reads them: production, preview branch X, staging."""
+        customs = [(self.custom_environment(project_id, e) or {"slug": e})["slug"]
+                   for e in row["customEnvironmentIds"]]
+        scope = "+".join([*row["target"], *customs])
+        return scope + (f" branch {row['gitBranch']}" if row.get("gitBranch") else "")
+
     def env_for(self, project_id: str, target: str | None, git_branch: str | None,
                 custom_environment_id: str | None) -> dict[str, str]:
         """The variables a deployment of this target gets: a branch's own row wins over the
