@@ -88,3 +88,9 @@ def test_rows_outside_the_targets_and_their_deployments_are_left_alone(
     assert [u["unit"] for u in plan.units][0] == FRONTEND_UNIT
     assert not any(u["unit"].startswith("vercel:frontend:preview") for u in plan.units)
     assert sum("outside the configured targets" in n for n in plan.notes) == 4
+
+
+def test_production_rows_hidden_from_the_token_block_the_plan(rig: RotationRig) -> None:
+    rig.sandbox.vercel_state.tokens_without_production.add(rig.environ["VERCEL_TOKEN"])
+    (plan,) = plan_rotation(rig.settings, environ=rig.environ)
+    assert any("cannot see 1 production variable" in b for b in plan.blockers)

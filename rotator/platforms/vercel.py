@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +74,12 @@ class VercelEnvRow:
                    target=tuple(target), git_branch=body.get("gitBranch"),
                    custom_environment_ids=tuple(body.get("customEnvironmentIds") or ()),
                    value=value)
+
+
+@dataclass(frozen=True)
+class VercelEnvListing:
+    rows: tuple[VercelEnvRow, ...]
+    hidden_production: int = 0  # production rows this token is not allowed to see
 
 
 @dataclass(frozen=True)
@@ -232,22 +238,20 @@ class VercelClient:
     def _p(project: str) -> str:
         return quote(project, safe="")
 
-    def _pages(self, call: str, path: str, items: str, **query: Any) -> list[dict[str, Any]]:
-        """Every item of a list, following ``pagination.next`` (a timestamp sent back as
+    def _pages(self, call: str, path: str, **query: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a list, following ``pagination.next`` (a timestamp sent back as
         ``until``, spec `Pagination`) until it is null."""
-        found: list[dict[str, Any]] = []
         until = None
         for _ in range(_MAX_PAGES):
             body = self.http.request(call, "GET", path,
                                      params=self._params(until=until, **query)).json()
             if not isinstance(body, dict):
-                break
-            found.extend(body.get(items) or [])
+                return
+            yield body
             following = (body.get("pagination") or {}).get("next")
             if following is None or following == until:
-                return found
+                return
             until = following
-        return found
 
     def current_user(self) -> str:
         """The username the token belongs to (`GET /v2/user`): proves a token is live."""
@@ -255,10 +259,19 @@ class VercelClient:
         return str((body.get("user") or {}).get("username") or "")
 
     # -- env rows -----------------------------------------------------------------------
+    def env_listing(self, project: str) -> VercelEnvListing:
+        """Every env row the token may see (all targets, branches and custom environments),
+        and how many production rows it may not (``hiddenProductionEnvCount``, api/vercel.md §3)."""
+        rows: list[VercelEnvRow] = []
+        hidden = 0
+        for page in self._pages("filterProjectEnvs", f"/v10/projects/{self._p(project)}/env"):
+            rows += [VercelEnvRow.from_api(row) for row in page.get("envs") or ()]
+            hidden = max(hidden, int(page.get("hiddenProductionEnvCount") or 0))
+        return VercelEnvListing(tuple(rows), hidden)
+
     def list_env(self, project: str) -> list[VercelEnvRow]:
-        """Every env row of the project (all targets, branches and custom environments)."""
-        rows = self._pages("filterProjectEnvs", f"/v10/projects/{self._p(project)}/env", "envs")
-        return [VercelEnvRow.from_api(row) for row in rows]
+        """Every env row of the project the token may see."""
+        return list(self.env_listing(project).rows)
 
     def rows_for_key(self, project: str, key: str) -> list[VercelEnvRow]:
         return [row for row in self.list_env(project) if row.key == key]
@@ -351,9 +364,10 @@ class VercelClient:
     def list_deployments(self, project: str, *, target: str | None = None,
                          state: str | None = None, limit: int = 100) -> list[VercelDeployment]:
         """Deployments of the project, newest first, every page."""
-        rows = self._pages("getDeployments", "/v6/deployments", "deployments",
-                           projectId=project, target=target, state=state, limit=limit)
-        return [VercelDeployment.from_api(d) for d in rows]
+        pages = self._pages("getDeployments", "/v6/deployments", projectId=project,
+                            target=target, state=state, limit=limit)
+        return [VercelDeployment.from_api(d) for page in pages
+                for d in page.get("deployments") or ()]
 
     def list_production_deployments(self, project: str, *, state: str | None = "READY",
                                     limit: int = 10) -> list[VercelDeployment]:

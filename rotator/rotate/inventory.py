@@ -198,7 +198,13 @@ class PlatformSession:
                                         f"environment {slug!r}; check the target")
         wanted_customs = {e.id for e in project.custom_environments
                           if not named or e.slug in customs or e.id in customs}
-        rows = client.list_env(project_name)
+        listing = client.env_listing(project_name)
+        rows = listing.rows
+        if listing.hidden_production and (not named or "production" in named):
+            current.blockers.append(
+                f"{target.spec}: this token cannot see {listing.hidden_production} production "
+                "variable(s) of the project (hiddenProductionEnvCount), so rows of the key could "
+                "be missed; use a token of a member allowed to read production variables")
         found, wanted_rows = 0, []
         for variable in group.variables:
             matching = [r for r in rows if r.key == variable]

@@ -130,6 +130,9 @@ class VercelState:
         self.team_slug = team_slug
         self.lock = threading.RLock()
         self.tokens: set[str] = set()
+        # tokens of members without the permission to see production variables: the list
+        # leaves those rows out and counts them (hiddenProductionEnvCount, api/vercel.md §3)
+        self.tokens_without_production: set[str] = set()
         self.projects: dict[str, dict[str, Any]] = {}
         self.app_roles: dict[str, str] = {}  # project id -> sandbox app role
         self.envs: dict[str, list[dict[str, Any]]] = {}
@@ -465,6 +468,10 @@ class VercelSandboxServer(LoopbackServer):
     def _op_filterProjectEnvs(self, request: Request, project_id: str, _: dict) -> Response:  # noqa: N802
         query = request.query
         rows = self.state.envs[project_id]
+        hidden = 0
+        if request.bearer_token() in self.state.tokens_without_production:
+            visible = [r for r in rows if "production" not in r["target"]]
+            hidden, rows = len(rows) - len(visible), visible
         if query.get("gitBranch"):
             rows = [r for r in rows if r.get("gitBranch") == query["gitBranch"]]
         wanted_env = query.get("customEnvironmentId") or query.get("customEnvironmentSlug")
@@ -475,8 +482,11 @@ class VercelSandboxServer(LoopbackServer):
         # The list never decrypts (`decrypt=true` is deprecated and unreliable, §3), and it
         # pages: the `{envs, pagination}` variant of the spec's 200, `until` as for v8 (§3).
         page, pagination = _page(rows, query, "createdAt", ENV_PAGE_SIZE)
-        return Response(200, {"envs": [self._row(r, decrypted=False) for r in page],
-                              "pagination": pagination})
+        body: dict[str, Any] = {"envs": [self._row(r, decrypted=False) for r in page],
+                                "pagination": pagination}
+        if hidden:
+            body["hiddenProductionEnvCount"] = hidden
+        return Response(200, body)
 
     def _op_getProjectEnv(self, request: Request, project_id: str, params: dict) -> Response:  # noqa: N802
         row = next((r for r in self.state.envs[project_id] if r["id"] == params["env"]), None)
