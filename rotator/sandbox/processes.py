@@ -57,6 +57,8 @@ class AppProcess:
         return self.process.poll() is None
 
     def stderr_tail(self) -> str:
+        if self.stderr_file.closed:  # stopped by the sandbox shutting down mid-deploy
+            return "stopped"
         self.stderr_file.flush()
         self.stderr_file.seek(0)
         return self.stderr_file.read()[-500:]

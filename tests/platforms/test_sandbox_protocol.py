@@ -129,6 +129,7 @@ def test_vercel_answers_have_the_documented_shapes(seeded_sandbox: Sandbox) -> N
         ("GET /v9/projects/{idOrName}/custom-environments", 200):
             _vercel(sandbox, "GET", "/v9/projects/frontend/custom-environments"),
     }
+    assert sandbox.vercel_state.deployment(created.json()["id"]).done.wait(30)
     for (operation, status), response in answers.items():
         assert response.status_code == status, (operation, response.text)
         schema = contract.operation(operation).responses[str(status)]
