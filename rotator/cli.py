@@ -347,7 +347,7 @@ def check(output_format, output, config_path):
 @main.command("init")
 @click.option("--railway-project", metavar="NAME", help="Railway project (name or id) to read.")
 @click.option("--vercel-project", metavar="NAME", help="Vercel project (name or id) to read.")
-@click.option("--vercel-team", metavar="TEAM", help="Vercel team id the project belongs to.")
+@click.option("--vercel-team", metavar="TEAM", help="Vercel team (id team_… or URL slug) the project belongs to.")
 @click.option("--railway-url", metavar="URL",
               help="Railway GraphQL endpoint (default: ROTATOR_RAILWAY_URL, else the public API).")
 @click.option("--vercel-url", metavar="URL",

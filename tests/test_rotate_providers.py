@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("rotate_kit")
 
 from click.testing import CliRunner  # noqa: E402
 from rotate_kit import (  # noqa: E402
+    FRONTEND_UNITS,
     RotationRig,
     _process_env,
     database_end_state,
@@ -325,13 +326,13 @@ def test_shared_variable_changes_at_the_source_and_its_consumers_redeploy(
     sandbox.deploy_railway_service("backend")
     configure(rig, "")
     text = rig.config_path.read_text().replace(
-        'targets = ["railway:backend@production", "vercel:frontend:production+preview"]',
-        'targets = ["railway:shared@production", "vercel:frontend:production+preview"]')
+        'targets = ["railway:backend@production", "vercel:frontend:',
+        'targets = ["railway:shared@production", "vercel:frontend:')
     rig.config_path.write_text(text)
     (plan,) = plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
     data = plan.to_json()
     assert data["ready"], data["blockers"]
-    assert [u["unit"] for u in data["redeploys"]] == ["vercel:frontend",
+    assert [u["unit"] for u in data["redeploys"]] == [*FRONTEND_UNITS,
                                                       "railway:backend@production"]
     assert any(c["location"] == "Railway shared variables (production) NEXTAUTH_SECRET"
                for c in data["changes"])

@@ -30,7 +30,7 @@ class RailwayTarget:
 @dataclass(frozen=True)
 class VercelTarget:
     project: str
-    team: str | None = None
+    team: str | None = None  # the team's id (team_…) or its URL slug
     url: str | None = None
 
 

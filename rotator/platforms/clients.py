@@ -27,5 +27,5 @@ def vercel_client(target: VercelTarget, environ: Mapping[str, str],
     token = environ.get("VERCEL_TOKEN")
     if not token:
         raise RotatorError("Vercel: no token", "set VERCEL_TOKEN (an access token for the team)")
-    return VercelClient(token, team_id=target.team or environ.get("VERCEL_TEAM_ID") or None,
+    return VercelClient(token, team=target.team or environ.get("VERCEL_TEAM_ID") or None,
                         base_url=target.url or VERCEL_API_URL, **kwargs)

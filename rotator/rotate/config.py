@@ -23,18 +23,19 @@ MODES = ("scheduled", "leak")
 SHARED = "shared"  # Railway's name for an environment's shared variables in references
 VERCEL_TARGETS = ("production", "preview", "development")
 _RAILWAY_TARGET = re.compile(r"^railway:(?P<service>[^@:\s]+)@(?P<environment>[^@:\s]+)$")
-_VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+):(?P<targets>[a-z+]+)$")
+_VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+)(?::(?P<targets>[a-z0-9+-]+))?$")
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 
 
 @dataclass(frozen=True)
 class Target:
-    """`railway:SERVICE@ENVIRONMENT` or `vercel:PROJECT:production+preview`."""
+    """`railway:SERVICE@ENVIRONMENT` or `vercel:PROJECT[:production+preview+…]`."""
 
     spec: str
     platform: str
     name: str  # Railway service or Vercel project
     environment: str | None = None  # Railway environment
+    # production/preview/development and custom environment slugs; empty: every row
     vercel_targets: tuple[str, ...] = ()
 
     @property
@@ -152,15 +153,17 @@ def parse_target(spec: Any, where: str) -> Target:
         return Target(spec, "railway", railway["service"], railway["environment"])
     vercel = _VERCEL_TARGET.match(spec)
     if vercel:
-        targets = tuple(vercel["targets"].split("+"))
-        bad = [t for t in targets if t not in VERCEL_TARGETS]
-        if bad or len(set(targets)) != len(targets):
-            raise ConfigError(f"{where}: {spec!r} has an unknown or repeated Vercel target",
-                              f"use {'+'.join(VERCEL_TARGETS)}")
+        # A name other than the three standard targets is a custom environment's slug, as
+        # the Vercel CLI reads them (api/vercel.md §2); it is resolved against the project.
+        targets = tuple(vercel["targets"].split("+")) if vercel["targets"] else ()
+        if any(not t for t in targets) or len(set(targets)) != len(targets):
+            raise ConfigError(f"{where}: {spec!r} has an empty or repeated Vercel target",
+                              f"use {'+'.join(VERCEL_TARGETS)} and custom environment slugs, "
+                              f"or vercel:{vercel['project']} for every row")
         return Target(spec, "vercel", vercel["project"], vercel_targets=targets)
     raise ConfigError(f"{where}: {spec!r} is not a target",
-                      "write railway:SERVICE@ENVIRONMENT, railway:shared@ENVIRONMENT or "
-                      "vercel:PROJECT:production+preview")
+                      "write railway:SERVICE@ENVIRONMENT, railway:shared@ENVIRONMENT, "
+                      "vercel:PROJECT:production+preview+CUSTOM_ENV or vercel:PROJECT")
 
 
 def parse_max_age(value: Any, where: str) -> int | None:

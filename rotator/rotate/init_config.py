@@ -150,14 +150,12 @@ def _targets(members: Iterable[LiveVariable]) -> tuple[tuple[str, ...], list[str
         if member.platform == "railway":
             specs.append(f"railway:{member.service}@{member.environment}")
             continue
-        standard = set(member.vercel_targets) & set(VERCEL_TARGETS)
-        if not standard:
-            problems.append(f"{member.label()}: a custom-environment row, which a target cannot "
-                            "name; rotate it by hand")
-            continue
-        vercel.setdefault(member.project, set()).update(standard)
+        # standard targets, then custom environments by slug (a target names them so)
+        vercel.setdefault(member.project, set()).update(
+            set(member.vercel_targets) & set(VERCEL_TARGETS), member.vercel_custom_environments)
     for project, targets in vercel.items():
-        specs.append(f"vercel:{project}:" + "+".join(t for t in VERCEL_TARGETS if t in targets))
+        ordered = [t for t in VERCEL_TARGETS if t in targets] + sorted(targets - set(VERCEL_TARGETS))
+        specs.append(f"vercel:{project}:" + "+".join(ordered))
     valid: list[str] = []
     for spec in dict.fromkeys(specs):
         try:

@@ -69,7 +69,12 @@ def _call(location: dict[str, Any]) -> str:
 def _redeploy_call(unit: dict[str, Any]) -> str:
     if unit["platform"] == "railway":
         return "deploymentRedeploy of the latest redeployable deployment; poll deployment.status"
-    return "POST /v13/deployments (redeploy production); poll readyState"
+    call = f"POST /v13/deployments (redeploy {unit['source_deployment_id']}); poll readyState, "
+    if unit.get("promote"):
+        return call + "checksConclusion, then promote it (POST /v10/projects/…/promote/…)"
+    if unit["scope"] == "production":
+        return call + "checksConclusion and aliasAssigned"
+    return call + "checksConclusion"
 
 
 def _infer_unreadable(plan: GroupPlan) -> None:

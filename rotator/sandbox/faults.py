@@ -14,9 +14,11 @@ from dataclasses import dataclass
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
 #   deployment_removed  the Railway deployment the call starts is superseded before it goes
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
+#   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
+# A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled", "deployment_removed"}
+     "deployment_canceled", "deployment_removed", "checks_failed"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
 

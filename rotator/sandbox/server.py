@@ -21,6 +21,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # every value of a repeated key
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -83,12 +84,14 @@ class LoopbackServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                query_all = parse_qs(parts.query)
                 request = Request(
                     method=self.command,
                     path=parts.path,
-                    query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+                    query={k: v[-1] for k, v in query_all.items()},
                     headers=self.headers,
                     body=body,
+                    query_all=query_all,
                 )
                 server.requests.append((request.method, request.path))
                 try:
