@@ -56,7 +56,6 @@ SOURCES = (
         ("PATCH", "/api-keys/{api_key_id}"),
         ("DELETE", "/api-keys/{api_key_id}"),
         ("GET", "/domains"),
-        ("POST", "/emails"),
     )),
     SubsetSource("neon", "neon/neon-openapi-v2.json", "neon/LICENSE.neon-sdk-go", (
         ("GET", "/projects"),

@@ -37,6 +37,7 @@ BACKEND_SERVICE = "backend"
 POSTGRES_SERVICE = "Postgres"
 VERCEL_PROJECT = "frontend"
 DATABASE_URL_REFERENCE = "${{Postgres.DATABASE_URL}}"
+RESEND_DOMAIN = "example.com"
 _DEPLOY_WAIT = 60.0
 
 
@@ -56,7 +57,8 @@ class SandboxTokens:
     railway_api_token: str = field(repr=False)
     railway_project_token: str = field(repr=False)
     vercel_token: str = field(repr=False)
-    resend_api_key: str = field(repr=False)  # the account's one full_access key
+    resend_api_key: str = field(repr=False)  # the team's full_access key: manages keys
+    resend_sending_key: str = field(repr=False)  # what the app sends with (domain-restricted)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class SandboxIds:
     backend_service_id: str
     postgres_service_id: str
     vercel_project_id: str
-    resend_key_id: str
+    resend_key_id: str  # the app's sending key
+    resend_domain_id: str  # the domain that key is restricted to
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ class Sandbox:
       ``DATABASE_URL`` is a real URL to the real PostgreSQL); backend's ``DATABASE_URL`` is
       the reference ``${{Postgres.DATABASE_URL}}``.
     - Vercel project ``frontend`` (runs the frontend app on deploy).
-    - Resend account with one full_access key.
+    - Resend team with domain ``example.com``, a full_access management key (the rotator
+      process's RESEND_API_KEY) and the app's key: sending_access restricted to that domain.
     ``seed_incident()`` adds the incident-000 variables and deploys everything.
     """
 
@@ -179,9 +183,14 @@ class Sandbox:
         vercel_project = vercel.add_project(VERCEL_PROJECT, app_role="frontend")
         vercel_token = _alnum(24)
         vercel.tokens.add(vercel_token)
-        key_id, resend_key = self.resend_state.add_key("production", "full_access")
-        self.tokens = SandboxTokens(api_token, project_token, vercel_token, resend_key)
-        self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id)
+        domain_id = self.resend_state.add_domain(RESEND_DOMAIN)
+        _, resend_manager = self.resend_state.add_key("management", "full_access")
+        key_id, resend_key = self.resend_state.add_key("production", "sending_access",
+                                                       domain_id)
+        self.tokens = SandboxTokens(api_token, project_token, vercel_token, resend_manager,
+                                    resend_key)
+        self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id,
+                              domain_id)
         self.deploy_railway_service(POSTGRES_SERVICE)
 
     # -- seeding ------------------------------------------------------------------------
@@ -196,7 +205,7 @@ class Sandbox:
             ids.railway_environment_id, ids.postgres_service_id)["DATABASE_URL"]
         seeded = IncidentSecrets(
             nextauth_secret=_base64_secret(), jwt_secret=_base64_secret(),
-            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_api_key,
+            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_sending_key,
             database_url=database_url,
             database_password=self.railway_state.raw_variables(
                 ids.railway_environment_id, ids.postgres_service_id)["PGPASSWORD"],
@@ -204,7 +213,7 @@ class Sandbox:
         backend_variables = {
             "NEXTAUTH_SECRET": seeded.nextauth_secret, "JWT_SECRET": seeded.jwt_secret,
             "JWT_ALGORITHM": "HS256", "RESEND_API_KEY": seeded.resend_api_key,
-            "FROM_EMAIL": "Sandbox <noreply@example.com>", "FRONTEND_URL": "https://example.com",
+            "FROM_EMAIL": f"Sandbox <noreply@{RESEND_DOMAIN}>", "FRONTEND_URL": "https://example.com",
             "ALLOWED_ORIGINS": "https://example.com", "ENVIRONMENT": "production",
             "SECRET_KEY": seeded.secret_key, "LOG_LEVEL": "INFO",
         }
