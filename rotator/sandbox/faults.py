@@ -12,9 +12,13 @@ from dataclasses import dataclass
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
+#   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
+#                       then Neon retries it to finished
+#   operation_error     (call "neon-operation") the next Neon reset's apply_config ends in
+#                       error: the password is not changed
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled"}
+     "deployment_canceled", "operation_failed", "operation_error"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
 

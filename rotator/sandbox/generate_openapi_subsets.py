@@ -69,7 +69,6 @@ SOURCES = (
         ("GET", "/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password"),
         ("GET", "/projects/{project_id}/operations"),
         ("GET", "/projects/{project_id}/operations/{operation_id}"),
-        ("GET", "/projects/{project_id}/connection_uri"),
     )),
 )
 
