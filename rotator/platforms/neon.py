@@ -196,6 +196,20 @@ class NeonClient:
             self._path("projects", project_id, "operations", operation_id)).json()
         return _operation(body["operation"])
 
+    def wait_until_idle(self, project_id: str, *, timeout: float, interval: float = 1.0) -> bool:
+        """Wait until none of the project's recent operations is still in progress (a reset
+        whose answer was lost shows up here once it landed); True if idle in time."""
+        def busy() -> bool:
+            body = self.http.request("listProjectOperations", "GET",
+                                     self._path("projects", project_id, "operations"),
+                                     params={"limit": 50}).json()
+            return any(_operation(op).status not in SUCCEEDED | FAILED_FOR_GOOD
+                       for op in body.get("operations") or [])
+
+        _, idle = poll_until(busy, lambda is_busy: not is_busy, timeout=timeout,
+                             interval=interval, sleep=self._sleep)
+        return idle
+
     # -- the reset ------------------------------------------------------------------------
     def reset_role_password(self, project_id: str, branch_id: str, role: str, *,
                             locked_wait: float = 60.0) -> NeonPasswordReset:
