@@ -142,19 +142,18 @@ def test_neon_rotation_resets_through_the_api_and_writes_neons_value(neon: NeonR
 
 
 def test_neon_rollback_resets_again_and_writes_that_everywhere(neon: NeonRig) -> None:
-    rig = neon.rig
     forward: dict[str, str] = {}
 
     def on_step(step: str) -> None:
         if step == "activated":
             forward["password"] = neon.neon_password()
-            rig.health.fail_next = 1000  # the new deployment looks broken: roll back
+            neon.rig.health.fail_next = 1000  # the new deployment looks broken: roll back
         if step == "rollback-started":
-            rig.health.fail_next = 0
+            neon.rig.health.fail_next = 0
 
-    result = start_rotation(rig.settings, "neon", environ=rig.environ, echo=lambda _: None,
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None,
                             on_step=on_step)
-    rig.health.fail_next = 0
+    neon.rig.health.fail_next = 0
     assert result.state == "rolled_back", result.account
     assert neon.resets() == 2
     restored = neon.backend_url()
@@ -166,10 +165,9 @@ def test_neon_rollback_resets_again_and_writes_that_everywhere(neon: NeonRig) ->
 
 
 def test_lost_reset_answer_rolls_back_onto_a_fresh_neon_password(neon: NeonRig) -> None:
-    rig = neon.rig
     # Neon resets the password, but only after the client (1 s timeout) has given up.
-    rig.sandbox.faults.add("resetProjectBranchRolePassword", kind="timeout", delay=1.5)
-    result = start_rotation(rig.settings, "neon", environ=rig.environ, echo=lambda _: None)
+    neon.rig.sandbox.faults.add("resetProjectBranchRolePassword", kind="timeout", delay=1.5)
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None)
     assert result.state == "rolled_back", result.account
     restored = neon.backend_url()
     assert parse_database_url(restored).password == neon.neon_password()
@@ -179,9 +177,8 @@ def test_lost_reset_answer_rolls_back_onto_a_fresh_neon_password(neon: NeonRig) 
 
 
 def test_operation_in_error_rolls_back_healthy(neon: NeonRig) -> None:
-    rig = neon.rig
     neon.state.faults.add("neon-operation", kind="operation_error")
-    result = start_rotation(rig.settings, "neon", environ=rig.environ, echo=lambda _: None)
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None)
     assert result.state == "rolled_back", result.account
     assert any("error" in line for line in result.account)
     restored = neon.backend_url()
