@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 pytestmark = pytest.mark.slow
+pytest.register_assert_rewrite("rotate_kit")
 
 from rotate_kit import (  # noqa: E402
     RotationRig,
