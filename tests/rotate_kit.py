@@ -143,17 +143,20 @@ def database_end_state(rig: RotationRig, old: str, new: str | None,
     return "rotated"
 
 
-def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:
-    """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table."""
+def resend_group(mode: str = "leak", params: str = "", grace: str = "", *,
+                 name: str = "resend", domain: str | None = "example.com") -> str:
+    """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table. The seeded
+    key is a sending key restricted to the sandbox's domain, which ``domain`` names."""
+    inside = ", ".join(p for p in (params, f'domain_id = "{domain}"' if domain else "") if p)
     return f"""
 [[secrets]]
-name = "resend"
+name = "{name}"
 family = "resend"
 variables = ["RESEND_API_KEY"]
 targets = ["railway:backend@production"]
 mode = "{mode}"
 {grace}
-params = {{{params}}}
+params = {{{inside}}}
 """
 
 

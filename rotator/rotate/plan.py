@@ -152,7 +152,7 @@ def render_plan_text(plans: list[GroupPlan]) -> str:
         lines.append(f"secret group {data['group']} ({data['family']}, {data['mode']}, "
                      f"new value {data['format']}): "
                      + ("ready" if plan.ready else "BLOCKED"))
-        if plan.group.rotation.issues_credential:
+        if plan.group.rotation.issues_for(plan.family.provider):
             lines.append("  1. record the run in the encrypted journal, then issue the new "
                          "credential at the provider:")
         else:

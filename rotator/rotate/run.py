@@ -87,7 +87,7 @@ def _issue(ctx: RunContext) -> None:
     and the family finds and revokes it by the name it derives from the run id.
     """
     journal, rotation = ctx.journal, ctx.group.rotation
-    if not rotation.issues_credential or journal.done("issued"):
+    if not rotation.issues_for(journal.provider) or journal.done("issued"):
         return
     if journal.done("issue-requested"):
         raise RotationFailure("the provider's answer to the issue call was lost (interrupted); "
@@ -245,7 +245,7 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
         provider["old_secret"] = rotation.old_secret(current.values)
         provider["rendered_checks"] = current.rendered_checks
         new_secret = None
-        if not rotation.issues_credential:
+        if not rotation.issues_for(provider):
             new_secret = rotation.generate(family_context(
                 os.environ if environ is None else environ, settings, group))
             provider["new_secret"] = new_secret

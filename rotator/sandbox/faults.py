@@ -16,9 +16,14 @@ from dataclasses import dataclass
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
 #   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
 # A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
+#   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
+#                       then Neon retries it to finished
+#   operation_error     (call "neon-operation") the next Neon reset's apply_config ends in
+#                       error: the password is not changed
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled", "deployment_removed", "checks_failed"}
+     "deployment_canceled", "deployment_removed", "checks_failed", "operation_failed",
+     "operation_error"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
 

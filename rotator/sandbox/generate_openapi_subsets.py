@@ -57,7 +57,6 @@ SOURCES = (
         ("PATCH", "/api-keys/{api_key_id}"),
         ("DELETE", "/api-keys/{api_key_id}"),
         ("GET", "/domains"),
-        ("POST", "/emails"),
     )),
     SubsetSource("neon", "neon/neon-openapi-v2.json", "neon/LICENSE.neon-sdk-go", (
         ("GET", "/projects"),
@@ -71,7 +70,6 @@ SOURCES = (
         ("GET", "/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password"),
         ("GET", "/projects/{project_id}/operations"),
         ("GET", "/projects/{project_id}/operations/{operation_id}"),
-        ("GET", "/projects/{project_id}/connection_uri"),
     )),
 )
 

@@ -42,6 +42,7 @@ VERCEL_PROJECT = "frontend"
 VERCEL_PREVIEW_BRANCHES = ("feature-login", "feature-billing")  # each has a live preview
 VERCEL_CUSTOM_ENVIRONMENT = "staging"  # a custom environment (customEnvironmentIds rows)
 DATABASE_URL_REFERENCE = "${{Postgres.DATABASE_URL}}"
+RESEND_DOMAIN = "example.com"
 _DEPLOY_WAIT = 60.0
 
 
@@ -92,7 +93,8 @@ class SandboxTokens:
     railway_api_token: str = field(repr=False)  # an account token (its user's workspaces)
     railway_project_token: str = field(repr=False)
     vercel_token: str = field(repr=False)
-    resend_api_key: str = field(repr=False)  # the account's one full_access key
+    resend_api_key: str = field(repr=False)  # the team's full_access key: manages keys
+    resend_sending_key: str = field(repr=False)  # what the app sends with (domain-restricted)
     railway_workspace_token: str = field(default="", repr=False)  # one workspace
 
 
@@ -103,7 +105,8 @@ class SandboxIds:
     backend_service_id: str
     postgres_service_id: str
     vercel_project_id: str
-    resend_key_id: str
+    resend_key_id: str  # the app's sending key
+    resend_domain_id: str  # the domain that key is restricted to
     worker_service_id: str = ""
     railway_workspace_id: str = ""
 
@@ -143,7 +146,8 @@ class Sandbox:
       every deployment runs the frontend app with its own target's variables (production,
       preview per git branch, the custom environment). ``backend_domain`` is the backend's
       stable URL, handed to every frontend deployment as SANDBOX_BACKEND_URL.
-    - Resend account with one full_access key.
+    - Resend team with domain ``example.com``, a full_access management key (the rotator
+      process's RESEND_API_KEY) and the app's key: sending_access restricted to that domain.
     ``seed_incident()`` adds the incident-000 variables and deploys everything.
     """
 
@@ -236,11 +240,14 @@ class Sandbox:
         vercel.provided_variables["SANDBOX_BACKEND_URL"] = self.backend_domain.url
         vercel_token = _alnum(24)
         vercel.tokens.add(vercel_token)
-        key_id, resend_key = self.resend_state.add_key("production", "full_access")
-        self.tokens = SandboxTokens(account_token, project_token, vercel_token, resend_key,
-                                    workspace_token)
+        domain_id = self.resend_state.add_domain(RESEND_DOMAIN)
+        _, resend_manager = self.resend_state.add_key("management", "full_access")
+        key_id, resend_key = self.resend_state.add_key("production", "sending_access",
+                                                       domain_id)
+        self.tokens = SandboxTokens(account_token, project_token, vercel_token, resend_manager,
+                                    resend_key, workspace_token)
         self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id,
-                              worker, workspace)
+                              domain_id, worker, workspace)
         self.deploy_railway_service(POSTGRES_SERVICE)
 
     # -- seeding ------------------------------------------------------------------------
@@ -258,7 +265,7 @@ class Sandbox:
                                                          ids.postgres_service_id)
         seeded = IncidentSecrets(
             nextauth_secret=_base64_secret(), jwt_secret=_base64_secret(),
-            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_api_key,
+            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_sending_key,
             database_url=rendered["DATABASE_URL"],
             database_password=self.railway_state.raw_variables(
                 ids.railway_environment_id, ids.postgres_service_id)["POSTGRES_PASSWORD"],
@@ -266,7 +273,7 @@ class Sandbox:
         backend_variables = {
             "NEXTAUTH_SECRET": seeded.nextauth_secret, "JWT_SECRET": seeded.jwt_secret,
             "JWT_ALGORITHM": "HS256", "RESEND_API_KEY": seeded.resend_api_key,
-            "FROM_EMAIL": "Sandbox <noreply@example.com>", "FRONTEND_URL": "https://example.com",
+            "FROM_EMAIL": f"Sandbox <noreply@{RESEND_DOMAIN}>", "FRONTEND_URL": "https://example.com",
             "ALLOWED_ORIGINS": "${{shared.ALLOWED_ORIGINS}}",
             "ENVIRONMENT": "${{shared.ENVIRONMENT}}",
             "SECRET_KEY": seeded.secret_key, "LOG_LEVEL": "INFO",

@@ -109,7 +109,7 @@ def test_each_live_credential_becomes_one_group(incident, tmp_path, monkeypatch)
     # the backend's DATABASE_URL is a reference: never a target, noted on its source's group
     assert "railway:backend (production) DATABASE_URL is a reference (${{Postgres.DATABASE_URL}})" in text
     # the family's parameters, as commented hints under its group
-    assert '# params = {key_name = "…"}' in text
+    assert '# params = {key_name = "…", domain_id = "…"}' in text
     assert '# params = {connect_variable = "DATABASE_PUBLIC_URL"}' in text
     assert "[platforms.railway]" in text and 'project = "intowork"' in text
     assert "# [[health]]" in text and "\n[[health]]" not in text
