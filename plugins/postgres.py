@@ -149,6 +149,13 @@ class PostgresPassword(FamilyRotation):
                           "redeployed services use the new one; no grace period is possible")
         return plan
 
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        """The role is one per server (cluster), whatever database the URL names."""
+        if not provider.get("role") or not provider.get("connect_url_secret"):
+            return []
+        target = _pg().parse_database_url(provider["connect_url_secret"])
+        return [f"PostgreSQL role {provider['role']} on {target.host}:{target.port or 5432}"]
+
     def _url(self, ctx: FamilyContext, which: str) -> str:
         return _pg().url_with_password(ctx.provider["connect_url_secret"], ctx.provider[f"{which}_secret"])
 

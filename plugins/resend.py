@@ -171,6 +171,9 @@ class ResendKey(FamilyRotation):
                               "that secret where your jobs read it")
         return plan
 
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        return [f"Resend key {provider['old_key_id']}"] if provider.get("old_key_id") else []
+
     def issue(self, ctx: FamilyContext) -> str:
         manager = self._manager(ctx, ctx.provider.get("old_secret"))
         with self._client(ctx, manager) as client:

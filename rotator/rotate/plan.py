@@ -36,6 +36,22 @@ class GroupPlan:
     def inferred(self) -> list[dict[str, Any]]:
         return [loc for loc in self.current.locations if loc.get("old_value_inferred")]
 
+    def touched_locations(self) -> dict[str, str]:
+        """Everything the run would change or redeploy, as lock key → name shown: each
+        Railway service (or shared variables) per environment, each Vercel project, and
+        the provider's own resources (a Resend key, a database role)."""
+        touched: dict[str, str] = {}
+        for item in [*self.current.locations, *self.units]:
+            if item["platform"] == "railway":
+                key = (f"railway:{item['project_id']}:{item['environment_id']}:"
+                       f"{item.get('service_id') or 'shared'}")
+                touched[key] = item.get("target") or item["unit"]
+            else:
+                touched[f"vercel:{item['project']}"] = f"vercel:{item['project']}"
+        for resource in self.group.rotation.locked_resources(self.family.provider):
+            touched[f"provider:{resource}"] = resource
+        return touched
+
     def to_json(self) -> dict[str, Any]:
         group = self.group
         return {
