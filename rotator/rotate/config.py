@@ -16,6 +16,7 @@ from rotator.config import RotatorConfig
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
 from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
+from rotator.redact import redact_url
 from rotator.rotate.family import FamilyRotation, load_family
 from rotator.rotate.generate import parse_format
 
@@ -75,6 +76,11 @@ class HealthCheck:
     expect_status: int = 200
     expect_json: dict[str, Any] = field(default_factory=dict)
     timeout: float = 5.0
+
+    @property
+    def shown(self) -> str:
+        """The URL as printed: credentials in it (user:password@, ?token=…) masked."""
+        return redact_url(self.url)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
     """Read current state and decide what a rotation would do; no side effects."""
     current = session.read_current(group)
     plan = GroupPlan(group, current, deploy_units(group, current),
-                     [h.url for h in settings.health], allow_unreadable,
+                     [h.shown for h in settings.health], allow_unreadable,
                      notes=list(current.notes), blockers=list(current.blockers))
     readable = {v for v in current.values.values() if v is not None}
     # one credential may be written in several forms (a URL and a bare password), at most one

@@ -9,6 +9,7 @@ from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.http import PlatformError, redact
+from rotator.redact import redact_urls
 from rotator.rotate.audit import AuditLog
 from rotator.rotate.config import RotationSettings, SecretGroup
 from rotator.rotate.family import FamilyContext, FamilyError, family_context
@@ -59,8 +60,9 @@ class RunContext:
         return values
 
     def scrub(self, text: str) -> str:
-        """Belt and braces: no journal value survives into any message."""
-        return redact(text, self.known_values())
+        """Belt and braces: no journal value, nor a credential inside a URL, survives into
+        any message (progress, audit log, account, the journal's failure text)."""
+        return redact(redact_urls(text), self.known_values())
 
     def say(self, message: str) -> None:
         self.echo(self.scrub(message))
