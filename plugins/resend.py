@@ -81,14 +81,13 @@ class ResendKey(FamilyRotation):
     @staticmethod
     def _client(ctx: FamilyContext, key: str):
         from rotator.platforms.endpoints import checked_endpoint
-        from rotator.platforms.http import RetryPolicy
         from rotator.platforms.resend import RESEND_API_URL, ResendClient
 
         url = checked_endpoint("resend", ctx.environ.get("RESEND_BASE_URL"), RESEND_API_URL,
                                ctx.environ, source="RESEND_BASE_URL")
         return ResendClient(key, base_url=url,
                             timeout=ctx.timing.request_timeout,
-                            retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+                            retry=ctx.timing.retry_policy())
 
     @staticmethod
     def _management_env(ctx: FamilyContext) -> str:

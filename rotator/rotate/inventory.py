@@ -22,7 +22,7 @@ from rotator.platforms.railway import (
     references_in,
 )
 from rotator.platforms.vercel import FAILED_STATES, VercelClient
-from rotator.rotate.config import RotationSettings, SecretGroup, Target
+from rotator.rotate.config import RotationSettings, SecretGroup, Target, Timing
 
 
 @dataclass
@@ -57,6 +57,7 @@ class PlatformSession:
     def __init__(self, settings: RotationSettings, environ: Mapping[str, str] | None = None):
         self.settings = settings
         self.environ = os.environ if environ is None else environ
+        self.timing = settings.timing
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
@@ -74,7 +75,15 @@ class PlatformSession:
         self.close()
 
     def _retry(self) -> RetryPolicy:
-        return RetryPolicy(base_delay=self.settings.timing.retry_base_delay)
+        return self.timing.retry_policy()
+
+    def use_timing(self, timing: Timing) -> None:
+        """Switch every client, built or yet to be built, to ``timing``'s retry policy (the
+        rollback waits longer on rate limits than the rotation)."""
+        self.timing = timing
+        for client in (self._railway, self._vercel):
+            if client is not None:
+                client.http.retry = self._retry()
 
     @property
     def railway(self) -> RailwayClient:

@@ -64,6 +64,13 @@ class RunContext:
         any message (progress, audit log, account, the journal's failure text)."""
         return redact(redact_urls(text), self.known_values())
 
+    def wait_longer_on_rate_limits(self) -> None:
+        """For a rollback: every platform and provider call may wait out rate limits up to
+        ``rollback_rate_limit_wait`` (giving up leaves services half-restored)."""
+        timing = self.settings.timing.for_rollback()
+        self.session.use_timing(timing)
+        self.family.timing = timing
+
     def say(self, message: str) -> None:
         self.echo(self.scrub(message))
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 # What a fault does when its call comes in:
 #   http500             answer 500 instead of handling the call
-#   http429             answer 429 with a Retry-After header (retry_after seconds)
+#   http429             answer 429 with a Retry-After header (retry_after seconds; with
+#                       ``retry_after_header=False`` the platform's other signals only:
+#                       Vercel's body ``error.limit.reset``, Resend's ``ratelimit-reset``)
 #   timeout             sleep ``delay`` seconds before handling (longer than the client timeout)
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
@@ -26,6 +28,7 @@ class Fault:
     times: int = 1
     retry_after: float = 1.0
     delay: float = 5.0
+    retry_after_header: bool = True
 
 
 class Faults:
@@ -41,10 +44,10 @@ class Faults:
         self.triggered: list[tuple[str, str]] = []
 
     def add(self, call: str, *, kind: str, times: int = 1, retry_after: float = 1.0,
-            delay: float = 5.0) -> Fault:
+            delay: float = 5.0, retry_after_header: bool = True) -> Fault:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {sorted(FAULT_KINDS)}")
-        fault = Fault(call, kind, times, retry_after, delay)
+        fault = Fault(call, kind, times, retry_after, delay, retry_after_header)
         with self._lock:
             self._faults.append(fault)
         return fault

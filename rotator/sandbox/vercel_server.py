@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import threading
 import time
@@ -211,6 +212,18 @@ class VercelSandboxServer(LoopbackServer):
     def __init__(self, state: VercelState, **kwargs: Any) -> None:
         super().__init__(state.faults, **kwargs)
         self.state = state
+
+    def rate_limited_response(self, retry_after: float) -> Response:
+        # api/vercel.md §12: the 429 body states the limit and its reset (epoch seconds and
+        # milliseconds); Retry-After is what first-party clients honour
+        reset = time.time() + retry_after
+        response = _error(429, "rate_limited",
+                          f"The rate limit of 100 exceeded for 'api-env'. Try again in "
+                          f"{math.ceil(retry_after)} seconds",
+                          limit={"remaining": 0, "reset": math.ceil(reset),
+                                 "resetMs": math.ceil(reset * 1000), "total": 100})
+        response.headers["Retry-After"] = f"{retry_after:g}"
+        return response
 
     def alias_url(self, project_name: str) -> str:
         """Sandbox-only stable URL of the project's current production deployment."""

@@ -28,7 +28,7 @@ def _retry():
     would rightly wait and retry for much longer."""
     from rotator.platforms.http import RetryPolicy
 
-    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0)
+    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_rate_limit_wait=2.0)
 _POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+[a-z0-9]+)?://[^\s\"'`<>|]+", re.IGNORECASE)
 
 
