@@ -161,6 +161,17 @@ def _body_reset(response: httpx.Response) -> float | None:
     return parse_rate_limit_reset(str(reset)) if reset is not None else None
 
 
+def _json_parses(response: httpx.Response) -> bool:
+    """False only for a body that says it is JSON and is not."""
+    if "json" not in response.headers.get("Content-Type", "") or not response.content:
+        return True
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
 def _is_quota(response: httpx.Response) -> bool:
     """Resend's daily/monthly email quotas are 429s too, but no wait within a run ends them
     (api/resend.md §6): never retried."""
@@ -354,6 +365,12 @@ class PlatformHttp:
 
             status = response.status_code
             self._note_budget(response)
+            if status < 400 and not _json_parses(response):
+                # a truncated or garbled answer (a proxy, a platform glitch): say so in one
+                # line instead of failing later on a shape no caller expects
+                raise self.error(PlatformUnavailable, call,
+                                 f"HTTP {status} with a malformed JSON body",
+                                 status_code=status, extra_secrets=extra)
             if status < 400 or status in accept_statuses:
                 return response
             message = self._error_message(response)[:_MAX_SERVER_MESSAGE]

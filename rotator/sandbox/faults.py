@@ -11,14 +11,15 @@ from dataclasses import dataclass
 #                       ``retry_after_header=False`` the platform's other signals only:
 #                       Vercel's body ``error.limit.reset``, Resend's ``ratelimit-reset``)
 #   timeout             sleep ``delay`` seconds before handling (longer than the client timeout)
+#   malformed           answer 200 with a truncated JSON body (a proxy or platform glitch)
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
 FAULT_KINDS = frozenset(
-    {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
+    {"http500", "http429", "timeout", "malformed", "deployment_failed", "deployment_crashed",
      "deployment_canceled"}
 )
-HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
+HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout", "malformed"})
 
 
 @dataclass

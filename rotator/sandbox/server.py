@@ -146,13 +146,16 @@ class LoopbackServer:
         raise NotImplementedError
 
     def http_fault(self, call: str) -> Response | None:
-        """Apply a pending http500/http429/timeout fault for ``call``; a Response ends the call."""
+        """Apply a pending http500/http429/timeout/malformed fault for ``call``; a Response
+        ends the call."""
         fault = self.faults.take(call, kinds=HTTP_FAULT_KINDS)
         if fault is None:
             return None
         if fault.kind == "timeout":
             time.sleep(fault.delay)
             return None
+        if fault.kind == "malformed":
+            return Response(200, raw=b'{"data": {"truncated')
         if fault.kind == "http429":
             response = self.rate_limited_response(fault.retry_after)
             if not fault.retry_after_header:
