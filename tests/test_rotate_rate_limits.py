@@ -13,8 +13,9 @@ from rotate_kit import RotationRig, assert_no_plaintext, end_state, write_config
 
 from rotator.config import load_config  # noqa: E402
 from rotator.errors import ConfigError  # noqa: E402
+from rotator.platforms.http import RateLimited  # noqa: E402
 from rotator.rotate.config import load_rotation_settings  # noqa: E402
-from rotator.rotate.run import rollback_run, start_rotation  # noqa: E402
+from rotator.rotate.run import plan_rotation, rollback_run, start_rotation  # noqa: E402
 from rotator.sandbox.rate_limit import RequestWindow  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -79,6 +80,24 @@ def test_a_rotation_paces_through_a_small_railway_window(rig: RotationRig) -> No
                             echo=lambda _: None, on_step=rig.capture_new_value)
     assert result.state == "rotated", result.account
     assert end_state(rig) == "rotated"
+
+
+def test_plan_states_the_budget_and_blocks_when_it_is_used_up(rig: RotationRig) -> None:
+    before = len(rig.sandbox.railway.requests)
+    (plan,) = plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
+    reads = len(rig.sandbox.railway.requests) - before
+    assert plan.ready
+    assert any(n.startswith("Railway API: ") and " of 10000 requests left" in n
+               for n in plan.notes), plan.notes
+    # an hourly window the plan's own reads use up exactly: starting would only fail
+    rig.sandbox.railway.request_window = RequestWindow(limit=reads, seconds=3600.0)
+    (blocked,) = plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
+    assert not blocked.ready
+    assert any(b.startswith("Railway's request budget is used up for 60 more min")
+               for b in blocked.blockers), blocked.blockers
+    # and a window too small for the plan itself: one line, the time it lifts
+    with pytest.raises(RateLimited, match=r"until \d\d:\d\d:\d\d UTC"):
+        plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
 
 
 @pytest.mark.parametrize(("lines", "message"), [

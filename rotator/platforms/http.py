@@ -368,8 +368,9 @@ class PlatformHttp:
             if status < 400 and not _json_parses(response):
                 # a truncated or garbled answer (a proxy, a platform glitch): say so in one
                 # line instead of failing later on a shape no caller expects
+                suffix = "" if idempotent else "; the call may have taken effect"
                 raise self.error(PlatformUnavailable, call,
-                                 f"HTTP {status} with a malformed JSON body",
+                                 f"HTTP {status} with a malformed JSON body{suffix}",
                                  status_code=status, extra_secrets=extra)
             if status < 400 or status in accept_statuses:
                 return response
@@ -393,6 +394,7 @@ class PlatformHttp:
                         f"still rate limited after {rate_limited} attempts (HTTP 429: {message})",
                         status_code=status, retry_after=delay, extra_secrets=extra,
                     )
+                self._paused_until = None  # Retry-After is the authority on this wait
                 self._wait(call, delay, f"HTTP 429 ({message})", extra)
                 waited += delay
                 continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.clients import railway_client, vercel_client
-from rotator.platforms.http import RetryPolicy
+from rotator.platforms.http import RateLimitStatus, RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
@@ -104,6 +104,12 @@ class PlatformSession:
                                          timeout=self.settings.timing.request_timeout,
                                          retry=self._retry())
         return self._vercel
+
+    def request_budgets(self) -> list[tuple[str, RateLimitStatus]]:
+        """The request budget each platform stated on its last answer (where it did)."""
+        return [(name, client.http.rate_limit)
+                for name, client in (("Railway", self._railway), ("Vercel", self._vercel))
+                if client is not None and client.http.rate_limit.remaining is not None]
 
     # -- resolution -----------------------------------------------------------------------
     def railway_ids(self, target: Target) -> tuple[str, str, str | None]:

@@ -122,6 +122,22 @@ def _infer_unreadable(plan: GroupPlan) -> None:
                                  "pass --no-rollback-for-unreadable to accept that")
 
 
+def _request_budgets(plan: GroupPlan, session: PlatformSession,
+                     settings: RotationSettings) -> None:
+    """Say how much of each platform's request budget is left; a budget used up for longer
+    than the run may wait blocks it (it would only fail, and its rollback wait)."""
+    for name, budget in session.request_budgets():
+        resets = (f", resets in {budget.reset_after / 60:.0f} min"
+                  if budget.reset_after is not None else "")
+        plan.notes.append(f"{name} API: {budget.remaining} of {budget.limit or '?'} requests "
+                          f"left in this window{resets}")
+        if (budget.remaining == 0 and budget.reset_after is not None
+                and budget.reset_after > settings.timing.max_rate_limit_wait):
+            plan.blockers.append(f"{name}'s request budget is used up for "
+                                 f"{budget.reset_after / 60:.0f} more min (longer than "
+                                 "[rotation] max_rate_limit_wait); rotate after it resets")
+
+
 def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
                      *, allow_unreadable: bool = False) -> GroupPlan:
     """Read current state and decide what a rotation would do; no side effects."""
@@ -144,6 +160,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
                                            for loc in current.locations})
         plan.notes.extend(plan.family.notes)
         plan.blockers.extend(plan.family.blockers)
+    _request_budgets(plan, session, settings)
     if group.mode == "leak":
         plan.notes.append("leak mode: the replaced credential is revoked as soon as the "
                           "services are verified, with no grace period")
