@@ -99,6 +99,25 @@ def test_second_group_on_a_shared_service_is_refused_while_the_first_runs(
     assert_no_plaintext(rig, out, err, first_out, first_err, again_out, again_err)
 
 
+def test_two_processes_started_together_one_runs_one_is_refused(
+        two_groups: RotationRig) -> None:
+    """Both plan at once; the location guard lets exactly one take the shared backend."""
+    rig = two_groups
+    processes = {group: _rotator(rig, "rotate", "--secret", group)
+                 for group in ("nextauth", "jwt")}
+    outputs = {group: p.communicate(timeout=_WAIT) for group, p in processes.items()}
+    codes = {group: p.returncode for group, p in processes.items()}
+    assert sorted(codes.values()) == [0, 2], outputs
+    (loser,) = [g for g, code in codes.items() if code == 2]
+    (winner,) = [g for g, code in codes.items() if code == 0]
+    (line,) = outputs[loser][1].strip().splitlines()
+    assert line.startswith("error: railway:backend@production is in use by run "), line
+    assert f"of secret group '{winner}'" in line
+    assert not list(rig.state_dir.glob(f"*{loser}*.journal"))
+    assert not list((rig.state_dir / "locations").glob("*.lock"))
+    end_state(rig)  # healthy, and one value everywhere
+
+
 def test_unfinished_run_holds_its_locations_until_resumed(two_groups: RotationRig) -> None:
     rig = two_groups
 
