@@ -389,7 +389,11 @@ def render_config(proposal: ConfigProposal) -> str:
               "",
               "[rotation]",
               "# where journals, locks and the rotation history live (default shown):",
-              '# state_dir = "~/.local/state/rotator"']
+              '# state_dir = "~/.local/state/rotator"',
+              "# seconds one call may wait on a platform's rate limit, and a rollback's "
+              "(defaults shown):",
+              "# max_rate_limit_wait = 300",
+              "# rollback_rate_limit_wait = 3600"]
     return "\n".join(lines) + "\n"
 
 
