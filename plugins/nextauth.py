@@ -22,6 +22,8 @@ RULES = (
             "export AUTH_SECRET=oSuE9h0uOOrPFpTQwaqy3BCv1fwWh83P",
             "| `NEXTAUTH_SECRET` | `zNs8YTW0y/mqHMb9cfjHHs/QZ9v5mf4q` | JWT authentication |",
             "  NEXTAUTH_SECRET: 8LGSQYKFNJR3wwWiK0rw3Um2ZEubqDIq",
+            "### NEXTAUTH_SECRET\n- [ ] Existe\n- [ ] Fait au moins 32 caractères\n- [ ] Valeur : `BujbdAeDvjGkj6ku1ddjvRjjcKCyD7r9dfBW1/9aufs=`",
+            "### NEXTAUTH_SECRET\n\n```\n9mbxuha2Rb2IhWW6ud6Uu+KsJOjkt1H7BsE2K7O2AxE=\n```",
         ),
         counter_examples=(
             "NEXTAUTH_SECRET=<32+ chars, MUST match frontend>",
@@ -31,6 +33,8 @@ RULES = (
             'railway variables --set NEXTAUTH_SECRET="..."',
             "# NEXTAUTH_SECRET=aB7xK9pL2mN4qR6sT8uV1wX3yZ5cD7eF9gH2jK4lM6nO8pQ=",
             "BETTER_AUTH_SECRET_NAME=x",
+            "### NEXTAUTH_SECRET\n\nUsed for signing; must match the frontend.",
+            "### NEXTAUTH_SECRET\n```\nyour-nextauth-secret-here\n```",
         ),
     ),
 )

@@ -1,5 +1,5 @@
-"""PostgreSQL connection URLs with a password (`postgres://` and `postgresql://`): detection;
-rotation runs `ALTER ROLE … PASSWORD` with a client-side SCRAM verifier and rebuilds the URL."""
+"""PostgreSQL connection URLs with a password (`postgres://` and `postgresql://`, or no scheme
+with PostgreSQL's port, `user:pw@host:5432/db`): detection; rotation runs `ALTER ROLE … PASSWORD` with a client-side SCRAM verifier and rebuilds the URL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from rotator.errors import ConfigError
 from rotator.plugin_api import FamilyDetector
 from rotator.rotate.family import FamilyContext, FamilyError, FamilyPlan, FamilyRotation
-from rotator.rules import Rule, url_password_pattern
+from rotator.rules import Rule, hostport_password_pattern, url_password_pattern
 
 RULES = (
     Rule(
@@ -33,6 +33,29 @@ RULES = (
             "DATABASE_URL=${{Postgres.DATABASE_URL}}",
             "postgresql://postgres:<password>@localhost:5432/app",
             "postgresql://localhost/app",
+        ),
+    ),
+    Rule(
+        id="postgres-hostport-password",
+        kind="postgres_password",
+        description="PostgreSQL password in a connection string without a scheme "
+        "(`user:password@host:5432/db`): gives direct database access.",
+        # 5432 is PostgreSQL's port, 6543 Supabase's pooler (Supavisor transaction mode).
+        patterns=(hostport_password_pattern(r"5432|6543"),),
+        keywords=("@",),
+        priority=1,  # a URL with a scheme is the URL rule's
+        min_length=3,
+        examples=(
+            "app:Zk3mQ8vX1pL6rT9w@10.0.0.4:5432/app",
+            'DSN = "svc_orders:Hq7xT2v9LmW4bN8c@db.prod.internal:5432/orders"',
+            "- Connection: `postgres.abcdefghijkl:Tq8vB3nK6mX1zL4p@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`",
+        ),
+        counter_examples=(
+            "user:pass@host:5432/db",
+            "postgres:<password>@localhost:5432/app",
+            "DATABASE_URL=postgresql://postgres:PASSWORD@hostname.proxy.rlwy.net:5432/railway",
+            "scp dump.sql deploy@db.internal:5432/tmp",
+            "Connect as app:Zk3mQ8vX1pL6rT9w@db.internal and run the migration",
         ),
     ),
 )

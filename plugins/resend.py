@@ -1,5 +1,6 @@
-"""Resend API keys (`re_` + 8 + `_` + 24): detection; rotation issues a new key, then deletes
-the old one once the services are verified on the new key (deletion is final)."""
+"""Resend API keys (`re_` + 8 + `_` + 24, and other `re_` shapes where the code says it is a
+Resend key): detection; rotation issues a new key, then deletes the old one once the services
+are verified on the new key (deletion is final)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 from rotator.errors import ConfigError
 from rotator.plugin_api import FamilyDetector
 from rotator.rotate.family import FamilyContext, FamilyError, FamilyPlan, FamilyRotation
-from rotator.rules import Rule
+from rotator.rules import Rule, assignment_patterns
+
+# Resend documents no key format beyond the `re_` prefix (api/resend.md §2), and keys issued
+# before the 8+24 shape, or pasted by hand, take other shapes (`re_` + a UUID, `re_` + 32). So
+# any `re_` token counts where the code says it is a Resend key: the SDK constructor, the SDK's
+# `api_key` setting, a Resend-named variable, or a Bearer header (`Authorization: Bearer re_…`
+# is how Resend's API reference sends a key). At least one capital or digit: `re_test_key`,
+# `re_your_api_key_here` and `re_webhook_verify_only` are the words tests and docs use.
+_ANY_SHAPE = r"(?P<secret>re_[a-z_-]{0,40}[A-Z0-9][A-Za-z0-9_-]{11,80})(?:[^A-Za-z0-9_-]|$)"
 
 RULES = (
     Rule(
@@ -24,12 +33,45 @@ RULES = (
             'RESEND_API_KEY="re_G2ZYwuFo_EgE0xN6GD7n91HCXbeorVT0u"',
             "| `RESEND_API_KEY` | `re_Zo41IugZ_7yGV3yL04urFNpBiVLMCwCPv` | Email |",
             "resend = Resend('re_Yc0JDIrv_D1yEBABfCxJAcPEV3MiWPDSx')",
+            "- Name: `RESEND_API_KEY`\n- Value: `re_YIC9mXQe_mPbfmIvSZFCwydhBGMe9Px92`",
         ),
         counter_examples=(
             'RESEND_API_KEY="re_xxxxxxxxx"',
             "RESEND_API_KEY=<your Resend API key>",
             "RESEND_API_KEY=${{ secrets.RESEND_API_KEY }}",
             "const re_value = re_match(pattern)",
+        ),
+    ),
+    Rule(
+        id="resend-api-key-in-code",
+        kind="resend_api_key",
+        description="Resend API key in another shape than re_8_24, passed to the Resend SDK, set "
+        "as its api_key, sent as a Bearer token or assigned to a RESEND_* variable.",
+        patterns=(
+            r"\bResend(?:\.Resend)?\([ \t]*[\"'`]" + _ANY_SHAPE,
+            r"\b(?i:resend)\.api_key[ \t]*=[ \t]*[\"']" + _ANY_SHAPE,
+            r"\bBearer[ \t]+" + _ANY_SHAPE,
+            *assignment_patterns(r"[a-z0-9_]*resend[a-z0-9_]*(?:key|token)", _ANY_SHAPE),
+        ),
+        keywords=("resend", "bearer"),
+        # the 8+24 rule claims its own shape
+        priority=1,
+        min_entropy=3.0,
+        examples=(
+            'const resend = new Resend("re_ySWVPUkp5korjRFas9wcsQdJs4XhH6mZ");',
+            "const resend = new Resend.Resend('re_d74a3721-b025-4de9-beb1-bcf75973c2d6');",
+            "curl -H 'Authorization: Bearer re_0EvkdPSRycPz2QCsVSk2L3qnLaNWcMnYJ7VR6Q3S' https://api.resend.com/emails",
+            'resend.api_key = "re_WIMB5DUhSzekjWKyS3O2GBxzRKUd"',
+            "RESEND_API_KEY=re_x9WdSytGD7e0KauiAzmC7AEJdqJfi8cg",
+        ),
+        counter_examples=(
+            'const resend = new Resend("re_webhook_verify_only")',
+            "const resend = new Resend('re_xxxxxxxxx')",
+            'resend = Resend("re_123")',
+            "headers: { Authorization: 'Bearer re_test_key' }",
+            "RESEND_API_KEY=re_your_resend_api_key_here",
+            "const resend = new Resend(process.env.RESEND_API_KEY)",
+            'RESEND_API_KEY="re_..."',
         ),
     ),
 )

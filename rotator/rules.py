@@ -81,19 +81,76 @@ def value_pattern(min_length: int = 4, max_length: int = 256) -> str:
     return rf"(?P<secret>{_VALUE_FIRST}{_VALUE_REST}{{{max(min_length - 1, 0)},{max_length - 1}}})"
 
 
+# Runbooks name a variable on one line and give its value below: a heading or list item that
+# ends with the name (`### NEXTAUTH_SECRET`, `- Name: `RESEND_API_KEY``, `3. **JWT_SECRET**`,
+# `#### `DB_PASSWORD` (production)`), then within a few lines a fenced code block holding only
+# the value, or a `Value: …` line. The name line is matched from the name to its end only:
+# spelling out the heading and list markers before it doubles Hyperscan's time on every blob.
+_DOC_NAME_LINE = r"(?m)(?:^|[\s`*]){named}[`*]{{0,2}}:?(?:[ \t]+\([^)\r\n]*\))?[ \t]*\r?\n"
+_DOC_CODE_BLOCK = r"(?:[ \t]*\r?\n){0,2}[ \t]*(?:```|~~~)[A-Za-z0-9_+-]*[ \t]*\r?\n[ \t]*"
+# The `Value:` line may follow a few other list items (`- [ ] Exists`, `- Environment: all`),
+# the nearest first, and be written in the runbook's language (`Valeur :`, `Valor:`, `Wert:`).
+_VALUE_LABELS = ("value", "valeur", "valor", "wert")
+_DOC_VALUE_LINE = (
+    r"(?:[ \t]*\r?\n)?(?:[ \t]*[-*+][^\r\n]*\r?\n){0,3}?[ \t]*(?:(?:[-*+]|[0-9]{1,2}[.)])[ \t]+)?"
+    r"(?:\[[ xX]\][ \t]+)?(?:\*\*)?(?i:" + "|".join(_VALUE_LABELS) + r")(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*`?"
+)
+# How many lines a document pattern spans at most (name line, a blank line, three list items,
+# the value; or name, two blank lines, fence, value): the engine widens a match's line region
+# by this much.
+DOCUMENT_SPAN_LINES = 6
+
+# `gh secret set NAME --body "v"` (or `-b"v"`, `--body=v`), other flags in between.
+_GH_SECRET_SET = (
+    r"\bgh[ \t]+secret[ \t]+set[ \t]+[\"']?{named}[\"']?"
+    r"(?:[ \t]+-{{1,2}}[A-Za-z][A-Za-z-]*(?:[ \t]+|=)[^\s-][^\s]*){{0,3}}"
+    r"[ \t]+(?:--body|-b)(?:[ \t]*=[ \t]*|[ \t]*)[\"']?"
+)
+
+
+# A value regex may end with its own terminator, `(?:[^A-Za-z0-9_]|$)`; where the line end
+# follows the value anyway that group is dropped (Hyperscan refuses a `$` inside a pattern).
+_VALUE_TERMINATOR = re.compile(r"\(\?:\[\^[^\]]*\]\|\$\)$")
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Lower-case strings one of which every match of `pattern` holds besides its rule's
+    keywords, for the assignment syntaxes that have them (a runbook's code fence or `Value:`
+    label, `gh secret set`): the pure-Python engine skips the pattern when none occurs."""
+    if _DOC_CODE_BLOCK in pattern:
+        return ("```", "~~~")
+    if _DOC_VALUE_LINE in pattern:
+        return _VALUE_LABELS
+    if _GH_SECRET_SET.split("{named}")[0] in pattern:
+        return ("secret",)
+    return ()
+
+
+def spans_lines(pattern: str) -> bool:
+    """A one-line rule's pattern that crosses line ends (a document pattern): the engine reads
+    DOCUMENT_SPAN_LINES lines around each hit instead of the hit's line alone."""
+    return r"\n" in pattern
+
+
 def assignment_patterns(name: str, value: str | None = None) -> tuple[str, ...]:
     """Patterns for `name` being given a value in any of the syntaxes teams leak secrets in.
 
     `name` is a regex for the variable name (matched case-insensitively); `value` a regex with
     a `secret` group (default: any bare value). Covers .env / shell (`export`, `--set K=V`,
-    continuation lines), YAML, JSON, TOML, INI, Python/JS/Ruby assignments, Markdown tables,
-    and Dockerfile `ENV`/`ARG`.
+    continuation lines, `gh secret set K --body V`), YAML, JSON, TOML, INI, Python/JS/Ruby
+    assignments, Markdown tables, runbooks (a heading or `Name:` line, the value below it in a
+    code block or a `Value:` line), and Dockerfile `ENV`/`ARG`.
     """
     value = value or value_pattern()
     named = rf"(?P<name>(?i:{name}))"
+    document_name = _DOC_NAME_LINE.format(named=named)
     return (
-        rf"{_NAME_BOUNDARY}{named}(?:{_ASSIGN}|{_TABLE_CELL}){value}",
+        # (?m): a line start is a boundary even when the previous match took the newline
+        rf"(?m){_NAME_BOUNDARY}{named}(?:{_ASSIGN}|{_TABLE_CELL}){value}",
         rf"(?m)^[ \t]*(?i:ENV|ARG)[ \t]+{named}[ \t]+[\"']?{value}",
+        _GH_SECRET_SET.format(named=named) + value,
+        rf"{document_name}{_DOC_CODE_BLOCK}{_VALUE_TERMINATOR.sub('', value)}[ \t]*\r?$",
+        rf"{document_name}{_DOC_VALUE_LINE}{value}",
     )
 
 
@@ -104,6 +161,26 @@ def url_password_pattern(schemes: str) -> str:
     return (
         rf"(?i:\b(?:{schemes}))://(?P<user>[^\s:@/\"'`<>]{{0,128}})"
         rf":(?P<secret>[^\s/\"'`<>]{{1,256}})@[^\s/\"'`<>:@]{{1,253}}"
+    )
+
+
+def hostport_password_pattern(ports: str, any_port_domains: str | None = None) -> str:
+    """A connection string without a scheme, `user:password@host:PORT[/db]`, as drivers and
+    runbooks write it (`root:pw@mysql.railway.internal:3306/railway`); the secret is the
+    password. The port is required (without it `a:b@c` is as often an email or a time) and is
+    one of `ports`, or any port on a host under `any_port_domains` (TCP proxies such as
+    `proxy.rlwy.net` hand out random ones).
+
+    The ports are the pattern's only literals: without them, or with bounded repeats, Hyperscan
+    runs this one pattern several times slower than all the others together."""
+    host = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+    after = rf"{host}:(?:{ports})"
+    if any_port_domains:
+        after = rf"(?:{after}|{host}\.(?:{any_port_domains}):[0-9]{{2,5}})"
+    return (
+        r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[\"'`]?[ \t]*[=:][ \t]*[\"'`]?|^|[\s\"'`(,])"
+        r"(?P<user>[A-Za-z0-9_.~-]+):(?P<secret>[^\s:/\"'`<>]+)"
+        rf"@{after}(?:[/\s\"'`?]|$)"
     )
 
 
@@ -128,9 +205,11 @@ def hyperscan_expression(pattern: str) -> bytes:
 # Variable names that hold secrets, matched case-insensitively as whole identifiers:
 # `*_SECRET`, `*_PASSWORD`, `*_TOKEN`, `*_API_KEY`, `*_DSN`, `*_SALT`, `clientSecret`, …
 # Bare `key` is not one (`"key": "ctrl+shift+down"`), nor `monkey`, `keyPress`, `tokens`; nor a
-# bare `dsn` or `salt` (connection descriptors and public salts), only `SENTRY_DSN`, `PIN_SALT`.
+# bare `dsn` or `salt` (connection descriptors and public salts), only `SENTRY_DSN`, `PIN_SALT`;
+# nor a bare `pass`/`pw` (`bypass`, `compass`) or an i18n key's `temp-pass`, only `MONGO_PASS`,
+# `DB_PW`.
 SECRET_NAME = (
-    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-](?:dsn|salt|pepper)"
+    r"[a-z0-9_.-]*(?:secret|password|passwd|passphrase|pwd|token|credentials?|[_.-](?:dsn|salt|pepper)|_pass|_pw"
     r"|(?:api|secret|private|access|auth|encryption|signing|master|session|jwt|app|client"
     r"|service|license|webhook|admin|storage|account|shared|hmac|crypt|cookie|sendgrid|mail)"
     r"[_.-]?key)"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from rotator.rules import hyperscan_expression
+from rotator.rules import hyperscan_expression, required_literals
 from rotator.scan.engine.detect import find_secrets_in_blob
 from rotator.scan.engine.ruleset import builtin_plugin_files, load_ruleset, rules_from_plugin
 
@@ -53,6 +53,18 @@ def test_every_match_contains_a_keyword(rule):
         for pattern in rule.patterns:
             for match in re.finditer(pattern.encode(), text.encode()):
                 assert any(k.encode() in match.group(0).lower() for k in rule.keywords), (rule.id, pattern)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])
+def test_every_match_contains_a_required_literal(rule):
+    """The pure-Python engine skips a pattern whose required literals (a runbook's code fence,
+    `Value:`, `gh secret set`) are all absent."""
+    for text in rule.examples:
+        for pattern in rule.patterns:
+            required = required_literals(pattern)
+            for match in re.finditer(pattern.encode(), text.encode()):
+                assert not required or any(w.encode() in match.group(0).lower() for w in required), (
+                    rule.id, pattern)
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[r.id for r in ALL_RULES])

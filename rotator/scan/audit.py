@@ -2,8 +2,9 @@
 
 Flow: list blobs (rev-list) -> skip cached/oversized -> scan in worker processes, each with
 its own `git cat-file --batch` -> attribute matched blobs to the commits that introduced them
-(`git log --raw`) -> findings with first commit, HEAD status, removal and reachable refs ->
-plus the working tree's uncommitted and untracked files.
+(`git log --raw`) -> plus the commit and annotated tag messages, located at their commit ->
+findings with first commit, HEAD status, removal and reachable refs -> plus the working
+tree's uncommitted and untracked files.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         cache.record(results)
     history = pending_history.collect(set(hits_by_blob))
     stats.commits = len(history.commits)
-    findings = attribute(hits_by_blob, history, paths_by_blob, pending_history)
+    in_messages = message_introductions(history.messages, ruleset, stats)
+    findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
     if cache is not None:
         cache.store_report(refs_key, {
             "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
@@ -247,11 +249,36 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
         progress.close()
 
 
+# ---- messages: commit and annotated tag messages ------------------------------------------
+
+
+def message_introductions(messages: git_history.Messages, ruleset: RuleSet,
+                          stats: ScanStats) -> list[tuple[SecretHit, Location]]:
+    """Secrets in commit and tag messages, each located at its message's marker path
+    (`<commit message>`, `<tag message: v1.0>`) and commit. All messages are one buffer, so
+    the engine runs once however long the history."""
+    if not messages.refs:
+        return []
+    found = find_secrets_in_blob(bytes(messages.text), git_history.COMMIT_MESSAGE_PATH, ruleset)
+    for dropped in found.dropped:
+        stats.dropped_by_filter[dropped.filter] += 1
+    located = []
+    for candidate in found.candidates:
+        message = messages.at(candidate.start)
+        located.append((SecretHit.from_candidate(candidate), Location(
+            path=message.path, line=candidate.line - message.first_line + 1, commit=message.commit,
+            author=message.author, date=message.date, state="committed",
+        )))
+    return located
+
+
 # ---- attribution: where each secret entered, and what still reaches it -------------------
 
 
-def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, refs) -> list[Finding]:
-    """Turn matched blobs into findings with the commits that introduced each secret per path."""
+def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, refs,
+              in_messages: list[tuple[SecretHit, Location]] = ()) -> list[Finding]:
+    """Turn matched blobs into findings with the commits that introduced each secret per path;
+    secrets in messages (`in_messages`) join them, already located."""
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)  # (rule, sha) -> blobs
     for oid, hits in hits_by_blob.items():
         for hit in hits:
@@ -281,6 +308,7 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
             for hit in hits:
                 introductions.append((hit, Location(path=paths_by_blob.get(oid, oid), line=hit.line,
                                                     state="committed")))
+    introductions.extend(in_messages)
     findings = group_into_findings(introductions)
     _describe_exposure(findings, holders, removals, history, refs)
     return findings
@@ -367,7 +395,9 @@ def _verify_one(repo, finding, ruleset, verify_secret, environ):
     if not can_verify(finding.family, finding.name):
         return None
     location = finding.locations[0]
-    if location.commit:
+    if git_history.is_message_path(location.path):
+        content = git_history.read_message(repo, location.path, location.commit)
+    elif location.commit:
         content = run_git(["cat-file", "blob", f"{location.commit}:{location.path}"], repo, check=False)
     else:
         try:

@@ -134,6 +134,15 @@ def is_env_var_name(c: CandidateContext) -> bool:
     return bool(_ENV_NAME.match(c.value) or _NAMES_JOINED.match(c.value))
 
 
+_ASSIGNMENT_TEXT = re.compile(r"^[A-Z][A-Z0-9_]*=")
+
+
+def is_assignment_text(c: CandidateContext) -> bool:
+    """`NEXTAUTH_SECRET=…` read whole as the value under a `### NEXTAUTH_SECRET` heading: the
+    line is an assignment, whose own pattern reports the value after the `=`."""
+    return bool(_ASSIGNMENT_TEXT.match(c.value))
+
+
 def is_pem_armor(c: CandidateContext) -> bool:
     """`-----BEGIN …` caught by a one-line rule: a key block, which the private-key family
     (a multi-line rule) reports whole."""
@@ -202,19 +211,22 @@ def is_prose_table_cell(c: CandidateContext) -> bool:
 _PROSE_SUFFIXES = frozenset({"md", "markdown", "mdx", "rst", "txt", "adoc"})
 _PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "pass"})
 _SENTENCE_GOES_ON = re.compile(r"\s+[A-Za-z]")
+_KEBAB_WORDS = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
 
 
 def is_prose_sentence(c: CandidateContext) -> bool:
     """In a document, `… one group per credential: variables holding the same value …`: a plain
     word, a colon, a plain word, and the sentence goes on. A real value in a doc's config block
     ends its line (`password: hunter`) or is quoted, and is rarely a lowercase word."""
-    if c.quoted or c.name is None or not (c.name.isalpha() and c.name.islower()):
+    # a plain word, or words joined by hyphens (`- email-password: enforce the allow-list`)
+    if c.quoted or c.name is None or not _KEBAB_WORDS.match(c.name):
         return False
     if c.name in _PASSWORD_WORDS:  # "the staging password: swordfish is …" may be one
         return False
     if not (c.value.isalpha() and c.value.islower()):
         return False
-    if c.path.rsplit(".", 1)[-1].lower() not in _PROSE_SUFFIXES:
+    # commit and tag messages (`<commit message>`, scan.sources.history's markers) are prose
+    if c.path.rsplit(".", 1)[-1].lower() not in _PROSE_SUFFIXES and not c.path.startswith("<"):
         return False
     start = c.line.find(c.value, c.line.find(c.name) + len(c.name))
     return start >= 0 and bool(_SENTENCE_GOES_ON.match(c.line, start + len(c.value)))
@@ -288,6 +300,7 @@ PLACEHOLDER_FILTERS: tuple[Filter, ...] = (
     is_bracketed_placeholder,
     is_placeholder_word,
     is_env_var_name,
+    is_assignment_text,
     is_pem_armor,
     is_documentation_example,
     is_unquoted_in_code_file,

@@ -7,13 +7,15 @@ calls. It works on bytes end to end; only the few matched values are decoded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rotator.rules import Rule
 from rotator.scan.engine.ruleset import RuleSet
 from rotator.scan.filters import CandidateContext, reason_to_drop, shannon_entropy
 
 _QUOTES = b"\"'`"
+# Labels that stand before a value in documents without being its variable's name.
+_VALUE_LABELS = frozenset({b"value", b"valor", b"valeur", b"wert", b"val"})
 # The variable a bare value is given to, read leftwards from the value on its line:
 # `NAME=`, `"NAME": "`, `| `NAME` | `` (Markdown tables), `--set NAME=`.
 _NAME_BEFORE = re.compile(
@@ -124,10 +126,10 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
         if rule.multiline:
             regions = [(0, len(data))]
         elif ends is not None:
-            regions = line_regions(data, [end - 1 for end in ends])
+            regions = line_regions(data, [end - 1 for end in ends], ruleset.pattern_span[index])
         else:
             lowered = data.lower() if lowered is None else lowered
-            regions = keyword_line_regions(data, lowered, rule.keywords)
+            regions = keyword_line_regions(data, lowered, rule.keywords, ruleset.pattern_span[index])
         for match in _matches(ruleset.regex(index), data, regions):
             start, end = match.span("secret")
             if not rule.placeholders_are_findings:
@@ -153,16 +155,35 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
     return BlobResult(resolve_overlaps(candidates), dropped)
 
 
-def line_regions(data: bytes, offsets: list[int]) -> list[tuple[int, int]]:
-    """Merged spans of the lines holding `offsets`, each starting one byte early so a pattern's
-    boundary can see the newline before the line."""
+def _lines_back(data: bytes, offset: int, count: int) -> int:
+    """Where the line `count` lines above the one holding `offset` starts."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    while count > 0 and start > 0:
+        start = data.rfind(b"\n", 0, start - 1) + 1
+        count -= 1
+    return start
+
+
+def _lines_forward(data: bytes, offset: int, count: int) -> int:
+    """Where the line `count` lines below the one holding `offset` ends."""
+    end = data.find(b"\n", offset)
+    while count > 0 and end != -1:
+        end = data.find(b"\n", end + 1)
+        count -= 1
+    return len(data) if end == -1 else end
+
+
+def line_regions(data: bytes, offsets: list[int], lines_before: int = 0) -> list[tuple[int, int]]:
+    """Merged spans of the lines holding `offsets` (and `lines_before` lines above each, for
+    patterns that end lines below where they start), each starting one byte early so a
+    pattern's boundary can see the newline before the line."""
     spans: list[tuple[int, int]] = []
     rfind, find = data.rfind, data.find
     last_end = -1
     for offset in sorted(offsets):
         if offset < last_end:
             continue  # already inside the previous line
-        start = rfind(b"\n", 0, offset) + 1
+        start = _lines_back(data, offset, lines_before) if lines_before else rfind(b"\n", 0, offset) + 1
         end = find(b"\n", offset)
         end = len(data) if end == -1 else end
         spans.append((max(start - 1, 0), end))
@@ -184,8 +205,9 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def keyword_line_regions(data: bytes, lowered: bytes, keywords) -> list[tuple[int, int]]:
-    """Merged spans of the lines that hold a keyword, each starting one byte early so a
+def keyword_line_regions(data: bytes, lowered: bytes, keywords, lines_after: int = 0) -> list[tuple[int, int]]:
+    """Merged spans of the lines that hold a keyword (and `lines_after` lines below each, for
+    patterns whose value sits lines below the name), each starting one byte early so a
     pattern's boundary can see the newline before the line.
 
     Every match of a single-line rule contains one of its keywords, so running the rule's
@@ -201,7 +223,7 @@ def keyword_line_regions(data: bytes, lowered: bytes, keywords) -> list[tuple[in
             start = rfind(b"\n", 0, position) + 1
             end = data.find(b"\n", position + len(word))
             end = len(data) if end == -1 else end
-            spans.append((max(start - 1, 0), end))
+            spans.append((max(start - 1, 0), _lines_forward(data, end, lines_after) if lines_after else end))
             position = find(word, end)
     return _merge(spans)
 
@@ -217,16 +239,24 @@ def _name_of(match: re.Match[bytes], lines: _Lines, start: int) -> str | None:
     before = _NAME_BEFORE.search(lines.prefix(match.start()))
     if before is None:
         before = _NAME_BEFORE.search(lines.prefix(start))
-    return before.group(1).decode("ascii", errors="replace") if before else None
+    if before is None or before.group(1).lower() in _VALUE_LABELS:
+        return None  # `- Value: `re_…``: the label is not the variable
+    return before.group(1).decode("ascii", errors="replace")
 
 
 def resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
     """Where two rules report overlapping text, keep the more specific (lower priority value);
-    the same span found by two patterns of one rule is reported once."""
+    the same span found by two patterns of one rule is reported once. A kept candidate that
+    knows no variable name takes the one a name-based rule read for the same value (a Resend
+    key under a runbook's `Name: RESEND_API_KEY`)."""
     ordered = sorted(candidates, key=lambda c: (c.rule.priority, c.start, -c.end))
     kept: list[Candidate] = []
     for candidate in ordered:
-        if any(candidate.start < k.end and k.start < candidate.end for k in kept):
-            continue
-        kept.append(candidate)
+        overlapped = [i for i, k in enumerate(kept) if candidate.start < k.end and k.start < candidate.end]
+        for i in overlapped:
+            k = kept[i]
+            if k.name is None and candidate.name and (k.start, k.end) == (candidate.start, candidate.end):
+                kept[i] = replace(k, name=candidate.name)
+        if not overlapped:
+            kept.append(candidate)
     return sorted(kept, key=lambda c: (c.start, c.rule.id))

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from rotator import __version__
 from rotator.errors import RotatorError
-from rotator.rules import Rule, hyperscan_expression
+from rotator.rules import (
+    DOCUMENT_SPAN_LINES,
+    Rule,
+    hyperscan_expression,
+    required_literals,
+    spans_lines,
+)
 from rotator.scan.engine.matcher import (
     HyperscanMatcher,
     KeywordMatcher,
@@ -117,10 +123,15 @@ class RuleSet:
             raise PluginError(f"duplicate rule ids: {', '.join(sorted(duplicates))}")
         self.pattern_rule: list[Rule] = []
         self.pattern_source: list[str] = []
+        # Lines around a hit that a pattern may cover besides the hit's own (document patterns)
+        self.pattern_span: list[int] = []
         for rule in self.rules:
             for pattern in rule.patterns:
                 self.pattern_rule.append(rule)
                 self.pattern_source.append(pattern)
+                self.pattern_span.append(
+                    DOCUMENT_SPAN_LINES if not rule.multiline and spans_lines(pattern) else 0
+                )
 
     @property
     def version(self) -> str:
@@ -144,7 +155,7 @@ class RuleSet:
             digest = hashlib.sha256(b"\0".join(expressions) + HyperscanMatcher.FORMAT).hexdigest()
             cache_file = None if self.cache_dir is None else self.cache_dir / f"hs-{digest[:24]}.db"
             return HyperscanMatcher(expressions, keywords, cache_file)
-        return KeywordMatcher(keywords)
+        return KeywordMatcher(keywords, [required_literals(p) for p in self.pattern_source])
 
 
 def load_ruleset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from rotator import __version__
 from rotator.scan.findings import STATE_LABELS, Finding
@@ -36,9 +37,10 @@ def _rule_entry(finding: Finding) -> dict[str, Any]:
 
 
 def _location(path: str, line: int) -> dict[str, Any]:
+    # A URI reference: spaces and the brackets of `<commit message>` are percent-encoded.
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": quote(path, safe="/"), "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": max(line, 1)},
         }
     }

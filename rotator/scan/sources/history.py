@@ -1,14 +1,16 @@
 """Git history as a source: every unique blob reachable from any ref, read once, plus the
-commit log that says where each blob entered which path.
+commit log that says where each blob entered which path, and the commit and tag messages.
 
 Blobs are listed with `git rev-list --objects --all` and read with `git cat-file --batch`
 (noseyparker's model): cost follows distinct blob bytes, not the length of history, and a
 merge resolution is just another blob. Only blobs that matched are attributed to commits,
-from one `git log --raw` pass.
+from one `git log --raw` pass; the same pass carries every commit message, and one
+`git for-each-ref` every annotated tag's message, so messages cost no process per commit.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import subprocess
 import threading
@@ -226,11 +228,68 @@ class PathChange:
     after: str
 
 
+# Where a secret in a message is reported: the location's `path` is one of these markers and
+# its `commit` the commit (for a tag, the commit the tag points at). Angle brackets cannot
+# start a path git stores, so a marker never collides with a file.
+COMMIT_MESSAGE_PATH = "<commit message>"
+TAG_MESSAGE_PREFIX = "<tag message: "
+
+
+def tag_message_path(tag: str) -> str:
+    """`<tag message: v1.2.0>`: one finding per tag, since each is rewritten on its own."""
+    return f"{TAG_MESSAGE_PREFIX}{tag}>"
+
+
+def is_message_path(path: str) -> bool:
+    return path == COMMIT_MESSAGE_PATH or path.startswith(TAG_MESSAGE_PREFIX)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """One commit or annotated tag message inside `Messages.text`."""
+
+    path: str  # COMMIT_MESSAGE_PATH or tag_message_path(tag)
+    commit: str | None  # the commit, or the commit a tag points at (None: a tag of a tree/blob)
+    author: str
+    date: str
+    start: int  # offset of the message in `Messages.text`
+    first_line: int  # line number of its first line in `Messages.text`
+
+
+# Blank lines between two messages: more than any document pattern spans, so no match joins
+# the end of one message to the start of the next.
+_MESSAGE_GAP = b"\n" * 8
+
+
+@dataclass
+class Messages:
+    """Every message, concatenated into one buffer so the engine scans them in one call."""
+
+    text: bytearray = field(default_factory=bytearray)
+    refs: list[MessageRef] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+    _lines: int = 1
+
+    def add(self, path: str, commit: str | None, author: str, date: str, message: bytes) -> None:
+        if not message.strip():
+            return
+        self.refs.append(MessageRef(path, commit, author, date, len(self.text), self._lines))
+        self._starts.append(len(self.text))
+        self.text += message
+        self.text += _MESSAGE_GAP
+        self._lines += message.count(b"\n") + len(_MESSAGE_GAP)
+
+    def at(self, offset: int) -> MessageRef:
+        """The message holding `offset`."""
+        return self.refs[bisect.bisect_right(self._starts, offset) - 1]
+
+
 @dataclass
 class History:
     commits: dict[str, CommitInfo] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # topological, children before parents
     changes: list[PathChange] = field(default_factory=list)
+    messages: Messages = field(default_factory=Messages)
 
 
 _NULL = "0" * 40
@@ -240,14 +299,17 @@ class PendingHistory:
     """`git log --raw` over every ref, read and parsed in a background thread while blobs are
     scanned; `collect` then only filters. Merges use the combined format, so a blob a merge
     resolution produced (differing from every parent) is attributed to the merge. The same
-    thread also reads the default branch's tree and the ref tips the exposure story needs.
+    pass keeps each commit's message; the same thread then reads the annotated tags' messages,
+    the default branch's tree and the ref tips the exposure story needs.
     """
 
     def __init__(self, repo: Path):
         self.repo = repo
         self._process = subprocess.Popen(
             ["git", "log", *walk_arguments(repo), "--topo-order", "--raw", "-c", "--no-abbrev",
-             "--no-renames", "--root", "--no-ext-diff", "--format=%x01%H%x00%P%x00%an%x00%aI"],
+             "--no-renames", "--root", "--no-ext-diff",
+             # the message (%B) runs over lines up to the \x02 line that ends it
+             "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
         )
         self._history = History()
@@ -264,6 +326,7 @@ class PendingHistory:
             self._parse(self._process.stdout)
             if self._process.wait() != 0:
                 raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+            read_tag_messages(self.repo, self._history.messages)
             self.head = head_tree(self.repo)
             self.head_commit = run_git(
                 ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
@@ -273,15 +336,32 @@ class PendingHistory:
             self._error = error
 
     def _parse(self, stream) -> None:
-        history, changes = self._history, self._raw_changes
+        history, changes, messages = self._history, self._raw_changes, self._history.messages
         current = ""
+        message: list[bytes] | None = None  # lines of the message being read
+        seen_before = False
         for raw in stream:
             if raw.startswith(b"\x01"):
-                oid, parents, author, date = raw[1:].rstrip(b"\n").decode("utf-8", "replace").split("\0")
+                parts = raw[1:].split(b"\0", 4)
+                oid, parents, author, date = (part.decode("utf-8", "replace") for part in parts[:4])
                 current = oid
-                if oid not in history.commits:
+                seen_before = oid in history.commits  # --reflog lists a commit twice
+                if not seen_before:
                     history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
                     history.order.append(oid)
+                message = []
+                raw = parts[4] if len(parts) > 4 else b"\x02\n"
+            if message is not None:
+                # %B ends with a newline, except in messages git wrote itself (stash entries)
+                line = raw.rstrip(b"\r\n")
+                if not line.endswith(b"\x02"):
+                    message.append(raw)
+                    continue
+                message.append(line[:-1])
+                if not seen_before:
+                    info = history.commits[current]
+                    messages.add(COMMIT_MESSAGE_PATH, current, info.author, info.date, b"".join(message))
+                message = None
             elif raw.startswith(b":"):
                 meta, _, path = raw.rstrip(b"\n").partition(b"\t")
                 colons = len(meta) - len(meta.lstrip(b":"))
@@ -310,6 +390,35 @@ class PendingHistory:
                 ))
         self._raw_changes = []
         return history
+
+
+def read_tag_messages(repo: Path, messages: Messages) -> None:
+    """Every annotated tag's message (with its tagger and date), from one `git for-each-ref`."""
+    out = run_git(
+        ["for-each-ref", "refs/tags",
+         "--format=%01%(objecttype)%00%(refname:strip=2)%00%(*objecttype)%00%(*objectname)"
+         "%00%(taggername)%00%(taggerdate:iso-strict)%00%(contents)%02"],
+        repo,
+    )
+    for record in out.split(b"\x01")[1:]:
+        fields = record.rsplit(b"\x02", 1)[0].split(b"\0", 6)
+        if len(fields) != 7 or fields[0] != b"tag":
+            continue  # a lightweight tag has no message of its own
+        name, peeled_type, peeled, tagger, date = (f.decode("utf-8", "replace") for f in fields[1:6])
+        messages.add(tag_message_path(name), peeled if peeled_type == "commit" else None,
+                     tagger, date, fields[6])
+
+
+def read_message(repo: Path, path: str, commit: str | None) -> bytes:
+    """The message a location points at, re-read from git (for --verify), or b"" if gone."""
+    if path == COMMIT_MESSAGE_PATH and commit:
+        raw = run_git(["cat-file", "commit", commit], repo, check=False)
+    elif path.startswith(TAG_MESSAGE_PREFIX):
+        tag = path[len(TAG_MESSAGE_PREFIX):-1]
+        raw = run_git(["cat-file", "tag", f"refs/tags/{tag}"], repo, check=False)
+    else:
+        return b""
+    return raw.partition(b"\n\n")[2]  # the headers end at the first blank line
 
 
 def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
