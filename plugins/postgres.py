@@ -212,6 +212,13 @@ class PostgresPassword(FamilyRotation):
     def issue(self, ctx: FamilyContext) -> str:
         return NeonReset.reset(ctx)
 
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        """The role is one per server (cluster), whatever database the URL names."""
+        if not provider.get("role") or not provider.get("connect_url_secret"):
+            return []
+        target = _pg().parse_database_url(provider["connect_url_secret"])
+        return [f"PostgreSQL role {provider['role']} on {target.host}:{target.port or 5432}"]
+
     def _url(self, ctx: FamilyContext, which: str) -> str:
         return _pg().url_with_password(ctx.provider["connect_url_secret"], ctx.provider[f"{which}_secret"])
 

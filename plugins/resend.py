@@ -139,12 +139,14 @@ class ResendKey(FamilyRotation):
 
     @staticmethod
     def _client(ctx: FamilyContext, key: str):
-        from rotator.platforms.http import RetryPolicy
+        from rotator.platforms.endpoints import checked_endpoint
         from rotator.platforms.resend import RESEND_API_URL, ResendClient
 
-        return ResendClient(key, base_url=ctx.environ.get("RESEND_BASE_URL") or RESEND_API_URL,
+        url = checked_endpoint("resend", ctx.environ.get("RESEND_BASE_URL"), RESEND_API_URL,
+                               ctx.environ, source="RESEND_BASE_URL")
+        return ResendClient(key, base_url=url,
                             timeout=ctx.timing.request_timeout,
-                            retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+                            retry=ctx.timing.retry_policy())
 
     @staticmethod
     def _management_env(ctx: FamilyContext) -> str:
@@ -270,6 +272,9 @@ class ResendKey(FamilyRotation):
                               "key being rotated: the new key takes over managing keys; update "
                               "that secret where your jobs read it")
         return plan
+
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        return [f"Resend key {provider['old_key_id']}"] if provider.get("old_key_id") else []
 
     def issue(self, ctx: FamilyContext) -> str:
         manager = self._manager(ctx, ctx.provider.get("old_secret"))

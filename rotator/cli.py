@@ -23,7 +23,9 @@ class Failure(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from rotator.redact import redact_urls
+
+        click.echo(f"error: {redact_urls(self.format_message())}", err=True)
 
 
 def _output_options(function):
@@ -82,11 +84,21 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rotator")
-def main() -> None:
+@click.option("--allow-endpoint", "allow_endpoints", multiple=True, metavar="URL",
+              help="Also send platform tokens and new secrets to this endpoint (repeatable; "
+                   "added to ROTATOR_ALLOW_ENDPOINTS). Without it only each platform's own "
+                   "https API is used, whatever the config's `url` says.")
+@click.pass_context
+def main(ctx: click.Context, allow_endpoints: tuple[str, ...]) -> None:
     """Find committed credentials, tell where they are live, rotate them, prove it worked.
 
     Exit codes: 0 nothing found, 1 findings, 2 usage or runtime error.
     """
+    if allow_endpoints:
+        from rotator.platforms.endpoints import allowing_endpoints
+
+        # the commands read the environment (as for tokens); restored when the command ends
+        ctx.with_resource(allowing_endpoints(allow_endpoints))
 
 
 @main.command()

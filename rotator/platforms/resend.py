@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from rotator.platforms.endpoints import checked_endpoint
 from rotator.platforms.http import PlatformHttp, RetryPolicy, ServiceHints, make_http_client
 
 RESEND_API_URL = "https://api.resend.com"
@@ -83,7 +84,9 @@ class ResendClient:
         key = env.get("RESEND_API_KEY")
         if not key:
             raise ValueError("RESEND_API_KEY is not set")
-        kwargs.setdefault("base_url", env.get("RESEND_BASE_URL") or RESEND_API_URL)
+        if "base_url" not in kwargs:
+            kwargs["base_url"] = checked_endpoint("resend", env.get("RESEND_BASE_URL"),
+                                                  RESEND_API_URL, env, source="RESEND_BASE_URL")
         return cls(key, **kwargs)
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ from rotator.config import RotatorConfig
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
 from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
+from rotator.platforms.http import RetryPolicy
+from rotator.redact import redact_url
 from rotator.rotate.family import FamilyRotation, load_family
 from rotator.rotate.generate import parse_format
 
@@ -77,6 +79,11 @@ class HealthCheck:
     expect_json: dict[str, Any] = field(default_factory=dict)
     timeout: float = 5.0
 
+    @property
+    def shown(self) -> str:
+        """The URL as printed: credentials in it (user:password@, ?token=…) masked."""
+        return redact_url(self.url)
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -88,6 +95,19 @@ class Timing:
     health_attempts: int = 5
     health_interval: float = 3.0
     retry_base_delay: float = 0.5
+    # Waiting on a platform's rate limit (Retry-After, a used-up hourly budget) per call:
+    # the rotation waits this long; a rollback, which must not give up, longer.
+    max_rate_limit_wait: float = 300.0
+    rollback_rate_limit_wait: float = 3600.0
+
+    def retry_policy(self) -> RetryPolicy:
+        """How every platform client of a run retries (429, 5xx, timeouts)."""
+        return RetryPolicy(base_delay=self.retry_base_delay,
+                           max_rate_limit_wait=self.max_rate_limit_wait)
+
+    def for_rollback(self) -> Timing:
+        """The same limits, with the rollback's (longer) rate-limit wait budget."""
+        return replace(self, max_rate_limit_wait=self.rollback_rate_limit_wait)
 
 
 @dataclass(frozen=True)
@@ -272,7 +292,8 @@ def _rotation_settings(config: RotatorConfig,
     where = f"{path}: rotation"
     _unknown_keys(rotation, {"state_dir", "key_file", "record_file", "request_timeout",
                              "deploy_timeout", "poll_interval", "health_attempts",
-                             "health_interval", "retry_base_delay"}, where)
+                             "health_interval", "retry_base_delay", "max_rate_limit_wait",
+                             "rollback_rate_limit_wait"}, where)
     state_dir = Path(_string(rotation, "state_dir", where, required=False)
                      or env.get("ROTATOR_STATE_DIR")
                      or Path.home() / ".local" / "state" / "rotator").expanduser()
@@ -289,7 +310,15 @@ def _rotation_settings(config: RotatorConfig,
         health_attempts=attempts,
         health_interval=_number(rotation, "health_interval", where, Timing.health_interval),
         retry_base_delay=_number(rotation, "retry_base_delay", where, Timing.retry_base_delay),
+        max_rate_limit_wait=_number(rotation, "max_rate_limit_wait", where,
+                                    Timing.max_rate_limit_wait),
+        rollback_rate_limit_wait=_number(rotation, "rollback_rate_limit_wait", where,
+                                         Timing.rollback_rate_limit_wait),
     )
+    if timing.rollback_rate_limit_wait < timing.max_rate_limit_wait:
+        raise ConfigError(f"{where}.rollback_rate_limit_wait must be at least "
+                          "max_rate_limit_wait", "a rollback waits out rate limits longer than "
+                          "the rotation it undoes")
     if not state_dir.is_absolute():
         state_dir = (path.parent / state_dir).resolve()
     if not key_file.is_absolute():

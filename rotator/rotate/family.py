@@ -107,6 +107,11 @@ class FamilyRotation:
         """``old_values``: location key → current value; ``variables``: key → variable name."""
         return FamilyPlan()
 
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        """Provider resources a run changes besides the variables (named without secrets),
+        so two groups sharing one (a Resend key, a database role) never rotate at once."""
+        return []
+
     # -- the new value ----------------------------------------------------------------------
     def generate(self, ctx: FamilyContext) -> str:
         """A new secret made here (families that do not issue through a provider)."""

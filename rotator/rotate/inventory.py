@@ -14,7 +14,7 @@ from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.clients import railway_client, vercel_client
-from rotator.platforms.http import RetryPolicy
+from rotator.platforms.http import RateLimitStatus, RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
@@ -29,7 +29,7 @@ from rotator.platforms.vercel import (
     VercelEnvRow,
     VercelProject,
 )
-from rotator.rotate.config import VERCEL_TARGETS, RotationSettings, SecretGroup, Target
+from rotator.rotate.config import VERCEL_TARGETS, RotationSettings, SecretGroup, Target, Timing
 from rotator.rotate.railway_references import SHARED_SCOPE, literal_sources, rendered_from
 
 
@@ -70,6 +70,7 @@ class PlatformSession:
     def __init__(self, settings: RotationSettings, environ: Mapping[str, str] | None = None):
         self.settings = settings
         self.environ = os.environ if environ is None else environ
+        self.timing = settings.timing
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
@@ -90,7 +91,15 @@ class PlatformSession:
         self.close()
 
     def _retry(self) -> RetryPolicy:
-        return RetryPolicy(base_delay=self.settings.timing.retry_base_delay)
+        return self.timing.retry_policy()
+
+    def use_timing(self, timing: Timing) -> None:
+        """Switch every client, built or yet to be built, to ``timing``'s retry policy (the
+        rollback waits longer on rate limits than the rotation)."""
+        self.timing = timing
+        for client in (self._railway, self._vercel):
+            if client is not None:
+                client.http.retry = self._retry()
 
     @property
     def railway(self) -> RailwayClient:
@@ -111,6 +120,12 @@ class PlatformSession:
                                          timeout=self.settings.timing.request_timeout,
                                          retry=self._retry())
         return self._vercel
+
+    def request_budgets(self) -> list[tuple[str, RateLimitStatus]]:
+        """The request budget each platform stated on its last answer (where it did)."""
+        return [(name, client.http.rate_limit)
+                for name, client in (("Railway", self._railway), ("Vercel", self._vercel))
+                if client is not None and client.http.rate_limit.remaining is not None]
 
     # -- resolution -----------------------------------------------------------------------
     def railway_ids(self, target: Target) -> tuple[str, str, str | None]:

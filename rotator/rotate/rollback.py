@@ -43,6 +43,7 @@ def roll_back(ctx: RunContext, reason: str) -> None:
         journal.failure = ctx.scrub(reason)
         ctx.step("rollback-started", state=ROLLING_BACK, outcome="failed", reason=reason)
     ctx.say(f"rolling back: {journal.failure}")
+    ctx.wait_longer_on_rate_limits()
     rotation = ctx.group.rotation
     try:
         # An issuing provider switch (Neon's reset) may have happened once it was requested.

@@ -79,14 +79,23 @@ def check_database(env: dict[str, str]) -> str | None:
     return None
 
 
+_RATE_LIMITED_TRIES = 4
+
+
 def check_resend(env: dict[str, str]) -> str | None:
     base = env.get("RESEND_BASE_URL", "https://api.resend.com").rstrip("/")
-    try:
-        status, body = get_json(
-            f"{base}/api-keys", {"Authorization": f"Bearer {env['RESEND_API_KEY']}"}
-        )
-    except OSError as exc:
-        return f"resend unreachable: {type(exc).__name__}"
+    for attempt in range(_RATE_LIMITED_TRIES):
+        try:
+            status, body = get_json(
+                f"{base}/api-keys", {"Authorization": f"Bearer {env['RESEND_API_KEY']}"}
+            )
+        except OSError as exc:
+            return f"resend unreachable: {type(exc).__name__}"
+        if status != 429 or attempt == _RATE_LIMITED_TRIES - 1:
+            break
+        # Resend's budget is per team and per second (api/resend.md §6), shared with the
+        # rotator's own calls: a rate-limited probe says nothing about the key; try again.
+        time.sleep(1.0)
     name = body.get("name") if isinstance(body, dict) else None
     if status == 200 or (status == 401 and name == "restricted_api_key"):
         return None

@@ -8,6 +8,7 @@ are Resend's ``{"statusCode", "message", "name"}`` (api/resend.md §5).
 
 from __future__ import annotations
 
+import math
 import secrets
 import string
 import threading
@@ -19,6 +20,7 @@ from typing import Any
 
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.openapi import OpenAPIContract, RequestProblem, ValidRequest
+from rotator.sandbox.rate_limit import RequestWindow, WindowState
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 _ALNUM = string.ascii_letters + string.digits
@@ -147,13 +149,24 @@ class ResendSandboxServer(LoopbackServer):
         super().__init__(state.faults, **kwargs)
         self.state = state
         self.contract = OpenAPIContract.load("resend")
+        # api/resend.md §6: a budget per second per team, across all its keys: 2 in the
+        # older docs, 5 in a newer copy ("read ratelimit-limit at runtime"); the newer here
+        self.request_window = RequestWindow(limit=5, seconds=1.0)
+
+    def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
+        # api/resend.md §6: unprefixed IETF-draft headers, reset in seconds
+        return {"ratelimit-limit": str(window.limit),
+                "ratelimit-policy": f"{window.limit};w={window.seconds:g}",
+                "ratelimit-remaining": str(window.remaining),
+                "ratelimit-reset": str(math.ceil(window.reset_in))}
 
     def rate_limited_response(self, retry_after: float) -> Response:
+        limit = self.request_window.limit if self.request_window else 2
         response = _error(429, "rate_limit_exceeded",
-                          "Too many requests. You can only make 2 requests per second. See "
+                          f"Too many requests. You can only make {limit} requests per second. See "
                           "rate limit response headers for more information. Or contact "
                           "support to increase rate limit.")
-        response.headers.update({"retry-after": f"{retry_after:g}", "ratelimit-limit": "2",
+        response.headers.update({"retry-after": f"{retry_after:g}", "ratelimit-limit": str(limit),
                                  "ratelimit-remaining": "0", "ratelimit-reset": "1"})
         return response
 

@@ -16,6 +16,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from rotator.platforms.endpoints import ALLOW_ENV
 from rotator.platforms.railway import RailwayClient, RailwayCredentials
 from rotator.platforms.resend import ResendClient
 from rotator.platforms.vercel import VercelClient
@@ -383,7 +384,7 @@ class Sandbox:
     def client_environment(self) -> dict[str, str]:
         """Environment variables a rotator process needs to talk to this sandbox."""
         tokens = self._tokens()
-        return {
+        environ = {
             "RAILWAY_API_TOKEN": tokens.railway_api_token,
             "VERCEL_TOKEN": tokens.vercel_token,
             "RESEND_API_KEY": tokens.resend_api_key,
@@ -391,6 +392,9 @@ class Sandbox:
             "ROTATOR_RAILWAY_URL": self.railway.graphql_url,
             "ROTATOR_VERCEL_URL": self.vercel.url,
         }
+        # loopback http is not a platform's API: allow every sandbox endpoint explicitly
+        environ[ALLOW_ENV] = " ".join(v for k, v in environ.items() if k.endswith("_URL"))
+        return environ
 
     def _ids(self) -> SandboxIds:
         if self.ids is None:

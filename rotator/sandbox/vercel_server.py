@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import threading
 import time
 import uuid
@@ -383,6 +384,18 @@ class VercelSandboxServer(LoopbackServer):
         super().__init__(state.faults, **kwargs)
         self.state = state
         self.contract = OpenAPIContract.load("vercel")
+
+    def rate_limited_response(self, retry_after: float) -> Response:
+        # api/vercel.md §12: the 429 body states the limit and its reset (epoch seconds and
+        # milliseconds); Retry-After is what first-party clients honour
+        reset = time.time() + retry_after
+        response = _error(429, "rate_limited",
+                          f"The rate limit of 100 exceeded for 'api-env'. Try again in "
+                          f"{math.ceil(retry_after)} seconds",
+                          limit={"remaining": 0, "reset": math.ceil(reset),
+                                 "resetMs": math.ceil(reset * 1000), "total": 100})
+        response.headers["Retry-After"] = f"{retry_after:g}"
+        return response
 
     def alias_url(self, project_name: str, *, branch: str | None = None,
                   environment: str | None = None) -> str:
