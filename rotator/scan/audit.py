@@ -83,6 +83,7 @@ def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) 
     if options.include_worktree and not git_history.is_bare(repo):
         findings, worktree_stats = _merge_worktree(repo, findings, settings)
         stats.add(worktree_stats)
+        warnings = warnings + worktree_stats.incompleteness()
     if options.verify:
         verify_findings(repo, findings, ruleset)
     return ScanResult(str(path), "audit", findings, stats, time.perf_counter() - started,
@@ -153,6 +154,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     history = pending_history.collect(set(hits_by_blob))
     stats.commits = len(history.commits)
     in_messages = message_introductions(history.messages, ruleset, stats)
+    warnings.extend(stats.incompleteness())
     findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
     if cache is not None:
         cache.store_report(refs_key, {
@@ -195,6 +197,7 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
         stats.blobs += 1
         stats.bytes += len(content)
         found = find_secrets_in_blob(text, blob.path, ruleset)
+        stats.note_capped(blob.path, found.capped_lines)
         for dropped in found.dropped:
             stats.dropped_by_filter[dropped.filter] += 1
         hits = [SecretHit.from_candidate(c) for c in found.candidates]
@@ -260,6 +263,7 @@ def message_introductions(messages: git_history.Messages, ruleset: RuleSet,
     if not messages.refs:
         return []
     found = find_secrets_in_blob(bytes(messages.text), git_history.COMMIT_MESSAGE_PATH, ruleset)
+    stats.note_capped(git_history.COMMIT_MESSAGE_PATH, found.capped_lines)
     for dropped in found.dropped:
         stats.dropped_by_filter[dropped.filter] += 1
     located = []
@@ -437,5 +441,9 @@ def _merge_worktree(repo: Path, findings: list[Finding], settings: ScanSettings)
         findings.append(local)
     stats = ScanStats(files=result.stats.files, bytes=result.stats.bytes,
                       skipped_binary=result.stats.skipped_binary,
-                      skipped_large=result.stats.skipped_large)
+                      skipped_large=result.stats.skipped_large,
+                      skipped_unreadable=result.stats.skipped_unreadable,
+                      unreadable=result.stats.unreadable,
+                      capped_matches=result.stats.capped_matches,
+                      capped_at=result.stats.capped_at)
     return findings, stats

@@ -20,14 +20,55 @@ class ScanStats:
     missing_objects: int = 0
     cached_blobs: int = 0
     accepted_by_baseline: int = 0
+    # matches left unexamined on lines holding more than the engine's per-line cap
+    capped_matches: int = 0
+    # the first few places behind the counts above, named so a reader can look (path[:line])
+    capped_at: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
     dropped_by_filter: Counter = field(default_factory=Counter)
 
     def add(self, other: ScanStats) -> None:
         for name in ("files", "bytes", "blobs", "commits", "skipped_binary", "skipped_large",
                      "skipped_unreadable", "missing_objects", "cached_blobs",
-                     "accepted_by_baseline"):
+                     "accepted_by_baseline", "capped_matches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.capped_at = (self.capped_at + other.capped_at)[:NAMED_PLACES]
+        self.unreadable = (self.unreadable + other.unreadable)[:NAMED_PLACES]
         self.dropped_by_filter.update(other.dropped_by_filter)
+
+    def note_capped(self, path: str, capped_lines: dict[int, int]) -> None:
+        """Count the matches a blob's over-full lines left unexamined (see engine.detect)."""
+        for line, count in sorted(capped_lines.items()):
+            self.capped_matches += count
+            if len(self.capped_at) < NAMED_PLACES:
+                self.capped_at.append(f"{path}:{line}")
+
+    def note_unreadable(self, name: str) -> None:
+        self.skipped_unreadable += 1
+        if len(self.unreadable) < NAMED_PLACES:
+            self.unreadable.append(name)
+
+    def incompleteness(self) -> list[str]:
+        """Warnings for what was not examined, naming where (empty when the scan is whole)."""
+        warnings = []
+        if self.capped_matches:
+            from rotator.scan.engine.detect import MAX_MATCHES_PER_LINE
+
+            warnings.append(
+                f"{self.capped_matches} match(es) not examined on line(s) holding more than "
+                f"{MAX_MATCHES_PER_LINE} (generated data?): {_named(self.capped_at, self.capped_matches)}")
+        if self.skipped_unreadable:
+            warnings.append(f"{self.skipped_unreadable} unreadable file(s) or folder(s) not scanned: "
+                            f"{_named(self.unreadable, self.skipped_unreadable)}")
+        return warnings
+
+
+NAMED_PLACES = 20
+
+
+def _named(places: list[str], total: int) -> str:
+    text = ", ".join(places)
+    return text + (", …" if total > len(places) else "")
 
 
 @dataclass

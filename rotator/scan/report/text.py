@@ -107,6 +107,8 @@ def summary_line(result: ScanResult) -> str:
         skipped.append(f"{stats.skipped_unreadable} unreadable")
     if stats.missing_objects:
         skipped.append(f"{stats.missing_objects} missing object(s)")
+    if stats.capped_matches:
+        skipped.append(f"{stats.capped_matches} match(es) past the per-line cap")
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
     if stats.accepted_by_baseline:
