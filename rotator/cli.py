@@ -23,7 +23,9 @@ class Failure(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from rotator.output import printable
+
+        click.echo(f"error: {printable(self.format_message())}", err=True)
 
 
 def _output_options(function):

@@ -307,7 +307,7 @@ class PendingHistory:
         self.repo = repo
         self._process = subprocess.Popen(
             ["git", "log", *walk_arguments(repo), "--topo-order", "--raw", "-c", "--no-abbrev",
-             "--no-renames", "--root", "--no-ext-diff",
+             "--no-renames", "--root", "--no-ext-diff", "-z",
              # the message (%B) runs over lines up to the \x02 line that ends it
              "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
@@ -336,37 +336,29 @@ class PendingHistory:
             self._error = error
 
     def _parse(self, stream) -> None:
+        """Read `git log -z` records: `\x01H\0P\0an\0aI\0message\x02\0` then per changed
+        path `:meta\0path\0` (-z: paths arrive as they are, never quoted)."""
         history, changes, messages = self._history, self._raw_changes, self._history.messages
         current = ""
-        message: list[bytes] | None = None  # lines of the message being read
-        seen_before = False
-        for raw in stream:
-            if raw.startswith(b"\x01"):
-                parts = raw[1:].split(b"\0", 4)
-                oid, parents, author, date = (part.decode("utf-8", "replace") for part in parts[:4])
+        tokens = _nul_tokens(stream)
+        for token in tokens:
+            token = token.lstrip(b"\n")
+            if token.startswith(b"\x01"):
+                oid = token[1:].decode("ascii", "replace")
+                parents, author, date = (next(tokens, b"").decode("utf-8", "replace") for _ in range(3))
+                message = next(tokens, b"").rstrip(b"\n")
+                message = message[:-1] if message.endswith(b"\x02") else message
                 current = oid
-                seen_before = oid in history.commits  # --reflog lists a commit twice
-                if not seen_before:
-                    history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
-                    history.order.append(oid)
-                message = []
-                raw = parts[4] if len(parts) > 4 else b"\x02\n"
-            if message is not None:
-                # %B ends with a newline, except in messages git wrote itself (stash entries)
-                line = raw.rstrip(b"\r\n")
-                if not line.endswith(b"\x02"):
-                    message.append(raw)
-                    continue
-                message.append(line[:-1])
-                if not seen_before:
-                    info = history.commits[current]
-                    messages.add(COMMIT_MESSAGE_PATH, current, info.author, info.date, b"".join(message))
-                message = None
-            elif raw.startswith(b":"):
-                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
-                colons = len(meta) - len(meta.lstrip(b":"))
+                if oid in history.commits:
+                    continue  # --reflog lists a commit twice
+                history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
+                history.order.append(oid)
+                messages.add(COMMIT_MESSAGE_PATH, oid, author, date, message)
+            elif token.startswith(b":"):
+                path = next(tokens, b"")
+                colons = len(token) - len(token.lstrip(b":"))
                 # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-                blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
+                blob_ids = token.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
                 changes.append((current, path, tuple(blob_ids[:-1]), blob_ids[-1]))
 
     def cancel(self) -> None:
@@ -390,6 +382,20 @@ class PendingHistory:
                 ))
         self._raw_changes = []
         return history
+
+
+def _nul_tokens(stream, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The NUL-separated fields of a `-z` stream, read a chunk at a time."""
+    pending = b""
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\0")
+        yield from complete
+    if pending.strip(b"\n"):
+        yield pending
 
 
 def read_tag_messages(repo: Path, messages: Messages) -> None:
