@@ -156,7 +156,10 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     in_messages = message_introductions(history.messages, ruleset, stats)
     warnings.extend(stats.incompleteness())
     findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
-    if cache is not None:
+    if cache is not None and not stats.missing_objects:
+        # with objects missing the report is incomplete: objects that arrive later (a partial
+        # clone's lazy fetch, a repaired store) must be scanned by the next audit, whose refs
+        # may be the same
         cache.store_report(refs_key, {
             "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
             "findings": [finding_to_state(f) for f in findings],
@@ -307,14 +310,24 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
                 key = (hit.rule, hit.secret_sha256)
                 if change.after not in holders[key]:
                     removals[(*key, change.path)].append(change.commit)
+    tagged: dict[str, list[str]] = defaultdict(list)  # path of a tagged blob -> its refs
     for oid, hits in hits_by_blob.items():
-        if oid not in introduced_blobs:  # reachable, but no commit diff shows it (e.g. a tag to a blob)
+        if oid in introduced_blobs:
+            continue
+        # reachable, yet no commit brought it: a tag (or any ref) to a blob or to a tree
+        places = getattr(refs, "object_refs", {}).get(oid) or [("", paths_by_blob.get(oid) or oid)]
+        for ref, path in places:
+            shown = f"{path} (in {ref})" if ref and path else path or f"<{ref}>"
+            if ref:
+                tagged[shown].append(ref)
             for hit in hits:
-                introductions.append((hit, Location(path=paths_by_blob.get(oid, oid), line=hit.line,
-                                                    state="committed")))
+                introductions.append((hit, Location(path=shown, line=hit.line, state="committed")))
     introductions.extend(in_messages)
     findings = group_into_findings(introductions)
     _describe_exposure(findings, holders, removals, history, refs)
+    for finding in findings:
+        if finding.path in tagged:
+            finding.reachable_from = summarize_refs(sorted(set(finding.reachable_from) | set(tagged[finding.path])))
     return findings
 
 
@@ -427,18 +440,8 @@ def _merge_worktree(repo: Path, findings: list[Finding], settings: ScanSettings)
     result = scan_paths(
         [repo], settings, ScanOptions(jobs=1, states=frozenset({"uncommitted", "untracked"}))
     )
-    by_key = {(f.rule, f.secret_sha256, f.path): f for f in findings}
-    for local in result.findings:
-        fresh = [loc for loc in local.locations if loc.state in ("uncommitted", "untracked")]
-        if not fresh:
-            continue
-        existing = by_key.get((local.rule, local.secret_sha256, local.path))
-        if existing is not None:
-            existing.locations.extend(loc for loc in fresh if loc not in existing.locations)
-            continue
-        local.locations = fresh
-        local.in_head = False
-        findings.append(local)
+    _merge_local(findings, result.findings, ("uncommitted", "untracked"))
+    _merge_local(findings, _index_findings(repo, settings), ("staged",))
     stats = ScanStats(files=result.stats.files, bytes=result.stats.bytes,
                       skipped_binary=result.stats.skipped_binary,
                       skipped_large=result.stats.skipped_large,
@@ -447,3 +450,61 @@ def _merge_worktree(repo: Path, findings: list[Finding], settings: ScanSettings)
                       capped_matches=result.stats.capped_matches,
                       capped_at=result.stats.capped_at)
     return findings, stats
+
+
+def _merge_local(findings: list[Finding], local_findings: list[Finding], states: tuple[str, ...]) -> None:
+    """Add the locations of `local_findings` in `states` to `findings` (same secret and path:
+    one finding); a copy already seen uncommitted in the work tree is not repeated as staged."""
+    by_key = {(f.rule, f.secret_sha256, f.path): f for f in findings}
+    for local in local_findings:
+        fresh = [loc for loc in local.locations if loc.state in states]
+        existing = by_key.get((local.rule, local.secret_sha256, local.path))
+        if existing is not None and "staged" in states and any(
+                loc.state == "uncommitted" for loc in existing.locations):
+            continue
+        if not fresh:
+            continue
+        if existing is not None:
+            existing.locations.extend(loc for loc in fresh if loc not in existing.locations)
+            continue
+        local.locations = fresh
+        local.in_head = False
+        findings.append(local)
+        by_key[(local.rule, local.secret_sha256, local.path)] = local
+
+
+def _index_findings(repo: Path, settings: ScanSettings) -> list[Finding]:
+    """Secrets in what is staged (the index) and differs from HEAD: a file staged and then
+    removed from the work tree is in no commit and no file, yet the next commit holds it."""
+    has_head = bool(run_git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], repo, check=False).strip())
+    if has_head:
+        out = run_git(["diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
+                       "--diff-filter=ACMT", "HEAD"], repo)
+        fields = out.split(b"\0")
+        staged = [(fields[i].split(b" ")[3].decode(), fields[i + 1])
+                  for i in range(0, len(fields) - 1, 2) if fields[i].startswith(b":")]
+    else:
+        staged = []
+        for entry in run_git(["ls-files", "-s", "-z"], repo).split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            if meta:
+                staged.append((meta.split(b" ")[1].decode(), path))
+    if not staged:
+        return []
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine)
+    blobs = [git_history.BlobRef(oid, 0, path.decode("utf-8", "surrogateescape")) for oid, path in staged]
+    reader = git_history.BlobReader(repo)
+    hits = []
+    try:
+        for blob, content in reader.read(blobs):
+            if content is None or len(content) > settings.max_file_size or has_binary_suffix(blob.path):
+                continue
+            text = scannable_text(content)
+            if text is None:
+                continue
+            for candidate in find_secrets_in_blob(text, blob.path, ruleset).candidates:
+                hits.append((SecretHit.from_candidate(candidate),
+                             Location(path=blob.path, line=candidate.line, state="staged")))
+    finally:
+        reader.close()
+    return group_into_findings(hits)

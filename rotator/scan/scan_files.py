@@ -44,6 +44,8 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
         )
     ruleset = load_ruleset(settings.plugins, engine=settings.engine, use_cache=options.use_cache)
     stats = ScanStats()
+    for folder in selection.unreadable:
+        stats.note_unreadable(_shown(folder) + "/")
     hits: list[tuple[Candidate, Location]] = []
     for file_hits, file_stats in _scan_all(selection.files, ruleset, settings, options):
         hits.extend(file_hits)
@@ -56,6 +58,14 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
     target = " ".join(str(p) for p in paths)
     return ScanResult(target, "files", findings, stats, time.perf_counter() - started,
                       ruleset.matcher.name, warnings)
+
+
+def _shown(path: str) -> str:
+    """`path` relative to the working directory when under it, as reports show paths."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _verify(hits, findings) -> None:

@@ -317,6 +317,7 @@ class PendingHistory:
         self.head: dict[str, str] = {}
         self.head_commit = ""
         self.tips: dict[str, str] = {}
+        self.object_refs: dict[str, list[tuple[str, str]]] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -332,6 +333,7 @@ class PendingHistory:
                 ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
             ).decode().strip()
             self.tips = ref_tips(self.repo)
+            self.object_refs = object_refs(self.repo)
         except BaseException as error:  # handed to the caller of collect()
             self._error = error
 
@@ -457,3 +459,29 @@ def ref_tips(repo: Path) -> dict[str, str]:
         elif kind == "tag" and peeled_kind == "commit":
             tips[name] = peeled
     return tips
+
+
+def object_refs(repo: Path) -> dict[str, list[tuple[str, str]]]:
+    """blob id -> (ref, path) for refs that point (through a tag or directly) at a blob or a
+    tree instead of a commit: such a blob entered no commit, and only these refs reach it
+    (`path` is its path inside the tagged tree, "" for a tagged blob)."""
+    out = run_git(
+        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
+        repo,
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        name, kind, oid, peeled_kind, peeled = line.split("\0")
+        if kind == "tag":
+            kind, oid = peeled_kind, peeled
+        if kind == "blob":
+            found.setdefault(oid, []).append((name, ""))
+        elif kind == "tree":
+            listing = run_git(["ls-tree", "-r", "-z", "--full-tree", oid], repo, check=False, timeout=600)
+            for entry in listing.split(b"\0"):
+                meta, _, path = entry.partition(b"\t")
+                parts = meta.split(b" ")
+                if len(parts) == 3 and parts[1] == b"blob":
+                    found.setdefault(parts[2].decode(), []).append(
+                        (name, path.decode("utf-8", "surrogateescape")))
+    return found
