@@ -115,3 +115,52 @@ def test_objects_fetched_later_are_scanned_by_the_next_cached_audit(tmp_path):
     git(clone, "cat-file", "blob", old_blob)  # the partial clone fetches it on demand
     second = cached_audit()
     assert [loc["path"] for f in second["findings"] for loc in f["locations"]] == ["old.env"]
+
+
+def _object_file(repo: Path, oid: str) -> Path:
+    return repo / ".git" / "objects" / oid[:2] / oid[2:]
+
+
+def _damaged_history(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Three commits, each adding a secret in its own folder (loose objects, so one can go)."""
+    repo = make_repo(tmp_path / "repo")
+    for folder in ("first", "second", "third"):
+        (repo / folder).mkdir()
+        (repo / folder / "app.env").write_text(secret_line())
+        commit_all(repo, folder)
+    oids = {
+        "first_commit": git(repo, "rev-parse", "HEAD~2").strip(),
+        "second_tree": git(repo, "rev-parse", "HEAD~1:second").strip(),
+        "third_blob": git(repo, "rev-parse", "HEAD:third/app.env").strip(),
+    }
+    return repo, oids
+
+
+def test_missing_tree_is_named_and_the_rest_audited(tmp_path):
+    repo, oids = _damaged_history(tmp_path)
+    _object_file(repo, oids["second_tree"]).unlink()
+    result = audit(repo)
+    assert {f.path for f in result.findings} == {"first/app.env", "third/app.env"}
+    assert any(f"missing tree {oids['second_tree'][:12]} (referenced from tree" in w for w in result.warnings)
+
+
+def test_missing_commit_is_named_and_the_rest_audited(tmp_path):
+    repo, oids = _damaged_history(tmp_path)
+    _object_file(repo, oids["first_commit"]).unlink()
+    result = audit(repo)
+    assert {"second/app.env", "third/app.env"} <= {f.path for f in result.findings}
+    assert any(f"missing commit {oids['first_commit'][:12]} (parent of commit" in w for w in result.warnings)
+    third = next(f for f in result.findings if f.path == "third/app.env")
+    assert third.locations[0].commit  # attribution still works past the damage
+
+
+def test_truncated_blob_is_named_and_the_rest_audited(tmp_path):
+    repo, oids = _damaged_history(tmp_path)
+    damaged = _object_file(repo, oids["third_blob"])
+    content = damaged.read_bytes()
+    damaged.chmod(0o644)
+    damaged.write_bytes(content[: len(content) // 2])
+    result = audit(repo)
+    assert {f.path for f in result.findings} == {"first/app.env", "second/app.env"}
+    assert result.stats.missing_objects == 1
+    assert any(oids["third_blob"][:12] in w for w in result.warnings)

@@ -99,22 +99,27 @@ def _history_findings(repo, ruleset, settings, options, cache):
             stats.cached_blobs = stats.blobs
             findings = [finding_from_state(f) for f in cached["findings"]]
             return findings, stats, cached["warnings"]
-    pending_history = git_history.PendingHistory(repo)
-    try:
-        return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history)
-    except BaseException:
-        pending_history.cancel()
-        raise
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
+        env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
+        pending_history = git_history.PendingHistory(repo, env)
+        try:
+            return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
+                                       pending_history, damage)
+        except BaseException:
+            pending_history.cancel()
+            raise
 
 
-def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history):
+def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=()):
     stats = ScanStats()
-    warnings = []
+    warnings = list(damage)
     if git_history.is_shallow(repo):
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
-    stream = git_history.BlobStream(repo)
+    stream = git_history.BlobStream(repo, pending_history.env)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
@@ -143,8 +148,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
     stats.missing_objects += stream.missing
     if stats.missing_objects:
-        warnings.append(f"{stats.missing_objects} object(s) missing from the object store "
+        warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
                         "(partial clone or damaged repository): they were not scanned")
+        warnings.extend(git_history.name_missing_objects(repo) + stream.unreadable + stats.missing_at)
     hits_by_blob = cache.hits(matched_oids) if cache is not None else {}
     for oid, status, hits in results:
         if status == MATCHED:
@@ -152,11 +158,12 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     if cache is not None:
         cache.record(results)
     history = pending_history.collect(set(hits_by_blob))
+    warnings.extend(pending_history.damaged)
     stats.commits = len(history.commits)
     in_messages = message_introductions(history.messages, ruleset, stats)
     warnings.extend(stats.incompleteness())
     findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
-    if cache is not None and not stats.missing_objects:
+    if cache is not None and not stats.missing_objects and not damage and not pending_history.damaged:
         # with objects missing the report is incomplete: objects that arrive later (a partial
         # clone's lazy fetch, a repaired store) must be scanned by the next audit, whose refs
         # may be the same
@@ -191,6 +198,8 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
     for blob, content in reader.read(chunk):
         if content is None:
             stats.missing_objects += 1
+            if len(stats.missing_at) < 20:
+                stats.missing_at.append(f"missing or unreadable blob {blob.oid[:12]} (at {blob.path})")
             continue
         text = scannable_text(content)
         if text is None:

@@ -25,6 +25,7 @@ class ScanStats:
     # the first few places behind the counts above, named so a reader can look (path[:line])
     capped_at: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    missing_at: list[str] = field(default_factory=list)  # blobs that could not be read, and where
     dropped_by_filter: Counter = field(default_factory=Counter)
 
     def add(self, other: ScanStats) -> None:
@@ -34,6 +35,7 @@ class ScanStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.capped_at = (self.capped_at + other.capped_at)[:NAMED_PLACES]
         self.unreadable = (self.unreadable + other.unreadable)[:NAMED_PLACES]
+        self.missing_at = (self.missing_at + other.missing_at)[:NAMED_PLACES]
         self.dropped_by_filter.update(other.dropped_by_filter)
 
     def note_capped(self, path: str, capped_lines: dict[int, int]) -> None:

@@ -71,21 +71,22 @@ class BlobStream:
     the path through), so scanning starts before the listing ends. Objects absent from the
     store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
 
-    def __init__(self, repo: Path):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None):
         self.repo = repo
         self.missing = 0
+        self.unreadable: list[str] = []
+        self.env = env or _no_lazy_fetch()
 
     def __iter__(self) -> Iterator[BlobRef]:
         repo = self.repo
         lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *walk_arguments(repo), "--filter=object:type=blob",
-             "--missing=print"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_no_lazy_fetch(),
+            ["git", "rev-list", "--objects", *walk_arguments(repo), "--missing=print"],
+            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         checker = subprocess.Popen(
             ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
             cwd=repo, stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=_no_lazy_fetch(),
+            env=self.env,
         )
         assert lister.stdout is not None and checker.stdout is not None
         lister.stdout.close()  # the checker owns the pipe now
@@ -95,6 +96,9 @@ class BlobStream:
                 parts = line.rstrip(b"\n").split(b" ", 3)
                 if line.startswith(b"?") or (len(parts) > 1 and parts[1] == b"missing"):
                     self.missing += 1
+                    if not line.startswith(b"?") and len(self.unreadable) < 20:
+                        # listed by the walk, yet its header cannot be read: a damaged object
+                        self.unreadable.append(f"unreadable object {parts[0].decode()[:12]}")
                 elif len(parts) >= 3 and parts[1] == b"blob" and parts[0] not in seen:
                     seen.add(parts[0])
                     path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
@@ -126,6 +130,57 @@ def _widen_pipe(stream) -> None:
         fcntl.fcntl(stream.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ (Linux)
     except (ImportError, OSError, ValueError):
         pass  # other systems keep their default pipe size
+
+
+_OID = rb"[0-9a-f]{40,64}"
+
+
+def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[str]]:
+    """The environment for walking history past missing commits, and a note per missing
+    commit. A commit whose parent is gone stops every `git rev-list`/`git log` over all refs:
+    a graft (in `graft_file`, outside the repository, nothing written inside it) cuts that
+    parent away so the rest of history is still audited."""
+    import re
+
+    env = _no_lazy_fetch()
+    notes: list[str] = []
+    grafts: dict[bytes, list[bytes]] = {}
+    for _ in range(100):  # each round cuts one missing parent
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo)], cwd=repo, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        missing = re.search(rb"Could not read (" + _OID + rb")", completed.stderr)
+        child = re.search(rb"parents of commit (" + _OID + rb")", completed.stderr)
+        if completed.returncode == 0 or not (missing and child):
+            break  # whole, or damaged in a way a graft cannot step over (reported by the walk)
+        header = run_git(["cat-file", "commit", child.group(1).decode()], repo, check=False)
+        parents = [line.split()[1] for line in header.partition(b"\n\n")[0].splitlines()
+                   if line.startswith(b"parent ")]
+        cut = set(grafts.get(child.group(1), parents)) - {missing.group(1)}
+        grafts[child.group(1)] = [p for p in parents if p in cut]
+        notes.append(f"missing commit {missing.group(1).decode()[:12]} (parent of commit "
+                     f"{child.group(1).decode()[:12]}): history behind it was not audited")
+        graft_file.write_bytes(b"".join(c + b" " + b" ".join(ps) + b"\n" for c, ps in grafts.items()))
+        env = {**env, "GIT_GRAFT_FILE": str(graft_file)}
+    return env, notes
+
+
+def name_missing_objects(repo: Path) -> list[str]:
+    """What is missing and what refers to it, from `git fsck --connectivity-only` (run only
+    when something was missing; a partial clone's absent objects are not damage)."""
+    import re
+
+    if run_git(["config", "--get", "extensions.partialClone"], repo, check=False).strip():
+        return []
+    try:
+        completed = subprocess.run(["git", "fsck", "--connectivity-only", "--no-dangling", "--no-progress"],
+                                   cwd=repo, env=_no_lazy_fetch(), capture_output=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return []
+    text = completed.stdout + completed.stderr
+    named = [f"missing {to_kind.decode()} {to.decode()[:12]} (referenced from {kind.decode()} {oid.decode()[:12]})"
+             for kind, oid, to_kind, to in re.findall(
+                 rb"broken link from\s+(\w+) (" + _OID + rb")\s+to\s+(\w+) (" + _OID + rb")", text)]
+    return list(dict.fromkeys(named))
 
 
 def _no_lazy_fetch() -> dict[str, str]:
@@ -177,23 +232,29 @@ class BlobReader:
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
         finished = False
+        damaged_at = None
         try:
-            for blob in blobs:
+            for index, blob in enumerate(blobs):
                 header = stdout.readline()
-                if not header:
-                    raise GitError(f"`git cat-file --batch` ended early in {self.repo}", "run `git fsck`")
                 if header.endswith(b" missing\n"):
                     yield blob, None
                     continue
-                size = int(header.rsplit(b" ", 1)[1])
-                content = stdout.read(size)
+                size = int(header.rsplit(b" ", 1)[1]) if header else -1
+                content = stdout.read(size) if size >= 0 else b""
+                if len(content) != size:
+                    # cat-file died on a damaged object (its header read, its data not)
+                    damaged_at = index
+                    break
                 stdout.read(1)  # the newline after each object
                 yield blob, content
-            finished = True
+            finished = damaged_at is None
         finally:
             writer.join(timeout=None if finished else 0)
             if not finished:
                 self.close()  # the stream is mid-object: it cannot be reused
+        if damaged_at is not None:
+            yield blobs[damaged_at], None  # reported as unreadable; the rest read anew
+            yield from self.read(blobs[damaged_at + 1 :])
 
     def close(self) -> None:
         process, self._process = self._process, None
@@ -303,15 +364,11 @@ class PendingHistory:
     the default branch's tree and the ref tips the exposure story needs.
     """
 
-    def __init__(self, repo: Path):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None):
         self.repo = repo
-        self._process = subprocess.Popen(
-            ["git", "log", *walk_arguments(repo), "--topo-order", "--raw", "-c", "--no-abbrev",
-             "--no-renames", "--root", "--no-ext-diff", "-z",
-             # the message (%B) runs over lines up to the \x02 line that ends it
-             "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
-        )
+        self.env = env or _no_lazy_fetch()
+        self.damaged: list[str] = []  # commits whose changes could not be read
+        self._process = self._log(raw=True)
         self._history = History()
         self._raw_changes: list[tuple[str, bytes, tuple[bytes, ...], bytes]] = []
         self.head: dict[str, str] = {}
@@ -322,11 +379,20 @@ class PendingHistory:
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
+    def _log(self, raw: bool) -> subprocess.Popen:
+        changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
+        return subprocess.Popen(
+            ["git", "log", *walk_arguments(self.repo), "--topo-order", *changes, "-z",
+             # the message (%B) ends at the \x02 before the record's NUL
+             "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
+            cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
+        )
+
     def _read(self) -> None:
         try:
             self._parse(self._process.stdout)
             if self._process.wait() != 0:
-                raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+                self._read_commit_by_commit()
             read_tag_messages(self.repo, self._history.messages)
             self.head = head_tree(self.repo)
             self.head_commit = run_git(
@@ -340,7 +406,7 @@ class PendingHistory:
     def _parse(self, stream) -> None:
         """Read `git log -z` records: `\x01H\0P\0an\0aI\0message\x02\0` then per changed
         path `:meta\0path\0` (-z: paths arrive as they are, never quoted)."""
-        history, changes, messages = self._history, self._raw_changes, self._history.messages
+        history, messages = self._history, self._history.messages
         current = ""
         tokens = _nul_tokens(stream)
         for token in tokens:
@@ -357,11 +423,35 @@ class PendingHistory:
                 history.order.append(oid)
                 messages.add(COMMIT_MESSAGE_PATH, oid, author, date, message)
             elif token.startswith(b":"):
-                path = next(tokens, b"")
-                colons = len(token) - len(token.lstrip(b":"))
-                # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-                blob_ids = token.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
-                changes.append((current, path, tuple(blob_ids[:-1]), blob_ids[-1]))
+                self._add_change(current, token, next(tokens, b""))
+
+    def _read_commit_by_commit(self) -> None:
+        """`git log --raw` stops at the first tree it cannot read: read the commits without
+        their changes, then each commit's changes on its own, noting those that fail."""
+        self._history, self._raw_changes = History(), []
+        self._process = self._log(raw=False)
+        self._parse(self._process.stdout)
+        if self._process.wait() != 0:
+            raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+        for oid in self._history.order:
+            completed = subprocess.run(
+                ["git", "diff-tree", "-r", "-z", "--raw", "-c", "--no-abbrev", "--no-renames", "--root",
+                 "--no-commit-id", "--no-ext-diff", oid],
+                cwd=self.repo, env=self.env, capture_output=True, timeout=600)
+            if completed.returncode != 0:
+                self.damaged.append(f"commit {oid[:12]}: its tree (or a parent's) could not be read; "
+                                    "the secrets it added are reported without their commit")
+                continue
+            tokens = iter(completed.stdout.split(b"\0"))
+            for token in tokens:
+                if token.startswith(b":"):
+                    self._add_change(oid, token, next(tokens, b""))
+
+    def _add_change(self, commit: str, meta: bytes, path: bytes) -> None:
+        colons = len(meta) - len(meta.lstrip(b":"))
+        # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
+        blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
+        self._raw_changes.append((commit, path, tuple(blob_ids[:-1]), blob_ids[-1]))
 
     def cancel(self) -> None:
         if self._process.poll() is None:
@@ -433,7 +523,8 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
     """path -> blob id in the tree of `ref` (the default branch), {} when there is none."""
     if not run_git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], repo, check=False).strip():
         return {}
-    out = run_git(["ls-tree", "-r", "-z", "--full-tree", ref], repo, timeout=600)
+    # a damaged tree ends the listing early: what was listed is still the truth
+    out = run_git(["ls-tree", "-r", "-z", "--full-tree", ref], repo, timeout=600, check=False)
     tree = {}
     for entry in out.split(b"\0"):
         if not entry:
