@@ -51,6 +51,21 @@ def _output_options(function):
     return function
 
 
+def _strict_option(function):
+    return click.option(
+        "--strict", is_flag=True,
+        help="Exit 2 when anything could not be examined (unreadable files or folders, missing "
+             "or damaged git objects, matches past the per-line cap); also `strict = true` in [scan].",
+    )(function)
+
+
+def _exit_for(result, strict: bool) -> None:
+    """1 for leaks, 0 for none; with `strict`, 2 for a scan that could not see everything."""
+    if strict and not result.stats.complete:
+        raise Failure("the scan was incomplete (see the warnings and the summary): --strict treats that as a failure")
+    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+
+
 class _Group(click.Group):
     """Turns an unexpected exception into one line (no traceback, no message text that could
     carry a scanned value); ROTATOR_DEBUG=1 shows the traceback for bug reports."""
@@ -96,9 +111,10 @@ def main() -> None:
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
                    "service: Resend keys to Resend, database passwords to their database host, Railway "
                    "and Vercel tokens to Railway and Vercel; 5 s timeout).")
+@_strict_option
 @_output_options
 def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
-         no_color, baseline, config_path):
+         no_color, baseline, config_path, strict):
     """Scan files and directories (default: the current directory) for secrets.
 
     Inside a git repository .gitignore is followed; each finding says whether its copy is
@@ -124,7 +140,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
         result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs, verify=verify))
     result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
-    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+    _exit_for(result, strict or settings.strict)
 
 
 @main.command()
@@ -135,9 +151,10 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 @click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
+@_strict_option
 @_output_options
 def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_format, output, quiet,
-          verbose, no_color, baseline, config_path):
+          verbose, no_color, baseline, config_path, strict):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -159,7 +176,7 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_forma
     )
     result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
-    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+    _exit_for(result, strict or settings.strict)
 
 
 def _apply_baseline(result, baseline: Path | None):

@@ -26,6 +26,7 @@ class ScanSettings:
     plugins: tuple[Path, ...] = ()
     engine: str = "auto"
     baseline: Path | None = None
+    strict: bool = False  # an incomplete scan (unreadable, missing, capped) exits 2
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def load_config(path: Path | None) -> RotatorConfig:
 
 def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
     where = f"{path}"
-    known = {"max_file_size", "exclude", "plugins", "engine", "baseline"}
+    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "strict"}
     settings: dict[str, Any] = {}
     scan = data.get("scan", {})
     if not isinstance(scan, dict):
@@ -128,4 +129,8 @@ def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
         if not isinstance(scan["baseline"], str):
             raise ConfigError(f"{where}: scan.baseline must be a file path")
         settings["baseline"] = (path.parent / scan["baseline"]).resolve()
+    if "strict" in scan:
+        if not isinstance(scan["strict"], bool):
+            raise ConfigError(f"{where}: scan.strict must be true or false")
+        settings["strict"] = scan["strict"]
     return ScanSettings(**settings)

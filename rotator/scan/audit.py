@@ -113,7 +113,7 @@ def _history_findings(repo, ruleset, settings, options, cache):
 
 
 def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=()):
-    stats = ScanStats()
+    stats = ScanStats(missing_objects=len(damage))  # each note is one missing commit
     warnings = list(damage)
     if git_history.is_shallow(repo):
         warnings.append("shallow clone: commits before the shallow boundary were not seen "

@@ -50,6 +50,12 @@ class ScanStats:
         if len(self.unreadable) < NAMED_PLACES:
             self.unreadable.append(name)
 
+    @property
+    def complete(self) -> bool:
+        """Nothing asked for went unexamined (binaries and files over the size limit are
+        skipped by choice, not counted here)."""
+        return not (self.capped_matches or self.skipped_unreadable or self.missing_objects)
+
     def incompleteness(self) -> list[str]:
         """Warnings for what was not examined, naming where (empty when the scan is whole)."""
         warnings = []
