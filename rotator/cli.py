@@ -106,7 +106,7 @@ def main() -> None:
               help="Scan only what the next commit adds (the index); PATHS limit it (pre-commit).")
 @click.option("--all-files", is_flag=True, help="Also scan files .gitignore excludes (reported as local only).")
 @click.option("--max-file-size", help="Skip files larger than this (e.g. 10MB). Default 10MB.")
-@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
                    "service: Resend keys to Resend, database passwords to their database host, Railway "
@@ -137,7 +137,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
     else:
         from rotator.scan.scan_files import ScanOptions, scan_paths
 
-        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs, verify=verify))
+        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs or 0, verify=verify))
     result = _apply_baseline(result, baseline or settings.baseline)
     _report(result, output_format, output, quiet, verbose, no_color)
     _exit_for(result, strict or settings.strict)
@@ -148,7 +148,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 @click.option("--no-cache", is_flag=True, help="Rescan every blob; do not read or write the audit cache.")
 @click.option("--no-worktree", is_flag=True, help="History only: skip uncommitted and untracked files.")
 @click.option("--max-file-size", help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
-@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
 @_strict_option
@@ -171,7 +171,7 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_forma
     show_progress = not quiet and output_format == "text" and sys.stderr.isatty()
     result = audit_repository(
         repo, settings,
-        AuditOptions(use_cache=not no_cache, jobs=jobs, include_worktree=not no_worktree,
+        AuditOptions(use_cache=not no_cache, jobs=jobs or 0, include_worktree=not no_worktree,
                      progress=show_progress, verify=verify),
     )
     result = _apply_baseline(result, baseline or settings.baseline)
