@@ -83,3 +83,23 @@ def test_bundle_audit_stays_within_memory_and_warns(tmp_path):
     document = json.loads(report.read_text())
     assert len(document["findings"]) == MAX_MATCHES_PER_LINE
     assert any("dist/app.min.js:1" in w for w in document["scan"]["warnings"])
+
+
+def test_capped_blob_keeps_its_warning_in_a_cached_audit(tmp_path):
+    """A blob past the cap is not remembered as scanned: after the refs move, the next
+    (cached) audit examines it again and warns again."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / "app.min.js").write_bytes(minified_bundle(MAX_MATCHES_PER_LINE + 10))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "build")
+    from rotator.config import ScanSettings
+    from rotator.scan.audit import AuditOptions, audit_repository
+
+    first = audit_repository(repo, ScanSettings(), AuditOptions(jobs=1))
+    (repo / "README.md").write_text("moved\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "move the refs")
+    second = audit_repository(repo, ScanSettings(), AuditOptions(jobs=1))
+    for result in (first, second):
+        assert result.stats.capped_matches == 10
+        assert any("app.min.js:1" in w for w in result.warnings)

@@ -156,7 +156,8 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         if status == MATCHED:
             hits_by_blob[oid] = hits
     if cache is not None:
-        cache.record(results)
+        uncached = set(stats.capped_blobs)
+        cache.record([r for r in results if r[0] not in uncached] if uncached else results)
     history = pending_history.collect(set(hits_by_blob))
     warnings.extend(pending_history.damaged)
     stats.commits = len(history.commits)
@@ -168,7 +169,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         # clone's lazy fetch, a repaired store) must be scanned by the next audit, whose refs
         # may be the same
         cache.store_report(refs_key, {
-            "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
+            "stats": {k: v for k, v in asdict(stats).items() if k not in ("dropped_by_filter", "capped_blobs")},
             "findings": [finding_to_state(f) for f in findings],
             "warnings": warnings,
         })
@@ -210,6 +211,8 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
         stats.bytes += len(content)
         found = find_secrets_in_blob(text, blob.path, ruleset)
         stats.note_capped(blob.path, found.capped_lines)
+        if found.capped_lines:
+            stats.capped_blobs.append(blob.oid)  # rescanned next time, so the warning stays
         for dropped in found.dropped:
             stats.dropped_by_filter[dropped.filter] += 1
         hits = [SecretHit.from_candidate(c) for c in found.candidates]

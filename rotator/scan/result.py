@@ -26,6 +26,7 @@ class ScanStats:
     capped_at: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     missing_at: list[str] = field(default_factory=list)  # blobs that could not be read, and where
+    capped_blobs: list[str] = field(default_factory=list)  # audit: kept out of the blob cache
     dropped_by_filter: Counter = field(default_factory=Counter)
 
     def add(self, other: ScanStats) -> None:
@@ -36,6 +37,7 @@ class ScanStats:
         self.capped_at = (self.capped_at + other.capped_at)[:NAMED_PLACES]
         self.unreadable = (self.unreadable + other.unreadable)[:NAMED_PLACES]
         self.missing_at = (self.missing_at + other.missing_at)[:NAMED_PLACES]
+        self.capped_blobs = self.capped_blobs + other.capped_blobs
         self.dropped_by_filter.update(other.dropped_by_filter)
 
     def note_capped(self, path: str, capped_lines: dict[int, int]) -> None:
