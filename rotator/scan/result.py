@@ -66,19 +66,19 @@ class ScanStats:
 
             warnings.append(
                 f"{self.capped_matches} match(es) not examined on line(s) holding more than "
-                f"{MAX_MATCHES_PER_LINE} (generated data?): {_named(self.capped_at, self.capped_matches)}")
+                f"{MAX_MATCHES_PER_LINE} (generated data?): {_named(self.capped_at, len(self.capped_at) >= NAMED_PLACES)}")
         if self.skipped_unreadable:
             warnings.append(f"{self.skipped_unreadable} unreadable file(s) or folder(s) not scanned: "
-                            f"{_named(self.unreadable, self.skipped_unreadable)}")
+                            f"{_named(self.unreadable, self.skipped_unreadable > len(self.unreadable))}")
         return warnings
 
 
 NAMED_PLACES = 20
 
 
-def _named(places: list[str], total: int) -> str:
-    text = ", ".join(places)
-    return text + (", …" if total > len(places) else "")
+def _named(places: list[str], more: bool) -> str:
+    """The places named, and `…` when there are more than were kept."""
+    return ", ".join(places) + (", …" if more else "")
 
 
 @dataclass
