@@ -201,7 +201,7 @@ def test_cli_demo_exits_0_under_a_minute_and_writes_nothing_outside_its_temporar
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_interrupting_the_rotation_stops_every_process_and_removes_the_directory(
         tmp_path: Path, signum: int) -> None:
-    psutil = pytest.importorskip("psutil")
+    psutil = pytest.importorskip("psutil", reason="optional: psutil is not among rotator's dependencies")
     home, cwd, tmp = _empty_dirs(tmp_path)
     demo = subprocess.Popen(DEMO, cwd=cwd,
                             env=_isolated_env(tmp_path), stdout=subprocess.PIPE,

@@ -152,10 +152,15 @@ def _string(table: dict[str, Any], key: str, where: str, *, required: bool = Tru
     return value
 
 
+MAX_SECONDS = 24 * 3600.0  # no wait rotator makes is longer than a day; more is a typo
+
+
 def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{where}.{key} must be a positive number of seconds")
+    # nan and 1e308 are numbers to TOML: one made every comparison false, the other
+    # overflowed a deadline mid-rotation (issue 12)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
+        raise ConfigError(f"{where}.{key} must be a number of seconds between 0 and {MAX_SECONDS:.0f}")
     return float(value)
 
 
@@ -190,7 +195,7 @@ def parse_max_age(value: Any, where: str) -> int | None:
     if value is None:
         return None
     match = _AGE.match(value) if isinstance(value, str) else None
-    if not match or int(match[1]) < 1:
+    if not match or not 1 <= int(match[1]) <= 36500:  # past a century it is a typo (and overflows)
         raise ConfigError(f"{where} must look like \"90d\" or \"12w\" (at least one day)")
     return int(match[1]) * (7 if match[2] == "w" else 1)
 
@@ -301,7 +306,7 @@ def _rotation_settings(config: RotatorConfig,
                     or env.get("ROTATOR_JOURNAL_KEY_FILE")
                     or Path.home() / ".config" / "rotator" / "journal.key").expanduser()
     attempts = rotation.get("health_attempts", Timing.health_attempts)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 1000:
         raise ConfigError(f"{where}.health_attempts must be a positive integer")
     timing = Timing(
         request_timeout=_number(rotation, "request_timeout", where, Timing.request_timeout),

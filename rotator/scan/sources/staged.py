@@ -112,6 +112,8 @@ def staged_changes(root: Path, named: list[str]) -> StagedChanges:
         if relative in seen:
             continue
         path = root / relative
+        if path.is_symlink() or path.resolve() != root.resolve() / relative:
+            continue  # a link (or a folder on the way replaced by one): never followed
         try:
             content = path.read_bytes()
         except (IsADirectoryError, FileNotFoundError):
