@@ -52,7 +52,7 @@ VERIFY = f"apply-deployed:{BACKEND_UNIT}"
 # (case id, armed at, sandbox call, fault kind, times, expected end)
 #   expected: "rotated" | "previous" (rolled back) | "refused" (failed while planning)
 READ_FAULTS = [
-    ("railway-projects-500-persistent", START, "projects", "http500", PERSISTENT, "refused"),
+    ("railway-projects-500-persistent", START, "workspace", "http500", PERSISTENT, "refused"),
     ("railway-variables-malformed", START, "variables", "malformed", 1, "refused"),
     ("railway-deployments-500-persistent", f"apply-deployed:{FRONTEND_UNIT}", "deployments",
      "http500", PERSISTENT, "previous"),
@@ -73,7 +73,7 @@ READ_FAULTS = [
     ("vercel-deployments-500-persistent", "apply-pushed", "getDeployments", "http500",
      PERSISTENT, "previous"),
     ("vercel-deployments-429", "apply-pushed", "getDeployments", "http429", 1, "rotated"),
-    ("vercel-project-malformed", "apply-pushed", "getProject", "malformed", 1, "previous"),
+    ("vercel-project-malformed", START, "getProject", "malformed", 1, "refused"),
 ]
 
 

@@ -39,16 +39,24 @@ def test_railway_client_paces_from_x_ratelimit_headers(seeded_sandbox: Sandbox) 
     seeded_sandbox.railway.request_window = RequestWindow(limit=3, seconds=1.0)
     with seeded_sandbox.railway_client(retry=RetryPolicy(max_rate_limit_wait=5)) as client:
         before = len(seeded_sandbox.railway.requests)
-        for _ in range(5):
+        assert client.list_projects()
+        per_listing = len(seeded_sandbox.railway.requests) - before  # workspaces, then projects
+        for _ in range(4):
             assert client.list_projects()
         assert client.http.rate_limit.limit == 3
         paced = [s for s in client.http.sleeps if s > 0]
-    assert len(seeded_sandbox.railway.requests) - before == 5, "a request was refused (429)"
+    assert len(seeded_sandbox.railway.requests) - before == 5 * per_listing, \
+        "a request was refused (429)"
     assert paced, "the client never waited for the window to reset"
 
 
 def test_railway_used_up_window_beyond_the_budget_is_reported(seeded_sandbox: Sandbox) -> None:
-    seeded_sandbox.railway.request_window = RequestWindow(limit=1, seconds=3600.0)
+    with seeded_sandbox.railway_client() as client:
+        before = len(seeded_sandbox.railway.requests)
+        client.list_projects()
+        per_listing = len(seeded_sandbox.railway.requests) - before  # workspaces, then projects
+    # a window that one listing uses up, for an hour
+    seeded_sandbox.railway.request_window = RequestWindow(limit=per_listing, seconds=3600.0)
     with seeded_sandbox.railway_client(retry=RetryPolicy(max_rate_limit_wait=2)) as client:
         client.list_projects()
         with pytest.raises(RateLimited) as error:
@@ -60,14 +68,14 @@ def test_railway_used_up_window_beyond_the_budget_is_reported(seeded_sandbox: Sa
 
 
 def test_retry_after_within_the_budget_is_waited_out(seeded_sandbox: Sandbox) -> None:
-    seeded_sandbox.faults.add("projects", kind="http429", retry_after=0.2, times=2)
+    seeded_sandbox.faults.add("workspace", kind="http429", retry_after=0.2, times=2)
     with seeded_sandbox.railway_client(retry=RetryPolicy(max_rate_limit_wait=1)) as client:
         assert client.list_projects()
         assert client.http.sleeps == [0.2, 0.2]
 
 
 def test_retry_after_beyond_the_budget_is_not_slept(seeded_sandbox: Sandbox) -> None:
-    seeded_sandbox.faults.add("projects", kind="http429", retry_after=30)
+    seeded_sandbox.faults.add("workspace", kind="http429", retry_after=30)
     with seeded_sandbox.railway_client(retry=RetryPolicy(max_rate_limit_wait=10)) as client:
         with pytest.raises(RateLimited, match=r"asks to wait 30s, until \d\d:\d\d:\d\d UTC"):
             client.list_projects()
@@ -75,7 +83,7 @@ def test_retry_after_beyond_the_budget_is_not_slept(seeded_sandbox: Sandbox) -> 
 
 
 def test_more_429s_than_the_attempt_allowance_stop(seeded_sandbox: Sandbox) -> None:
-    seeded_sandbox.faults.add("projects", kind="http429", retry_after=0.01, times=100)
+    seeded_sandbox.faults.add("workspace", kind="http429", retry_after=0.01, times=100)
     policy = RetryPolicy(max_rate_limit_wait=60, max_rate_limited_attempts=3)
     with (seeded_sandbox.railway_client(retry=policy) as client,
           pytest.raises(RateLimited, match="still rate limited after 3 attempts")):
