@@ -101,7 +101,8 @@ def test_plan_states_the_budget_and_blocks_when_it_is_used_up(rig: RotationRig) 
 
 
 @pytest.mark.parametrize(("lines", "message"), [
-    ("max_rate_limit_wait = -1\n", r"rotation\.max_rate_limit_wait must be a positive number"),
+    ("max_rate_limit_wait = -1\n",
+     r"rotation\.max_rate_limit_wait must be a number of seconds between 0 and"),
     ("max_rate_limit_wait = 600\nrollback_rate_limit_wait = 60\n",
      r"rollback_rate_limit_wait must be at least max_rate_limit_wait"),
 ])
