@@ -95,6 +95,7 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         bin_dir = self.bin_dir or find_postgres_bin_dir()
         self.bin_dir = bin_dir
+        fixed_port = bool(self.port)  # a caller-chosen port is not silently changed
         self.port = self.port or _free_port()
         self._workdir = Path(tempfile.mkdtemp(prefix="rotator-pg-", dir=self.parent_dir))
         self._prepare_unprivileged_user(bin_dir)
@@ -115,10 +116,28 @@ class LocalPostgres:
                    "-c full_page_writes=off")
         if self.log_statements:
             options += " -c log_statement=all"
-        self._run(
-            bin_dir / "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
-            "-o", options, "-w", "-t", "30", "start",
-        )
+        chosen_port = self.port
+        for attempt in range(3):
+            try:
+                self._run(
+                    bin_dir / "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
+                    "-o", options, "-w", "-t", "60", "start",
+                )
+                return self
+            except RuntimeError:
+                # A free port can be taken by another process between choosing it and the
+                # server binding it (parallel test runs); a loaded machine can also outlast
+                # pg_ctl's wait. Stop whatever half-started, then try again on a fresh port.
+                if self.bin_dir and (self.data_dir / "postmaster.pid").exists():
+                    subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m",
+                                    "immediate", "-w", "stop"], user=self._run_as,
+                                   capture_output=True, timeout=60, check=False,
+                                   cwd=self._workdir)
+                if attempt == 2 or fixed_port:
+                    raise
+                self.port = _free_port()
+                options = options.replace(f"-p {chosen_port} ", f"-p {self.port} ")
+                chosen_port = self.port
         return self
 
     def stop(self) -> None:
