@@ -85,7 +85,7 @@ family = "resend"
 variables = ["RESEND_API_KEY"]
 targets = ["railway:backend@production"]
 mode = "leak"
-params = {{key_id = "{sandbox.ids.resend_key_id}"}}
+params = {{key_id = "{sandbox.ids.resend_key_id}", domain_id = "{sandbox.ids.resend_domain_id}"}}
 """
 
 
