@@ -1,5 +1,7 @@
 """PostgreSQL connection URLs with a password (`postgres://` and `postgresql://`, or no scheme
-with PostgreSQL's port, `user:pw@host:5432/db`): detection; rotation runs `ALTER ROLE … PASSWORD` with a client-side SCRAM verifier and rebuilds the URL."""
+with PostgreSQL's port, `user:pw@host:5432/db`): detection; rotation runs `ALTER ROLE … PASSWORD`
+with a client-side SCRAM verifier and rebuilds the URL (on Neon, which refuses hashed
+passwords, Neon's reset_password API instead)."""
 
 from __future__ import annotations
 
@@ -94,11 +96,16 @@ class PostgresPassword(FamilyRotation):
     (which URL to connect with: a variable of the group or a reference rendered from it; by
     default DATABASE_PUBLIC_URL when there is one, since the private host is not reachable
     from where rotator runs).
+
+    On Neon (a ``*.neon.tech`` host, or ``neon_project`` set) see :class:`NeonReset`:
+    ``neon_project``, ``neon_branch`` (id or name) and ``neon_api_key_env`` (default
+    NEON_API_KEY) tell it where the role lives.
     """
 
     name = "postgres"
     default_format = "alnum-32"  # nothing to percent-encode, nothing a shell would expand
-    parameters = frozenset({"admin_url_env", "connect_variable"})
+    parameters = frozenset({"admin_url_env", "connect_variable", "neon_project", "neon_branch",
+                            "neon_api_key_env"})
     has_provider_switch = True
     derives_from_old = True
     redeploy_sources = False  # the database service reads no variable once it has started
@@ -185,6 +192,8 @@ class PostgresPassword(FamilyRotation):
             return plan
         (role,) = roles
         target = _pg().parse_database_url(urls[chosen[0]])
+        if NeonReset.applies(target.host, ctx.params):
+            return NeonReset.plan(ctx, plan, role, urls[chosen[0]])
         where = f"{target.host}:{target.port or 5432}/{target.database}"
         plan.provider = {"role": role, "connect_url_secret": urls[chosen[0]]}
         plan.calls.append(f"ALTER ROLE {role} PASSWORD '<SCRAM-SHA-256 verifier made here>' "
@@ -196,6 +205,19 @@ class PostgresPassword(FamilyRotation):
                           "working at ALTER ROLE (open connections stay up) until the "
                           "redeployed services use the new one; no grace period is possible")
         return plan
+
+    def issues_for(self, provider: Mapping[str, Any]) -> bool:
+        return "neon" in provider  # Neon picks the new password; elsewhere it is made here
+
+    def issue(self, ctx: FamilyContext) -> str:
+        return NeonReset.reset(ctx)
+
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        """The role is one per server (cluster), whatever database the URL names."""
+        if not provider.get("role") or not provider.get("connect_url_secret"):
+            return []
+        target = _pg().parse_database_url(provider["connect_url_secret"])
+        return [f"PostgreSQL role {provider['role']} on {target.host}:{target.port or 5432}"]
 
     def _url(self, ctx: FamilyContext, which: str) -> str:
         return _pg().url_with_password(ctx.provider["connect_url_secret"], ctx.provider[f"{which}_secret"])
@@ -217,10 +239,16 @@ class PostgresPassword(FamilyRotation):
             raise FamilyError(f"ALTER ROLE {ctx.provider['role']}: {error}") from None
 
     def activate(self, ctx: FamilyContext) -> None:
+        if "neon" in ctx.provider:
+            NeonReset.wait(ctx)
+            return
         self._switch(ctx, "new", via="old")
 
-    def deactivate(self, ctx: FamilyContext) -> None:
+    def deactivate(self, ctx: FamilyContext) -> str | None:
+        if "neon" in ctx.provider:
+            return NeonReset.reset_again(ctx)
         self._switch(ctx, "old", via="new")
+        return None
 
     def provider_problems(self, ctx: FamilyContext, which: str) -> list[str]:
         timeout = self._timeout(ctx)
@@ -237,5 +265,144 @@ class PostgresPassword(FamilyRotation):
                                 f"({refused.result.value})")
         return problems
 
+
+class NeonReset:
+    """Neon: the password is reset through Neon's API, never with ALTER ROLE (Neon refuses
+    the hashed verifier, "Hashed passwords are not supported"; api/neon-and-postgres.md §B.1).
+
+    The reset (``POST …/roles/{role}/reset_password``) is the issue step: Neon chooses the
+    password and answers with it and the operations that apply it; that value is what the
+    locations get. The activate step waits for every operation to be terminal, after which
+    the new password logs in and the old one is refused (Neon drops the role's connections).
+    Neon cannot set a chosen password, so a rollback cannot bring the old one back: it resets
+    again and writes that third password everywhere, redeploying every unit.
+    """
+
+    @staticmethod
+    def applies(host: str, params: Mapping[str, Any]) -> bool:
+        from rotator.platforms.neon import endpoint_id_from_host
+
+        return bool(params.get("neon_project")) or endpoint_id_from_host(host) is not None
+
+    @staticmethod
+    def _client(ctx: FamilyContext):
+        from rotator.platforms.http import RetryPolicy
+        from rotator.platforms.neon import API_KEY_ENV, NeonClient
+
+        return NeonClient.from_env(ctx.environ,
+                                   api_key_env=ctx.params.get("neon_api_key_env", API_KEY_ENV),
+                                   timeout=ctx.timing.request_timeout,
+                                   retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+
+    @classmethod
+    def plan(cls, ctx: FamilyContext, plan: FamilyPlan, role: str, url: str) -> FamilyPlan:
+        from rotator.platforms.neon import API_KEY_ENV, endpoint_id_from_host
+
+        key_env = ctx.params.get("neon_api_key_env", API_KEY_ENV)
+        if not ctx.environ.get(key_env):
+            plan.blockers.append(f"Neon: {key_env} is not set; the password of a Neon role is "
+                                 "reset through Neon's API (Neon refuses ALTER ROLE with a "
+                                 "hashed password)")
+            return plan
+        host = _pg().parse_database_url(url).host
+        endpoint_id = endpoint_id_from_host(host)
+        with cls._client(ctx) as client:
+            project_id = ctx.params.get("neon_project")
+            endpoints = client.list_endpoints(project_id) if project_id else []
+            if project_id is None:
+                for project in client.list_projects():
+                    endpoints = client.list_endpoints(project.id)
+                    if any(e.id == endpoint_id for e in endpoints):
+                        project_id = project.id
+                        break
+            if project_id is None:
+                plan.blockers.append(f"Neon: no project of this API key has endpoint "
+                                     f"{endpoint_id}; set params.neon_project")
+                return plan
+            branches = client.list_branches(project_id)
+            wanted = ctx.params.get("neon_branch")
+            on_endpoint = next((e.branch_id for e in endpoints if e.id == endpoint_id), None)
+            if wanted:
+                branch = next((b for b in branches if wanted in (b.id, b.name)), None)
+            else:
+                branch = next((b for b in branches if b.id == on_endpoint)
+                              if on_endpoint else (b for b in branches if b.default), None)
+                if on_endpoint is None and branch is not None:
+                    plan.notes.append(f"Neon: the URL's host names no endpoint of project "
+                                      f"{project_id}; the default branch {branch.name} is "
+                                      "assumed (set params.neon_branch to choose)")
+            if branch is None:
+                names = ", ".join(f"{b.name} ({b.id})" for b in branches) or "none"
+                plan.blockers.append(f"Neon: branch {wanted or on_endpoint!r} not found in "
+                                     f"project {project_id} — branches: {names}")
+                return plan
+            if not client.role_exists(project_id, branch.id, role):
+                plan.blockers.append(f"Neon: role {role} does not exist on branch "
+                                     f"{branch.name} ({branch.id})")
+                return plan
+        plan.provider = {"role": role, "connect_url_secret": url,
+                         "neon": {"project_id": project_id, "branch_id": branch.id}}
+        path = f"/projects/{project_id}/branches/{branch.id}/roles/{role}"
+        plan.calls.append(f"POST {path}/reset_password: Neon picks the new password")
+        plan.calls.append(f"GET /projects/{project_id}/operations/{{id}} until every operation "
+                          "of the reset is finished")
+        plan.calls.append("verify: the new password logs in, the old one is refused")
+        plan.notes.append("Neon: the old password stops working when the reset's operations "
+                          "finish (the role's connections are dropped) until the redeployed "
+                          "services use the new one. Neon cannot set a chosen password, so a "
+                          "rollback resets again and writes that password everywhere")
+        return plan
+
+    @classmethod
+    def reset(cls, ctx: FamilyContext) -> str:
+        neon = ctx.provider["neon"]
+        with cls._client(ctx) as client:
+            answer = client.reset_role_password(neon["project_id"], neon["branch_id"],
+                                                ctx.provider["role"])
+        neon["operations"] = [op.id for op in answer.operations]
+        return answer.password
+
+    @classmethod
+    def wait(cls, ctx: FamilyContext) -> None:
+        from rotator.platforms.http import PlatformError
+
+        neon = ctx.provider["neon"]
+        try:
+            with cls._client(ctx) as client:
+                client.wait_for_operations(neon["project_id"], neon.get("operations", []),
+                                           timeout=ctx.timing.deploy_timeout,
+                                           interval=ctx.timing.poll_interval)
+        except PlatformError as error:
+            raise FamilyError(str(error)) from None
+
+    @classmethod
+    def reset_again(cls, ctx: FamilyContext, attempts: int = 3) -> str:
+        """Rollback: a fresh Neon password, applied and proven to log in; the caller writes it
+        everywhere. A reset whose answer was lost may still land after this one and change
+        the password again: wait a request timeout for it, then for Neon to be idle, and
+        check the login before trusting the value."""
+        import time
+
+        from rotator.platforms.http import PlatformError
+
+        neon = ctx.provider["neon"]
+        if ctx.provider.get("new_secret") is None:
+            time.sleep(ctx.timing.request_timeout)
+        try:
+            for _ in range(attempts):
+                with cls._client(ctx) as client:
+                    client.wait_until_idle(neon["project_id"], timeout=ctx.timing.deploy_timeout,
+                                           interval=ctx.timing.poll_interval)
+                password = cls.reset(ctx)
+                cls.wait(ctx)
+                url = _pg().url_with_password(ctx.provider["connect_url_secret"], password)
+                login = _pg().check_login(url, connect_timeout=max(
+                    1, math.ceil(ctx.timing.request_timeout)))
+                if login.result is _pg().LoginResult.ACCEPTED:
+                    return password
+        except PlatformError as error:
+            raise FamilyError(str(error)) from None
+        raise FamilyError(f"Neon: the password reset for the rollback did not log in after "
+                          f"{attempts} attempts ({login.detail})")
 
 ROTATION = PostgresPassword()

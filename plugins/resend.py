@@ -85,6 +85,20 @@ class ResendDetector(FamilyDetector):
 
 
 PERMISSIONS = ("full_access", "sending_access")
+# Resend key names: "Maximum 50 characters" (api/resend.md §3, docs prose; the sandbox enforces it).
+MAX_KEY_NAME = 50
+# params.domain_id value that asks for a sending key valid for every domain of the team.
+ANY_DOMAIN = "*"
+
+
+def issued_key_name(run_id: str) -> str:
+    """``rotator <run id>``, at most 50 characters: a long run id (it embeds the group name)
+    keeps its head (timestamp, group) and its random tail, so the key stays findable."""
+    name = f"rotator {run_id}"
+    if len(name) <= MAX_KEY_NAME:
+        return name
+    tail = run_id[-7:]  # "-" + the run id's 6 random hex digits
+    return f"{name[:MAX_KEY_NAME - len(tail) - 1]}~{tail}"
 
 
 class ResendKey(FamilyRotation):
@@ -95,8 +109,10 @@ class ResendKey(FamilyRotation):
     Keys are managed with a full_access key: ``management_key_env`` (default RESEND_API_KEY) if
     set, else the current key itself when it is full_access. Resend shows no token for a key
     id, so the old key is found by ``key_id``, ``key_name``, or the id this family recorded at
-    the previous rotation. ``permission`` defaults to the current key's own; ``domain_id``
-    restricts a sending key to one domain. Scheduled mode may keep the old key for ``grace``.
+    the previous rotation. ``permission`` defaults to the current key's own; a sending key's
+    ``domain_id`` (id or name, "*" for every domain) must be given, as Resend does not expose
+    it. New keys are named ``rotator <run id>`` within Resend's 50 characters. Scheduled mode
+    may keep the old key for ``grace``.
     """
 
     name = "resend"
@@ -106,9 +122,10 @@ class ResendKey(FamilyRotation):
     issues_credential = True
     grace_supported = True
     init_hints = (
-        'params = {key_name = "…"}  — which Resend key the services use (Resend shows no '
-        "token for a key; `rotator plan` lists the account's keys); not needed after the "
-        "first rotation, which records the new key's id",
+        'params = {key_name = "…", domain_id = "…"}  — key_name: which Resend key the services '
+        "use (Resend shows no token for a key; `rotator plan` lists the account's keys), not "
+        "needed after the first rotation, which records the new key's id; domain_id: for a "
+        'sending key, the domain it is restricted to (id or name, "*" for every domain)',
         'grace = "7d"  — scheduled mode only: keep the replaced key alive this long',
     )
 
@@ -122,12 +139,14 @@ class ResendKey(FamilyRotation):
 
     @staticmethod
     def _client(ctx: FamilyContext, key: str):
-        from rotator.platforms.http import RetryPolicy
+        from rotator.platforms.endpoints import checked_endpoint
         from rotator.platforms.resend import RESEND_API_URL, ResendClient
 
-        return ResendClient(key, base_url=ctx.environ.get("RESEND_BASE_URL") or RESEND_API_URL,
+        url = checked_endpoint("resend", ctx.environ.get("RESEND_BASE_URL"), RESEND_API_URL,
+                               ctx.environ, source="RESEND_BASE_URL")
+        return ResendClient(key, base_url=url,
                             timeout=ctx.timing.request_timeout,
-                            retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+                            retry=ctx.timing.retry_policy())
 
     @staticmethod
     def _management_env(ctx: FamilyContext) -> str:
@@ -139,7 +158,43 @@ class ResendKey(FamilyRotation):
     @staticmethod
     def issued_name(ctx: FamilyContext) -> str:
         """The new key's name: the run id makes it findable if the create answer is lost."""
-        return f"rotator {ctx.group.name} {ctx.run_id}"
+        return issued_key_name(ctx.run_id)
+
+    @staticmethod
+    def _names_this_run_may_have_used(ctx: FamilyContext) -> set[str]:
+        # Runs journaled before names were capped used "rotator <group> <run id>".
+        return {issued_key_name(ctx.run_id), f"rotator {ctx.group.name} {ctx.run_id}"}
+
+    @staticmethod
+    def _domain_restriction(ctx: FamilyContext, permission: str, domains: list[Any],
+                            plan: FamilyPlan) -> str | None:
+        """The domain id the new key is restricted to (None: unrestricted), or a blocker.
+
+        Resend's API does not tell which domain an existing key is restricted to (the key
+        list has no permission or domain; api/resend.md §3), so a sending key's restriction
+        comes from params.domain_id: a domain id or name, or "*" for every domain. Guessing
+        would widen a restricted key silently."""
+        wanted = ctx.params.get("domain_id")
+        if permission != "sending_access":
+            if wanted:
+                plan.notes.append("params.domain_id is ignored: Resend restricts only "
+                                  "sending_access keys to a domain")
+            return None
+        listing = ", ".join(f"{d.name} ({d.id})" for d in domains) or "none"
+        if wanted is None:
+            plan.blockers.append(
+                "Resend: the key is sending-only, and Resend's API does not say whether it is "
+                "restricted to a domain; set params.domain_id to the domain it sends from, or "
+                f'"{ANY_DOMAIN}" for every domain — domains on the account: {listing}')
+            return None
+        if wanted == ANY_DOMAIN:
+            return None
+        match = [d for d in domains if wanted in (d.id, d.name)]
+        if len(match) != 1:
+            plan.blockers.append(f"Resend: params.domain_id {wanted!r} is not a domain of the "
+                                 f"account — domains: {listing}")
+            return None
+        return match[0].id
 
     def plan(self, ctx: FamilyContext, old_values: Mapping[str, str | None],
              variables: Mapping[str, str]) -> FamilyPlan:
@@ -155,6 +210,7 @@ class ResendKey(FamilyRotation):
             permission = ctx.params.get("permission")
             if permission is None and old is not None:
                 permission = client.check_key(old).permission
+            domains = client.list_domains() if permission == "sending_access" else []
         record = ctx.previous or {}
         previous = (record.get("provider") or {}).get("new_key_id")
         # Keys a grace window keeps alive are replaced ones, never the key in use.
@@ -189,6 +245,9 @@ class ResendKey(FamilyRotation):
                                  "params.permission (full_access or sending_access)")
             return plan
         (old_key,) = matches
+        domain_id = self._domain_restriction(ctx, permission, domains, plan)
+        if plan.blockers:
+            return plan
         env_key = ctx.environ.get(self._management_env(ctx))
         if ctx.group.mode == "scheduled" and ctx.group.grace_days and (
                 not env_key or env_key == old):
@@ -199,10 +258,11 @@ class ResendKey(FamilyRotation):
             return plan
         plan.provider = {"old_key_id": old_key.id, "old_key_name": old_key.name,
                          "permission": permission}
-        if ctx.params.get("domain_id"):
-            plan.provider["domain_id"] = ctx.params["domain_id"]
-        plan.calls.append(f"POST /api-keys: create a {permission} key named "
-                          f"'rotator {ctx.group.name} <run id>'")
+        if domain_id:
+            plan.provider["domain_id"] = domain_id
+        scope = next((f" restricted to {d.name}" for d in domains if d.id == domain_id), "")
+        plan.calls.append(f"POST /api-keys: create a {permission} key{scope} named "
+                          "'rotator <run id>'")
         revoke = ("kept until the grace window ends; `rotate --due` deletes it"
                   if ctx.group.mode == "scheduled" and ctx.group.grace_days
                   else "deleted once the services are verified on the new key")
@@ -212,6 +272,9 @@ class ResendKey(FamilyRotation):
                               "key being rotated: the new key takes over managing keys; update "
                               "that secret where your jobs read it")
         return plan
+
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        return [f"Resend key {provider['old_key_id']}"] if provider.get("old_key_id") else []
 
     def issue(self, ctx: FamilyContext) -> str:
         manager = self._manager(ctx, ctx.provider.get("old_secret"))
@@ -259,12 +322,12 @@ class ResendKey(FamilyRotation):
         key_id = ctx.provider.get("new_key_id")
         if key_id is None:
             # The create answer was lost: find the key by the name this run gave it.
-            name = self.issued_name(ctx)
+            names = self._names_this_run_may_have_used(ctx)
             found: list[str] | None = None
             for manager in dict.fromkeys(m for m in managers if m):
                 try:
                     with self._client(ctx, manager) as client:
-                        found = [k.id for k in client.list_api_keys() if k.name == name]
+                        found = [k.id for k in client.list_api_keys() if k.name in names]
                     break
                 except AuthError:
                     continue  # that key cannot list keys (deleted, sending-only): next one

@@ -23,7 +23,10 @@ class Failure(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from rotator.output import printable
+        from rotator.redact import redact_urls
+
+        click.echo(f"error: {printable(redact_urls(self.format_message()))}", err=True)
 
 
 def _output_options(function):
@@ -55,6 +58,21 @@ def _output_options(function):
     return function
 
 
+def _strict_option(function):
+    return click.option(
+        "--strict", is_flag=True,
+        help="Exit 2 when anything could not be examined (unreadable files or folders, missing "
+             "or damaged git objects, matches past the per-line cap); also `strict = true` in [scan].",
+    )(function)
+
+
+def _exit_for(result, strict: bool) -> None:
+    """1 for leaks, 0 for none; with `strict`, 2 for a scan that could not see everything."""
+    if strict and not result.stats.complete:
+        raise Failure("the scan was incomplete (see the warnings and the summary): --strict treats that as a failure")
+    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+
+
 class _Group(click.Group):
     """Turns an unexpected exception into one line (no traceback, no message text that could
     carry a scanned value); ROTATOR_DEBUG=1 shows the traceback for bug reports."""
@@ -82,11 +100,21 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rotator")
-def main() -> None:
+@click.option("--allow-endpoint", "allow_endpoints", multiple=True, metavar="URL",
+              help="Also send platform tokens and new secrets to this endpoint (repeatable; "
+                   "added to ROTATOR_ALLOW_ENDPOINTS). Without it only each platform's own "
+                   "https API is used, whatever the config's `url` says.")
+@click.pass_context
+def main(ctx: click.Context, allow_endpoints: tuple[str, ...]) -> None:
     """Find committed credentials, tell where they are live, rotate them, prove it worked.
 
     Exit codes: 0 nothing found, 1 findings, 2 usage or runtime error.
     """
+    if allow_endpoints:
+        from rotator.platforms.endpoints import allowing_endpoints
+
+        # the commands read the environment (as for tokens); restored when the command ends
+        ctx.with_resource(allowing_endpoints(allow_endpoints))
 
 
 @main.command()
@@ -95,14 +123,15 @@ def main() -> None:
               help="Scan only what the next commit adds (the index); PATHS limit it (pre-commit).")
 @click.option("--all-files", is_flag=True, help="Also scan files .gitignore excludes (reported as local only).")
 @click.option("--max-file-size", help="Skip files larger than this (e.g. 10MB). Default 10MB.")
-@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
                    "service: Resend keys to Resend, database passwords to their database host, Railway "
                    "and Vercel tokens to Railway and Vercel; 5 s timeout).")
+@_strict_option
 @_output_options
 def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
-         no_color, min_confidence, baseline, config_path):
+         no_color, min_confidence, baseline, config_path, strict):
     """Scan files and directories (default: the current directory) for secrets.
 
     Inside a git repository .gitignore is followed; each finding says whether its copy is
@@ -125,11 +154,11 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
     else:
         from rotator.scan.scan_files import ScanOptions, scan_paths
 
-        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs, verify=verify))
+        result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs or 0, verify=verify))
     result = _apply_baseline(result, baseline or settings.baseline)
     result = _at_least(result, min_confidence or settings.min_confidence)
     _report(result, output_format, output, quiet, verbose, no_color)
-    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+    _exit_for(result, strict or settings.strict)
 
 
 @main.command()
@@ -137,12 +166,13 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 @click.option("--no-cache", is_flag=True, help="Rescan every blob; do not read or write the audit cache.")
 @click.option("--no-worktree", is_flag=True, help="History only: skip uncommitted and untracked files.")
 @click.option("--max-file-size", help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
-@click.option("--jobs", "-j", type=int, default=0, help="Worker processes (default: one per core).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
+@_strict_option
 @_output_options
 def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_format, output, quiet,
-          verbose, no_color, min_confidence, baseline, config_path):
+          verbose, no_color, min_confidence, baseline, config_path, strict):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -159,13 +189,13 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_forma
     show_progress = not quiet and output_format == "text" and sys.stderr.isatty()
     result = audit_repository(
         repo, settings,
-        AuditOptions(use_cache=not no_cache, jobs=jobs, include_worktree=not no_worktree,
+        AuditOptions(use_cache=not no_cache, jobs=jobs or 0, include_worktree=not no_worktree,
                      progress=show_progress, verify=verify),
     )
     result = _apply_baseline(result, baseline or settings.baseline)
     result = _at_least(result, min_confidence or settings.min_confidence)
     _report(result, output_format, output, quiet, verbose, no_color)
-    sys.exit(EXIT_FINDINGS if result.leaks else EXIT_CLEAN)
+    _exit_for(result, strict or settings.strict)
 
 
 def _at_least(result, min_confidence: str):
@@ -347,7 +377,7 @@ def check(output_format, output, config_path):
 @main.command("init")
 @click.option("--railway-project", metavar="NAME", help="Railway project (name or id) to read.")
 @click.option("--vercel-project", metavar="NAME", help="Vercel project (name or id) to read.")
-@click.option("--vercel-team", metavar="TEAM", help="Vercel team id the project belongs to.")
+@click.option("--vercel-team", metavar="TEAM", help="Vercel team (id team_… or URL slug) the project belongs to.")
 @click.option("--railway-url", metavar="URL",
               help="Railway GraphQL endpoint (default: ROTATOR_RAILWAY_URL, else the public API).")
 @click.option("--vercel-url", metavar="URL",

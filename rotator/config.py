@@ -29,6 +29,7 @@ class ScanSettings:
     baseline: Path | None = None
     # the lowest confidence reported and failed on (`--min-confidence` overrides it)
     min_confidence: str = "medium"
+    strict: bool = False  # an incomplete scan (unreadable, missing, capped) exits 2
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,24 @@ class RotatorConfig:
     scan: ScanSettings = field(default_factory=ScanSettings)
 
 
+# The tables a config may hold; each command validates its own (rotate: secrets, health,
+# rotation; inventory: platforms; check: check), this list catches a misspelt table.
+TABLES = ("scan", "platforms", "secrets", "health", "rotation", "check")
+MAX_FILE_SIZE_LIMIT = 1024**4  # 1 TB: past this a "size" is a typo, not a limit
+
+
 def parse_size(value: Any, where: str) -> int:
-    """`1048576`, `"10MB"`, `"512k"` → bytes."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = _SIZE.match(str(value)) if isinstance(value, str) else None
-    if not match:
-        raise ConfigError(f"{where}: {value!r} is not a size", "write bytes or e.g. \"10MB\"")
-    unit = (match.group(2) or "").lower()[:1]
-    return int(float(match.group(1)) * _UNITS[unit])
+    """`"10MB"`, `"512KB"`, `"2048B"` → bytes. A bare number is refused: `max_file_size = 10`
+    read as 10 bytes would silently skip every file."""
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if not match or not match.group(2):
+        raise ConfigError(f"{where}: {value!r} is not a size with a unit",
+                          "write e.g. \"10MB\", \"512KB\" or \"4096B\"")
+    unit = match.group(2).lower()[:1]
+    size = int(float(match.group(1)) * _UNITS[unit])
+    if not 1 <= size <= MAX_FILE_SIZE_LIMIT:
+        raise ConfigError(f"{where}: {value!r} is out of range", "between 1B and 1TB")
+    return size
 
 
 def find_config(start: Path) -> Path | None:
@@ -75,7 +85,9 @@ def _has_tool_rotator(pyproject: Path) -> bool:
         if "tool.rotator" not in text and '"rotator"' not in text:
             return False  # cheap test first: most pyproject.toml files have no such table
         return "rotator" in tomllib.loads(text).get("tool", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return True  # it names rotator but does not parse: load_config says where (file:line)
+    except (OSError, UnicodeDecodeError):
         return False
 
 
@@ -88,22 +100,46 @@ def load_config(path: Path | None) -> RotatorConfig:
         document = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found", "check the --config path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file", "check the --config path") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror}", "check its permissions") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text", "save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}", "fix the line named above") from None
+        line = getattr(error, "lineno", None) or _line_in_message(str(error), path)
+        where = f"{path}:{line}" if line else f"{path}"
+        raise ConfigError(f"{where}: invalid TOML: {error}", "fix the line named above") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply", "flatten the nested arrays") from None
     data = document.get("tool", {}).get("rotator", {}) if path.name == "pyproject.toml" else document
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: [tool.rotator] must be a table")
     from rotator.config_lines import pointing_at_lines
 
     with pointing_at_lines(path):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: [tool.rotator] must be a table")
+        unknown = sorted(set(data) - set(TABLES))
+        if unknown:
+            raise ConfigError(f"{path}: {unknown[0]}: unknown table or key", f"known tables: {', '.join(TABLES)}")
         return RotatorConfig(source=path, data=data, scan=_scan_settings(data, path))
+
+
+def _line_in_message(message: str, path: Path) -> int | None:
+    """The line tomllib's message names (`at line 3`), or the last line for `end of document`."""
+    match = re.search(r"\(at line (\d+)", message)
+    if match:
+        return int(match.group(1))
+    if "end of document" in message:
+        try:
+            return max(1, len(path.read_text("utf-8").splitlines()))
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
 
 
 def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
     where = f"{path}"
-    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "min_confidence"}
+    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "min_confidence", "strict"}
     settings: dict[str, Any] = {}
     scan = data.get("scan", {})
     if not isinstance(scan, dict):
@@ -136,4 +172,8 @@ def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
             raise ConfigError(f"{where}: scan.min_confidence must be one of {', '.join(CONFIDENCES)}",
                               "high reports only what a reviewer would rotate; low reports everything")
         settings["min_confidence"] = scan["min_confidence"]
+    if "strict" in scan:
+        if not isinstance(scan["strict"], bool):
+            raise ConfigError(f"{where}: scan.strict must be true or false")
+        settings["strict"] = scan["strict"]
     return ScanSettings(**settings)

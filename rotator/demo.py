@@ -85,7 +85,7 @@ family = "resend"
 variables = ["RESEND_API_KEY"]
 targets = ["railway:backend@production"]
 mode = "leak"
-params = {{key_id = "{sandbox.ids.resend_key_id}"}}
+params = {{key_id = "{sandbox.ids.resend_key_id}", domain_id = "{sandbox.ids.resend_domain_id}"}}
 """
 
 
@@ -122,13 +122,17 @@ class DemoResult:
     stored_after: list[str]  # ... and after the rotation
     health_status: int | None
     health_body: dict[str, Any] = field(default_factory=dict)
+    # /health status of every live frontend deployment (production, preview branches, custom
+    # environment), each checking that the backend accepts its session tokens
+    frontend_health: dict[str, int | None] = field(default_factory=dict)
     seconds: float = 0.0
     kept: Path | None = None  # the temporary directory, when kept
 
     @property
     def verified(self) -> bool:
         return (self.state == ROTATED and not self.live_after and not self.stored_after
-                and self.health_status == 200 and self.health_body.get("status") == "healthy")
+                and self.health_status == 200 and self.health_body.get("status") == "healthy"
+                and all(status == 200 for status in self.frontend_health.values()))
 
     @property
     def exit_code(self) -> int:
@@ -271,8 +275,13 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, family: DemoFamily, *
     echo(f"GET {health.url} -> {status} {json.dumps(body)}")
     echo("  (the backend's /health logs in to PostgreSQL, calls Resend, and checks a session "
          "token minted by the production frontend against its own NEXTAUTH_SECRET)")
+    frontends = {scope: probed[0] for scope, probed in sandbox.frontend_health().items()}
+    for scope, frontend_status in frontends.items():
+        echo(f"frontend deployment {scope}: /health -> {frontend_status}")
+    echo("  (every Vercel target runs its own deployment; each checks that the backend accepts "
+         "the session tokens it mints with its own NEXTAUTH_SECRET)")
     result = DemoResult(rotation.state, rotation.run_id, live_before, live_after, stored_before,
-                        stored_after, status, body)
+                        stored_after, status, body, frontends)
     if rotation.state == ROTATED and not result.verified:
         raise RotatorError("the rotation reported success but the demo's verification failed",
                            "this is a bug in rotator; please report it with the output above")
@@ -298,8 +307,8 @@ def stored_holders(sandbox: Sandbox, value: str) -> list[str]:
         variables = state.raw_variables(ids.railway_environment_id, service_id)
         holders += [f"railway:{service} (production) {name}"
                     for name, stored in sorted(variables.items()) if value in stored]
-    holders += [f"vercel:frontend ({'+'.join(row['target'])}) {row['key']}"
-                for row in sandbox.vercel_state.envs[ids.vercel_project_id]
+    holders += [f"vercel:frontend ({sandbox.vercel_state.row_scope(ids.vercel_project_id, row)}) "
+                f"{row['key']}" for row in sandbox.vercel_state.envs[ids.vercel_project_id]
                 if value in (row.get("value") or "")]
     holders += [f"resend: API key {key_id}" for key_id, key in
                 sandbox.resend_state.keys.items() if key.get("token") == value]

@@ -71,7 +71,9 @@ def run_staged(invocation: StagedInvocation) -> int:
 
         return staged_scan_for_hook(invocation)
     except RotatorError as error:
-        sys.stderr.write(f"error: {error}\n")
+        from rotator.output import printable
+
+        sys.stderr.write(f"error: {printable(str(error))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")

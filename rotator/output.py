@@ -11,6 +11,23 @@ from rotator.errors import RotatorError
 
 FORMATS = ("text", "json", "sarif")
 
+# Characters that act on a terminal or reorder what it shows rather than print: C0 and C1
+# controls, DEL, Unicode line separators and bidirectional overrides (Trojan Source). In text
+# meant for a terminal, a file name, author or message holding them is shown escaped, so a
+# committer named `Mallory\x1b[2K\x1b[1A` cannot erase report lines.
+_UNPRINTABLE = {
+    **{code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]},
+    **{code: f"\\u{code:04x}" for code in [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+    # bytes of a file name that are not UTF-8 (kept as surrogates): shown as the byte they were
+    **{0xDC80 + byte: f"\\x{byte + 0x80:02x}" for byte in range(0x80)},
+}
+
+
+def printable(text: str) -> str:
+    """`text` with every terminal-active character written as an escape (`\\x1b`, `\\x0a`, …):
+    one line in, one line out."""
+    return text.translate(_UNPRINTABLE)
+
 
 def use_colour(no_color: bool, output: Path | None) -> bool:
     return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
@@ -21,9 +38,10 @@ def emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from rotator.scan.engine.matcher import write_atomically
+
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, "utf-8")
+        write_atomically(output, text.encode("utf-8"), private_parent=False)
     except OSError as error:
         raise RotatorError(f"cannot write {output}: {error.strerror}", "choose another --output path") from None
 

@@ -28,7 +28,10 @@ from rotator.sandbox.sandbox import DATABASE_URL_REFERENCE, IncidentSecrets, San
 
 VARIABLE = "NEXTAUTH_SECRET"
 BACKEND_UNIT = "railway:backend@production"
-FRONTEND_UNIT = "vercel:frontend"
+FRONTEND_UNIT = "vercel:frontend:production"
+# every deployment the seeded rows feed, in the order they are redeployed
+FRONTEND_UNITS = [FRONTEND_UNIT, "vercel:frontend:env@staging",
+                  "vercel:frontend:preview@feature-billing", "vercel:frontend:preview@feature-login"]
 
 
 class SimulatedKill(BaseException):  # noqa: N818 - models a kill, not an error
@@ -140,17 +143,20 @@ def database_end_state(rig: RotationRig, old: str, new: str | None,
     return "rotated"
 
 
-def resend_group(mode: str = "leak", params: str = "", grace: str = "") -> str:
-    """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table."""
+def resend_group(mode: str = "leak", params: str = "", grace: str = "", *,
+                 name: str = "resend", domain: str | None = "example.com") -> str:
+    """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table. The seeded
+    key is a sending key restricted to the sandbox's domain, which ``domain`` names."""
+    inside = ", ".join(p for p in (params, f'domain_id = "{domain}"' if domain else "") if p)
     return f"""
 [[secrets]]
-name = "resend"
+name = "{name}"
 family = "resend"
 variables = ["RESEND_API_KEY"]
 targets = ["railway:backend@production"]
 mode = "{mode}"
 {grace}
-params = {{{params}}}
+params = {{{inside}}}
 """
 
 
@@ -194,7 +200,8 @@ def end_state(rig: RotationRig) -> str:
     """'rotated' or 'previous'; fails the test on any mix or an unhealthy service.
 
     Looks at the stored variables (Railway backend; every Vercel row of the key) and at the
-    environment of the live backend and frontend processes.
+    environment of the live backend and of every live frontend process (production, each
+    preview branch, the custom environment), each of which must pass its own /health.
     """
     sandbox = rig.sandbox
     wait_for_all_deployments(sandbox)
@@ -203,19 +210,22 @@ def end_state(rig: RotationRig) -> str:
         ids.railway_environment_id, ids.backend_service_id)[VARIABLE]}
     for row in sandbox.vercel_state.envs[ids.vercel_project_id]:
         if row["key"] == VARIABLE:
-            stored[f"vercel {'+'.join(row['target'])}"] = row["value"]
+            stored[f"vercel row {row['id']}"] = row["value"]
     backend = sandbox.railway_state.latest_active(ids.railway_environment_id,
                                                   ids.backend_service_id)
-    frontend = sandbox.vercel_state.production_app(ids.vercel_project_id)
-    assert backend is not None and backend.app is not None and frontend is not None
+    frontends = sandbox.vercel_state.live_apps(ids.vercel_project_id)
+    assert backend is not None and backend.app is not None and "production" in frontends
     stored["live backend"] = _process_env(backend.app.process.pid)[VARIABLE]
-    stored["live frontend"] = _process_env(frontend.process.pid)[VARIABLE]
+    for scope, app in frontends.items():
+        stored[f"live frontend {scope}"] = _process_env(app.process.pid)[VARIABLE]
     distinct = set(stored.values())
     labels = {name: ("old" if v == rig.old_value else "new" if v == rig.new_value else "other")
               for name, v in stored.items()}
     assert len(distinct) == 1, f"mixed state: {labels}"
     status, body = sandbox.backend_health()
     assert (status, body.get("status")) == (200, "healthy"), f"unhealthy: {status} {body}"
+    for scope, (status, body) in sandbox.frontend_health().items():
+        assert status == 200, f"frontend {scope} unhealthy: {status} {body}"
     (value,) = distinct
     if value == rig.old_value:
         return "previous"

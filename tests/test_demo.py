@@ -72,7 +72,10 @@ def test_demo_finds_locates_rotates_and_verifies_without_printing_the_secret(
     positions = [output.index(header) for header in HEADERS]
     assert positions == sorted(positions)
     assert "railway:backend (production) NEXTAUTH_SECRET" in result.live_before
-    assert len(result.stored_before) == 3  # Railway backend, Vercel production and preview
+    # Railway backend; Vercel production, preview, preview of one branch, development, staging
+    assert len(result.stored_before) == 6
+    assert len(result.frontend_health) == 4 and set(result.frontend_health.values()) == {200}
+    assert "vercel:frontend:preview@feature-login" in output  # previews are redeployed too
     assert result.live_after == [] and result.stored_after == []
     assert (result.health_status, result.health_body["status"]) == (200, "healthy")
     assert "run " + result.run_id + ": rotated" in output
@@ -144,7 +147,7 @@ def test_a_rolled_back_rotation_exits_1_and_keep_leaves_the_run_on_disk(
     try:
         assert (result.state, result.exit_code) == ("rolled_back", 1), output
         assert watch.backend_value() == watch.leaked  # the previous value is back
-        assert len(result.stored_after) == 3
+        assert len(result.stored_after) == 6
         assert result.health_status == 200
         assert "failed and was rolled back" in output
         _assert_no_value(output, watch.leaked)
@@ -198,7 +201,7 @@ def test_cli_demo_exits_0_under_a_minute_and_writes_nothing_outside_its_temporar
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_interrupting_the_rotation_stops_every_process_and_removes_the_directory(
         tmp_path: Path, signum: int) -> None:
-    psutil = pytest.importorskip("psutil")
+    psutil = pytest.importorskip("psutil", reason="optional: psutil is not among rotator's dependencies")
     home, cwd, tmp = _empty_dirs(tmp_path)
     demo = subprocess.Popen(DEMO, cwd=cwd,
                             env=_isolated_env(tmp_path), stdout=subprocess.PIPE,

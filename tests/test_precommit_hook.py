@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from testkit import git, make_repo, resend_key
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(shutil.which("pre-commit") is None, reason="pre-commit is a test dependency")
+# The pre-commit installed with the tests (pyproject [test]) next to this interpreter, not
+# whichever one PATH finds (or none: a skip would hide that the hook was never tried).
+PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or "pre-commit is missing"
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def _try_repo(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "ROTATOR_CACHE_DIR": str(home / "rotator-cache")}
     env.pop("PRE_COMMIT", None)
     return subprocess.run(
-        ["pre-commit", "try-repo", str(PROJECT), "rotator", "--verbose", *args],
+        [PRE_COMMIT, "try-repo", str(PROJECT), "rotator", "--verbose", *args],
         cwd=repo, env=env, capture_output=True, text=True, timeout=600,
     )
 

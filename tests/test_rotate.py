@@ -15,6 +15,8 @@ pytest.register_assert_rewrite("rotate_kit")
 
 from click.testing import CliRunner  # noqa: E402
 from rotate_kit import (  # noqa: E402
+    BACKEND_UNIT,
+    FRONTEND_UNITS,
     VARIABLE,
     RotationRig,
     assert_no_plaintext,
@@ -30,6 +32,7 @@ from rotator.rotate.generate import generate_secret  # noqa: E402
 from rotator.rotate.journal import JournalError, RotationJournal, load_journal_key  # noqa: E402
 from rotator.rotate.lock import GroupLocked  # noqa: E402
 from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
+from rotator.sandbox.sandbox import VERCEL_PREVIEW_BRANCHES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ("rotate_kit",)  # fixture: rig (postgres_server is in conftest.py)
@@ -60,11 +63,17 @@ def test_full_rotation_leaves_both_services_healthy_on_the_new_value(rig: Rotati
     assert end_state(rig) == "rotated"
     assert rig.new_value != rig.old_value
     assert len(base64.b64decode(rig.new_value)) == 32
-    # every Vercel row of the key: production (sensitive) and preview (encrypted)
+    # every Vercel row of the key: production (sensitive), preview for all branches and for
+    # one branch, the custom environment, development
     rows = [r for r in rig.sandbox.vercel_state.envs[rig.sandbox.ids.vercel_project_id]
             if r["key"] == VARIABLE]
-    assert sorted(r["target"][0] for r in rows) == ["preview", "production"]
-    assert all(r["value"] == rig.new_value for r in rows)
+    assert len(rows) == 5 and all(r["value"] == rig.new_value for r in rows)
+    # every deployment those rows feed was redeployed, and each target's own app process now
+    # runs on the new value and agrees with the backend (end_state checked their /health)
+    assert [u["unit"] for u in rig.journal(result.run_id).units] == FRONTEND_UNITS + [BACKEND_UNIT]
+    assert sorted(rig.sandbox.frontend_health()) == sorted(
+        ["production", f"env:{rig.sandbox.vercel_custom_environment_id()}",
+         *(f"preview:{b}" for b in VERCEL_PREVIEW_BRANCHES)])
     # the journal is ciphertext, and the finished journal keeps no values at all
     (snapshot,) = journal_snapshots
     for value in (rig.old_value, rig.new_value):
@@ -111,10 +120,10 @@ def test_plan_has_no_side_effects_and_shows_no_values(rig: RotationRig) -> None:
     assert rig.old_value not in result.output
     (plan,) = json.loads(result.output)["plans"]
     assert plan["ready"] is True
-    assert [r["unit"] for r in plan["redeploys"]] == ["vercel:frontend",
-                                                      "railway:backend@production"]
+    assert [r["unit"] for r in plan["redeploys"]] == FRONTEND_UNITS + [BACKEND_UNIT]
     locations = {c["location"]: c for c in plan["changes"]}
-    assert len(locations) == 3  # backend variable + production row + preview row
+    assert len(locations) == 6  # backend variable + five Vercel rows
+    assert any("development row" in note for note in plan["notes"])
     production = next(c for c in plan["changes"] if "sensitive" in c["location"])
     assert production["current"] == "unreadable"
     assert "linked" in production["rollback"]

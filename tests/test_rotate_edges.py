@@ -129,9 +129,13 @@ def test_grace_revocation_survives_a_crash_after_it_is_recorded(rig: RotationRig
 
 
 def test_grace_without_a_separate_management_key_is_blocked(rig: RotationRig) -> None:
+    # The backend uses the team's full_access key, which is also RESEND_API_KEY here.
+    ids = rig.sandbox.ids
+    rig.sandbox.railway_state.set_variables(ids.railway_environment_id, ids.backend_service_id,
+                                            {"RESEND_API_KEY": rig.environ["RESEND_API_KEY"]})
     write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
-                 extra=resend_group("scheduled", f'key_id = "{rig.sandbox.ids.resend_key_id}"',
-                                    'grace = "7d"'))
+                 extra=resend_group("scheduled", 'key_name = "management"', 'grace = "7d"',
+                                    domain=None))
     (plan,) = plan_rotation(rig.settings, ["resend"], environ=rig.environ)
     assert any("grace" in b and "RESEND_API_KEY" in b for b in plan.blockers)
 

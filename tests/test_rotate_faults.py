@@ -13,6 +13,9 @@ Fault points (sandbox fault name → what it exercises), injected once the run h
                                      timeout (may have started a deployment: rollback waits it
                                      out), deployment FAILED, deployment CRASHED
   Vercel   createDeployment          http500, timeout, deployment ERROR, deployment CANCELED
+           …:production                checksConclusion failed (READY, never aliased)
+           …:preview                   http500, deployment ERROR, checks failed (one branch)
+           …:custom                    http500, deployment ERROR (the custom environment)
   Railway  deployment (status poll)  http500 persistent, timeout (retried)
   Vercel   getDeployment (poll)      http500 persistent, http429 (retried)
   health   /health of the backend    503 after both deployments succeeded (verification fails)
@@ -83,6 +86,18 @@ FAULTS = [
      "previous"),
     ("vercel-deployment-canceled", "apply-started", "createDeployment", "deployment_canceled", 1,
      "previous"),
+    ("vercel-production-checks-failed", "apply-started", "createDeployment:production",
+     "checks_failed", 1, "previous"),
+    ("vercel-preview-redeploy-500", "apply-started", "createDeployment:preview", "http500", 1,
+     "previous"),
+    ("vercel-preview-deployment-error", "apply-started", "createDeployment:preview",
+     "deployment_failed", 1, "previous"),
+    ("vercel-preview-checks-failed", "apply-started", "createDeployment:preview",
+     "checks_failed", 1, "previous"),
+    ("vercel-custom-env-redeploy-500", "apply-started", "createDeployment:custom", "http500", 1,
+     "previous"),
+    ("vercel-custom-env-deployment-error", "apply-started", "createDeployment:custom",
+     "deployment_failed", 1, "previous"),
     ("railway-poll-500-persistent", f"apply-redeploy-started:{BACKEND_UNIT}", "deployment",
      "http500", PERSISTENT, "previous"),
     ("railway-poll-timeout", f"apply-redeploy-started:{BACKEND_UNIT}", "deployment", "timeout",

@@ -123,7 +123,8 @@ def resend_state(run: Run) -> str:
     stored = rig.sandbox.railway_state.raw_variables(ids.railway_environment_id,
                                                      ids.backend_service_id)["RESEND_API_KEY"]
     assert _live_backend(rig)["RESEND_API_KEY"] == stored, "backend runs another key"
-    tokens = [k["token"] for k in rig.sandbox.resend_state.keys.values()]
+    tokens = [k["token"] for k in rig.sandbox.resend_state.keys.values()
+              if k["token"] != rig.sandbox.tokens.resend_api_key]  # the management key stays
     assert tokens == [stored], f"{len(tokens)} keys exist: expected only the one in use"
     assert not (rig.state_dir / "resend.lock").exists()
     _healthy(rig)
@@ -159,7 +160,7 @@ def test_resend_delete_old_failing_keeps_the_run_resumable(resend: Run) -> None:
         resend.start(("verified", lambda: faults.add("api-keys/remove", kind="http500",
                                                      times=PERSISTENT)))
     assert "--resume" in error.value.hint
-    assert len(resend.rig.sandbox.resend_state.keys) == 2  # nothing lost: both still exist
+    assert len(resend.rig.sandbox.resend_state.keys) == 3  # nothing lost: old, new, management
     result = resend.resume()
     assert result.state == "rotated"
     assert resend_state(resend) == "rotated"

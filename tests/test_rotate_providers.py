@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("rotate_kit")
 
 from click.testing import CliRunner  # noqa: E402
 from rotate_kit import (  # noqa: E402
+    FRONTEND_UNITS,
     RotationRig,
     _process_env,
     database_end_state,
@@ -230,8 +231,11 @@ def test_resend_leak_rotation_deletes_the_old_key_after_verification(rig: Rotati
     assert result.state == "rotated", result.account
     keys = _keys(rig)
     assert old_id not in keys
-    (new_key,) = keys.values()
-    assert new_key["token"] == secrets["new"] and new_key["permission"] == "full_access"
+    (new_key,) = (k for k in keys.values() if k["name"] != "management")
+    assert new_key["token"] == secrets["new"]
+    # the seeded key's restriction is carried over: sending-only, for the same domain
+    assert (new_key["permission"], new_key["domain_id"]) == (
+        "sending_access", rig.sandbox.ids.resend_domain_id)
     assert _live_backend_env(rig)["RESEND_API_KEY"] == secrets["new"]
     _healthy(rig)
     assert any(old_id in line for line in result.account)
@@ -240,11 +244,10 @@ def test_resend_leak_rotation_deletes_the_old_key_after_verification(rig: Rotati
     _assert_no_secret(rig, [secrets["new"], rig.seeded.resend_api_key], *lines,
                       *result.account)
     # the next rotation finds the key from the record: no key_id needed any more
-    environ = {**rig.environ, "RESEND_API_KEY": secrets["new"]}
     configure(rig, resend_group())
-    second = start_rotation(rig.settings, "resend", environ=environ, echo=lambda _: None)
+    second = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
     assert second.state == "rotated"
-    assert new_key["id"] not in _keys(rig) and len(_keys(rig)) == 1
+    assert new_key["id"] not in _keys(rig) and len(_keys(rig)) == 2  # management + newest
 
 
 def test_resend_without_a_known_key_id_is_blocked_with_the_choices(rig: RotationRig) -> None:
@@ -269,7 +272,7 @@ def test_resend_rollback_deletes_the_new_key(rig: RotationRig) -> None:
                             on_step=on_step)
     rig.health.fail_next = 0
     assert result.state == "rolled_back"
-    assert list(_keys(rig)) == [old_id]
+    assert old_id in _keys(rig) and len(_keys(rig)) == 2  # management + the old key
     assert _live_backend_env(rig)["RESEND_API_KEY"] == rig.seeded.resend_api_key
     assert any("newly issued" in line for line in result.account)
     _healthy(rig)
@@ -282,7 +285,7 @@ def test_resend_lost_create_answer_rolls_back_and_deletes_the_orphan(rig: Rotati
     rig.sandbox.faults.add("api-keys/create", kind="timeout", delay=1.5)
     result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
     assert result.state == "rolled_back"
-    assert list(_keys(rig)) == [old_id]
+    assert old_id in _keys(rig) and len(_keys(rig)) == 2  # management + the old key
     _healthy(rig)
 
 
@@ -293,7 +296,7 @@ def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) ->
     configure(rig, resend_group("scheduled", f'key_id = "{old_id}"', 'grace = "7d"'))
     result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
     assert result.state == "rotated"
-    assert old_id in _keys(rig) and len(_keys(rig)) == 3  # old, ops, new
+    assert old_id in _keys(rig) and len(_keys(rig)) == 4  # management, old, ops, new
     path = rig.state_dir / "rotations.json"
     record = json.loads(path.read_text())
     (pending,) = record["groups"]["resend"]["pending_revocations"]
@@ -308,8 +311,69 @@ def test_resend_scheduled_grace_keeps_the_old_key_until_due(rig: RotationRig) ->
     due = runner.invoke(main, ["rotate", "--due", "--config", str(rig.config_path)],
                         env=rig.environ)
     assert due.exit_code == 0, due.output
-    assert old_id not in _keys(rig) and len(_keys(rig)) == 2  # ops, new
+    assert old_id not in _keys(rig) and len(_keys(rig)) == 3  # management, ops, new
     assert "pending_revocations" not in json.loads(path.read_text())["groups"]["resend"]
+
+
+@pytest.mark.parametrize("group", ["resend", "resend-api-key", "x" * 80])
+def test_resend_key_names_fit_50_characters_and_keep_the_run(group: str) -> None:
+    from rotator.plugins.resend import issued_key_name
+
+    from rotator.rotate.journal import new_run_id
+
+    run_id = new_run_id(group)
+    name = issued_key_name(run_id)
+    assert len(name) <= 50
+    assert name.startswith(f"rotator {run_id[:16]}-")  # the run's timestamp
+    assert name.endswith(run_id[-6:])  # and its random suffix
+    if len(run_id) <= 42:
+        assert name == f"rotator {run_id}"
+
+
+def test_resend_group_named_like_init_writes_it_gets_a_key_name_within_50(
+        rig: RotationRig) -> None:
+    # `rotator init` names the group after the rule: "resend-api-key" (61 characters before).
+    configure(rig, resend_group(params='key_name = "production"', name="resend-api-key"))
+    result = start_rotation(rig.settings, "resend-api-key", environ=rig.environ,
+                            echo=lambda _: None)
+    assert result.state == "rotated", result.account
+    (new_key,) = (k for k in _keys(rig).values() if k["name"] != "management")
+    assert len(new_key["name"]) <= 50
+    assert new_key["name"] == f"rotator {result.run_id}"  # the run id, whole
+    assert new_key["domain_id"] == rig.sandbox.ids.resend_domain_id
+    _healthy(rig)
+
+
+def test_resend_sending_key_without_domain_is_blocked_with_the_domains(
+        rig: RotationRig) -> None:
+    configure(rig, resend_group(params='key_name = "production"', domain=None))
+    (plan,) = plan_rotation(rig.settings, ["resend"], environ=rig.environ)
+    assert not plan.ready
+    assert any("params.domain_id" in b and rig.sandbox.ids.resend_domain_id in b
+               and "example.com" in b for b in plan.blockers)
+    configure(rig, resend_group(params='key_name = "production"', domain="elsewhere.org"))
+    (plan,) = plan_rotation(rig.settings, ["resend"], environ=rig.environ)
+    assert any("'elsewhere.org' is not a domain" in b for b in plan.blockers)
+
+
+def test_resend_every_domain_on_request_issues_an_unrestricted_sending_key(
+        rig: RotationRig) -> None:
+    configure(rig, resend_group(params='key_name = "production"', domain="*"))
+    result = start_rotation(rig.settings, "resend", environ=rig.environ, echo=lambda _: None)
+    assert result.state == "rotated", result.account
+    (new_key,) = (k for k in _keys(rig).values() if k["name"] != "management")
+    assert (new_key["permission"], new_key["domain_id"]) == ("sending_access", None)
+
+
+def test_resend_finds_the_old_key_beyond_the_first_page(rig: RotationRig) -> None:
+    # Resend lists newest first, at most 100 a page: the seeded key ends up on page 2.
+    for n in range(100):
+        rig.sandbox.resend_state.add_key(f"other-{n}")
+    configure(rig, resend_group(params='key_name = "production"'))
+    (plan,) = plan_rotation(rig.settings, ["resend"], environ=rig.environ)
+    assert plan.ready, plan.blockers
+    pages = [p for m, p in rig.sandbox.resend.requests if p == "/api-keys" and m == "GET"]
+    assert len(pages) >= 2
 
 
 # -- Railway shared variables -------------------------------------------------------------
@@ -325,13 +389,13 @@ def test_shared_variable_changes_at_the_source_and_its_consumers_redeploy(
     sandbox.deploy_railway_service("backend")
     configure(rig, "")
     text = rig.config_path.read_text().replace(
-        'targets = ["railway:backend@production", "vercel:frontend:production+preview"]',
-        'targets = ["railway:shared@production", "vercel:frontend:production+preview"]')
+        'targets = ["railway:backend@production", "vercel:frontend:',
+        'targets = ["railway:shared@production", "vercel:frontend:')
     rig.config_path.write_text(text)
     (plan,) = plan_rotation(rig.settings, ["nextauth"], environ=rig.environ)
     data = plan.to_json()
     assert data["ready"], data["blockers"]
-    assert [u["unit"] for u in data["redeploys"]] == ["vercel:frontend",
+    assert [u["unit"] for u in data["redeploys"]] == [*FRONTEND_UNITS,
                                                       "railway:backend@production"]
     assert any(c["location"] == "Railway shared variables (production) NEXTAUTH_SECRET"
                for c in data["changes"])

@@ -35,6 +35,7 @@ class LiveVariable:
     weak: str | None = None  # why the value is weak, judged while it was in memory
     family: str | None = None  # credential family (plugins/) its value was detected as, likewise
     vercel_targets: tuple[str, ...] = ()  # a Vercel row's targets (production, preview, …)
+    vercel_custom_environments: tuple[str, ...] = ()  # slugs of a row's custom environments
 
     @property
     def readable(self) -> bool:
@@ -156,10 +157,13 @@ def _vercel(target: VercelTarget, environ: Mapping[str, str],
 
     found: list[LiveVariable] = []
     with vercel_client(target, environ) as client:
+        project = client.get_project(target.project)
         for row in client.list_env(target.project):
             if not row.is_sensitive and row.value is None:
                 row = client.get_env_value(target.project, row.id)
-            environment = row.git_branch or "+".join(row.target) or "custom"
+            customs = tuple(e.slug if (e := project.custom_environment(env_id)) else env_id
+                            for env_id in row.custom_environment_ids)
+            environment = row.git_branch or "+".join(row.target + customs) or "custom"
             value = row.value if row.readable else None
             value_hash, password_hash = _hashes(value)
             weak = weakness(row.key, value)
@@ -167,5 +171,6 @@ def _vercel(target: VercelTarget, environ: Mapping[str, str],
                                       row.key, value_hash, password_hash, weak=weak,
                                       family=classifier.family(row.key, value,
                                                                weak=weak is not None),
-                                      vercel_targets=tuple(row.target)))
+                                      vercel_targets=tuple(row.target),
+                                      vercel_custom_environments=customs))
     return found

@@ -2,7 +2,8 @@
 
 Tokens never come from the file: `RAILWAY_API_TOKEN` (Bearer) or `RAILWAY_TOKEN` (project
 token), and `VERCEL_TOKEN`. `url` (or `ROTATOR_RAILWAY_URL` / `ROTATOR_VERCEL_URL`) points a
-platform at another endpoint, such as the local sandbox.
+platform at another endpoint, such as the local sandbox; one that is not the platform's own
+https host must be allowed explicitly (rotator/platforms/endpoints.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
+from rotator.platforms.endpoints import check_config_endpoint
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class RailwayTarget:
 @dataclass(frozen=True)
 class VercelTarget:
     project: str
-    team: str | None = None
+    team: str | None = None  # the team's id (team_…) or its URL slug
     url: str | None = None
 
 
@@ -86,6 +88,9 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
         raise ConfigError(f"{where}: unknown platform {unknown[0]!r}", "known: railway, vercel")
     railway = _table(platforms, "railway", {"project", "environments", "services", "url", "workspace", "token", "api_token"}, where)
     vercel = _table(platforms, "vercel", {"project", "team", "url", "token", "api_token"}, where)
+    for name, table in (("railway", railway), ("vercel", vercel)):
+        if table is not None and table.get("url"):
+            check_config_endpoint(name, table["url"], f"{where}.{name}.url", environ)
     return PlatformsConfig(
         railway=None if railway is None else RailwayTarget(
             project=railway["project"],

@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -97,6 +97,91 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - now).total_seconds())
 
 
+def parse_rate_limit_reset(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until a rate-limit window resets, from ``X-RateLimit-Reset``/``RateLimit-Reset``.
+
+    Platforms write it differently: Resend (and the IETF draft) as seconds until the reset
+    (api/resend.md §6); Railway documents "the time at which the current window ends"
+    without a format (api/railway.md §11), and others send epoch seconds, epoch milliseconds
+    or a date. A plain number is read as epoch milliseconds above 1e12, epoch seconds above
+    1e9, else as seconds to wait.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    now = now or datetime.now(UTC)
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if number > 1e12:
+            number /= 1000.0
+        if number > 1e9:
+            return max(0.0, number - now.timestamp())
+        return max(0.0, number)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return parse_retry_after(value, now=now)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """What the last answer said about the request budget (None: not said)."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after: float | None = None  # seconds from when the answer came
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitStatus:
+        """Railway's ``X-RateLimit-*`` (api/railway.md §11), Resend's unprefixed
+        ``ratelimit-*`` (api/resend.md §6); Vercel's are unconfirmed but read if present."""
+        def number(name: str) -> int | None:
+            raw = headers.get(f"x-ratelimit-{name}") or headers.get(f"ratelimit-{name}")
+            try:
+                return int(float(raw)) if raw is not None else None
+            except ValueError:
+                return None
+        reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
+        return cls(number("limit"), number("remaining"), parse_rate_limit_reset(reset))
+
+
+def _body_reset(response: httpx.Response) -> float | None:
+    """Vercel's 429 body: ``error.limit.reset`` (epoch seconds) / ``resetMs`` (api/vercel.md §12)."""
+    try:
+        limit = response.json()["error"]["limit"]
+        reset = limit.get("resetMs") or limit.get("reset")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return parse_rate_limit_reset(str(reset)) if reset is not None else None
+
+
+def _json_parses(response: httpx.Response) -> bool:
+    """False only for a body that says it is JSON and is not."""
+    if "json" not in response.headers.get("Content-Type", "") or not response.content:
+        return True
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def _is_quota(response: httpx.Response) -> bool:
+    """Resend's daily/monthly email quotas are 429s too, but no wait within a run ends them
+    (api/resend.md §6): never retried."""
+    try:
+        name = response.json().get("name") or ""
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(name, str) and name.endswith("_quota_exceeded")
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how patiently to retry 429, 5xx and transport failures."""
@@ -104,9 +189,11 @@ class RetryPolicy:
     max_attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 8.0
-    # A Retry-After longer than this is reported instead of slept through: a rotation
-    # must not hang for an hour on a daily quota.
-    max_retry_after: float = 120.0
+    # Seconds one call may spend waiting on rate limits (Retry-After, a used-up window):
+    # a wait that would go past it is reported instead, with the time the limit lifts.
+    max_rate_limit_wait: float = 300.0
+    # 429 answers are retried while the wait budget lasts, up to this many attempts.
+    max_rate_limited_attempts: int = 12
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential backoff with equal jitter for retry number ``attempt`` (1-based)."""
@@ -195,6 +282,10 @@ class PlatformHttp:
         self._rng = rng or random.Random()
         self.sleeps: list[float] = []
         self.attempts: list[str] = []
+        self.rate_limit = RateLimitStatus()
+        # monotonic time before which no request is sent: the platform said the window's
+        # budget is used up (remaining 0) and when it resets
+        self._paused_until: float | None = None
 
     def __repr__(self) -> str:
         return f"PlatformHttp(service={self.hints.service!r}, base_url={str(self.client.base_url)!r})"
@@ -251,8 +342,11 @@ class PlatformHttp:
         """
         extra = list(extra_secrets)
         attempt = 0
+        rate_limited = 0
+        waited = 0.0  # on rate limits, this call
         while True:
             attempt += 1
+            waited += self._pace(call, waited, extra)
             self.attempts.append(call)
             try:
                 response = self.client.request(method, url, json=json, params=params, headers=headers)
@@ -270,33 +364,46 @@ class PlatformHttp:
                 ) from None
 
             status = response.status_code
+            self._note_budget(response)
+            if status < 400 and not _json_parses(response):
+                # a truncated or garbled answer (a proxy, a platform glitch): say so in one
+                # line instead of failing later on a shape no caller expects
+                suffix = "" if idempotent else "; the call may have taken effect"
+                raise self.error(PlatformUnavailable, call,
+                                 f"HTTP {status} with a malformed JSON body{suffix}",
+                                 status_code=status, extra_secrets=extra)
             if status < 400 or status in accept_statuses:
                 return response
             message = self._error_message(response)[:_MAX_SERVER_MESSAGE]
             if status == 429:
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                if retry_after is not None and retry_after > self.retry.max_retry_after:
+                rate_limited += 1
+                attempt -= 1  # 429s have their own allowance: the wait budget
+                if _is_quota(response):
+                    raise self.error(RateLimited, call, f"quota exceeded (HTTP 429: {message})",
+                                     status_code=status, extra_secrets=extra)
+                delay = parse_retry_after(response.headers.get("Retry-After"))
+                if delay is None:
+                    delay = _body_reset(response) or self.rate_limit.reset_after
+                if delay is None:
+                    delay = self.retry.backoff(rate_limited, self._rng)
+                if waited + delay > self.retry.max_rate_limit_wait:
+                    raise self._over_budget(call, f"HTTP 429: {message}", delay, waited, extra)
+                if rate_limited >= self.retry.max_rate_limited_attempts:
                     raise self.error(
                         RateLimited, call,
-                        f"rate limited (HTTP 429: {message}); server asks to wait {retry_after:.0f}s",
-                        status_code=status, retry_after=retry_after, extra_secrets=extra,
+                        f"still rate limited after {rate_limited} attempts (HTTP 429: {message})",
+                        status_code=status, retry_after=delay, extra_secrets=extra,
                     )
-                if attempt < self.retry.max_attempts:
-                    delay = retry_after if retry_after is not None else self.retry.backoff(
-                        attempt, self._rng
-                    )
-                    self._wait(call, delay, f"HTTP 429 ({message})", extra)
-                    continue
-                raise self.error(
-                    RateLimited, call, f"still rate limited after {attempt} attempts (HTTP 429: {message})",
-                    status_code=status, retry_after=retry_after, extra_secrets=extra,
-                )
+                self._paused_until = None  # Retry-After is the authority on this wait
+                self._wait(call, delay, f"HTTP 429 ({message})", extra)
+                waited += delay
+                continue
             if status >= 500:
                 if idempotent and attempt < self.retry.max_attempts:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     delay = self.retry.backoff(attempt, self._rng)
                     if retry_after is not None:
-                        delay = max(delay, min(retry_after, self.retry.max_retry_after))
+                        delay = max(delay, min(retry_after, self.retry.max_rate_limit_wait))
                     self._wait(call, delay, f"HTTP {status} ({message})", extra)
                     continue
                 suffix = "" if idempotent else "; not retried because the call is not idempotent"
@@ -311,6 +418,40 @@ class PlatformHttp:
             raise self.error(
                 kind, call, f"HTTP {status}: {message}", status_code=status, extra_secrets=extra
             )
+
+    def _note_budget(self, response: httpx.Response) -> None:
+        """Remember the budget the answer states; a used-up window pauses the next request."""
+        status = RateLimitStatus.from_headers(response.headers)
+        if status == RateLimitStatus():
+            return
+        self.rate_limit = status
+        if status.remaining is not None and status.remaining <= 0 and status.reset_after:
+            self._paused_until = time.monotonic() + status.reset_after
+
+    def _pace(self, call: str, waited: float, extra: Iterable[str | None]) -> float:
+        """Wait out a used-up window before sending (within the budget); seconds waited."""
+        if self._paused_until is None:
+            return 0.0
+        delay = self._paused_until - time.monotonic()
+        self._paused_until = None
+        if delay <= 0:
+            return 0.0
+        if waited + delay > self.retry.max_rate_limit_wait:
+            raise self._over_budget(call, "the request budget of this window is used up "
+                                    f"(limit {self.rate_limit.limit or '?'})", delay, waited, extra)
+        self._wait(call, delay, "request budget used up (remaining 0)", extra)
+        return delay
+
+    def _over_budget(self, call: str, why: str, delay: float, waited: float,
+                     extra: Iterable[str | None]) -> RateLimited:
+        until = datetime.now(UTC) + timedelta(seconds=delay)
+        return self.error(  # type: ignore[return-value]
+            RateLimited, call,
+            f"rate limited ({why}); the platform asks to wait {delay:.0f}s, until "
+            f"{until:%H:%M:%S} UTC, beyond this run's rate-limit wait budget "
+            f"({self.retry.max_rate_limit_wait:g}s, {waited:.0f}s already waited)",
+            status_code=429, retry_after=delay, extra_secrets=extra,
+        )
 
     def _wait(self, call: str, delay: float, why: str, extra: Iterable[str | None]) -> None:
         logger.info(

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from rotator.platforms.endpoints import checked_endpoint
 from rotator.platforms.http import PlatformHttp, RetryPolicy, ServiceHints, make_http_client
 
 RESEND_API_URL = "https://api.resend.com"
 # Resend rejects requests without a User-Agent (403, error 1010).
 USER_AGENT = "rotator"
+# List endpoints: "Default is 20, maximum is 100, and minimum is 1" (docs api-reference/pagination).
+MAX_PAGE_SIZE = 100
 
 _HINTS = ServiceHints(
     service="Resend",
@@ -31,6 +34,13 @@ class ResendApiKey:
     name: str
     created_at: str | None = None
     last_used_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ResendDomain:
+    id: str
+    name: str
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,9 @@ class ResendClient:
         key = env.get("RESEND_API_KEY")
         if not key:
             raise ValueError("RESEND_API_KEY is not set")
-        kwargs.setdefault("base_url", env.get("RESEND_BASE_URL") or RESEND_API_URL)
+        if "base_url" not in kwargs:
+            kwargs["base_url"] = checked_endpoint("resend", env.get("RESEND_BASE_URL"),
+                                                  RESEND_API_URL, env, source="RESEND_BASE_URL")
         return cls(key, **kwargs)
 
     def __repr__(self) -> str:
@@ -89,18 +101,28 @@ class ResendClient:
     def close(self) -> None:
         self.http.close()
 
-    def list_api_keys(self) -> list[ResendApiKey]:
-        keys: list[ResendApiKey] = []
+    def _list_all(self, call: str, path: str, page_size: int) -> list[dict[str, Any]]:
+        """Every item of a Resend list endpoint, following ``has_more`` with ``after``."""
+        items: list[dict[str, Any]] = []
         after: str | None = None
         while True:
-            params = {"limit": 100, **({"after": after} if after else {})}
-            body = self.http.request("api-keys/list", "GET", "/api-keys", params=params).json()
-            page = [ResendApiKey(k["id"], k.get("name", ""), k.get("created_at"),
-                                 k.get("last_used_at")) for k in body.get("data", [])]
-            keys.extend(page)
+            params = {"limit": page_size, **({"after": after} if after else {})}
+            body = self.http.request(call, "GET", path, params=params).json()
+            page = [item for item in body.get("data", []) if isinstance(item, dict)]
+            items.extend(page)
             if not body.get("has_more") or not page:
-                return keys
-            after = page[-1].id
+                return items
+            after = page[-1]["id"]
+
+    def list_api_keys(self, *, page_size: int = MAX_PAGE_SIZE) -> list[ResendApiKey]:
+        return [ResendApiKey(k["id"], k.get("name", ""), k.get("created_at"),
+                             k.get("last_used_at"))
+                for k in self._list_all("api-keys/list", "/api-keys", page_size)]
+
+    def list_domains(self, *, page_size: int = MAX_PAGE_SIZE) -> list[ResendDomain]:
+        """The team's sending domains (a full_access key is needed to read them)."""
+        return [ResendDomain(d["id"], d.get("name", ""), d.get("status"))
+                for d in self._list_all("domains/list", "/domains", page_size)]
 
     def create_api_key(self, name: str, *, permission: str = "full_access",
                        domain_id: str | None = None) -> CreatedResendKey:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -25,14 +26,16 @@ VERCEL_API_URL = "https://api.vercel.com"
 READY_STATES = frozenset({"READY"})
 FAILED_STATES = frozenset({"ERROR", "CANCELED", "DELETED"})
 TERMINAL_STATES = READY_STATES | FAILED_STATES  # BLOCKED and unknown values = not done yet
+_MAX_PAGES = 100  # a list longer than this many pages is cut rather than looped forever
+FAILED_CHECKS = frozenset({"failed", "canceled"})  # spec checksConclusion; skipped is fine
 
 _HINTS = ServiceHints(
     service="Vercel",
     auth=(
-        "check VERCEL_TOKEN and, for a team project, VERCEL_TEAM_ID; the token needs access "
-        "to the team that owns the project"
+        "check VERCEL_TOKEN and, for a team project, the team ([platforms.vercel] team or "
+        "VERCEL_TEAM_ID: its id or its slug); the token needs access to that team"
     ),
-    not_found="check the project id or name and the team (VERCEL_TEAM_ID)",
+    not_found="check the project id or name and the team ([platforms.vercel] team, id or slug)",
 )
 
 
@@ -74,35 +77,97 @@ class VercelEnvRow:
 
 
 @dataclass(frozen=True)
+class VercelEnvListing:
+    rows: tuple[VercelEnvRow, ...]
+    hidden_production: int = 0  # production rows this token is not allowed to see
+
+
+@dataclass(frozen=True)
 class VercelDeployment:
+    """One deployment; ``scope`` says which stable URL it serves: ``production``,
+    ``preview:BRANCH`` or ``env:CUSTOM_ENVIRONMENT_ID``."""
+
     id: str
     ready_state: str
     url: str | None = None
     target: str | None = None
     alias_assigned: bool = False
     error_message: str | None = None
+    git_branch: str | None = None
+    custom_environment_id: str | None = None
+    custom_environment_slug: str | None = None
+    checks_state: str | None = None
+    checks_conclusion: str | None = None
+    created_at: int = 0
+    project_id: str | None = None
+    require_alias: bool = False  # production of a project that assigns its domains itself
+
+    @property
+    def scope(self) -> str:
+        if self.custom_environment_id:
+            return f"env:{self.custom_environment_id}"
+        if self.target == "production":
+            return "production"
+        return f"preview:{self.git_branch or ''}"
+
+    @property
+    def checks_failed(self) -> bool:
+        return self.checks_conclusion in FAILED_CHECKS
 
     @property
     def finished(self) -> bool:
-        return self.ready_state in TERMINAL_STATES
+        """Nothing more will change that decides success: failed, or READY with checks done
+        (when there are checks) and, where required, the alias assigned."""
+        if self.ready_state in FAILED_STATES or self.checks_failed:
+            return True
+        if self.ready_state != "READY":
+            return False
+        if self.checks_state is not None and self.checks_state != "completed":
+            return False
+        return self.alias_assigned or not self.require_alias
 
     @property
     def succeeded(self) -> bool:
-        """READY, and for production the domains point at it (aliasAssigned)."""
-        if self.ready_state != "READY":
-            return False
-        return self.alias_assigned or self.target != "production"
+        """READY, no check failed or canceled (`checksConclusion`), and aliased where the
+        project aliases production automatically (api/vercel.md §10, Vercel's own client)."""
+        return (self.ready_state == "READY" and not self.checks_failed and self.finished)
+
+    @property
+    def status(self) -> str:
+        """readyState, with the reason when it is READY but not a success."""
+        if self.ready_state == "READY" and self.checks_failed:
+            return f"READY, checks {self.checks_conclusion}"
+        if self.ready_state == "READY" and self.require_alias and not self.alias_assigned:
+            return "READY, not aliased"
+        return self.ready_state
 
     @classmethod
-    def from_api(cls, body: Mapping[str, Any]) -> VercelDeployment:
+    def from_api(cls, body: Mapping[str, Any], *, require_alias: bool = False) -> VercelDeployment:
         message = None
         if body.get("errorCode") or body.get("errorMessage"):
             message = f"{body.get('errorCode') or ''} {body.get('errorMessage') or ''}".strip()
+        meta = body.get("meta") or {}
+        git_source = body.get("gitSource") or {}
+        custom = body.get("customEnvironment") or {}
         return cls(id=body.get("id") or body["uid"],
                    ready_state=body.get("readyState") or body.get("state") or "QUEUED",
                    url=body.get("url"), target=body.get("target"),
                    alias_assigned=bool(body.get("aliasAssigned")) and not body.get("aliasError"),
-                   error_message=message)
+                   error_message=message,
+                   git_branch=meta.get("githubCommitRef") or meta.get("gitlabCommitRef")
+                   or meta.get("bitbucketCommitRef") or git_source.get("ref"),
+                   custom_environment_id=custom.get("id"),
+                   custom_environment_slug=custom.get("slug"),
+                   checks_state=body.get("checksState"),
+                   checks_conclusion=body.get("checksConclusion"),
+                   created_at=int(body.get("createdAt") or body.get("created") or 0),
+                   project_id=body.get("projectId"), require_alias=require_alias)
+
+
+@dataclass(frozen=True)
+class VercelCustomEnvironment:
+    id: str
+    slug: str
 
 
 @dataclass(frozen=True)
@@ -110,22 +175,32 @@ class VercelProject:
     id: str
     name: str
     production_deployment_id: str | None
+    # spec Project.autoAssignCustomDomains; absent = the default, true
+    auto_assign_custom_domains: bool = True
+    custom_environments: tuple[VercelCustomEnvironment, ...] = ()
+
+    def custom_environment(self, slug_or_id: str) -> VercelCustomEnvironment | None:
+        return next((e for e in self.custom_environments if slug_or_id in (e.id, e.slug)), None)
 
 
 class VercelClient:
-    """Vercel's REST API with a Bearer token, optionally scoped to a team (``teamId``)."""
+    """Vercel's REST API with a Bearer token, optionally scoped to a team.
+
+    ``team`` is the team's id (``team_…``, sent as ``teamId``) or its URL slug (sent as
+    ``slug``): every endpoint takes either (api/vercel.md §1).
+    """
 
     def __init__(
         self,
         token: str,
         *,
-        team_id: str | None = None,
+        team: str | None = None,
         base_url: str = VERCEL_API_URL,
         timeout: float = 15.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.team_id = team_id
+        self.team = team
         self._sleep = sleep
         self.http = PlatformHttp(
             make_http_client(base_url, timeout=timeout, headers={
@@ -139,10 +214,10 @@ class VercelClient:
         token = env.get("VERCEL_TOKEN")
         if not token:
             raise ValueError("VERCEL_TOKEN is not set")
-        return cls(token, team_id=env.get("VERCEL_TEAM_ID") or None, **kwargs)
+        return cls(token, team=env.get("VERCEL_TEAM_ID") or None, **kwargs)
 
     def __repr__(self) -> str:
-        return f"VercelClient(base_url={str(self.http.client.base_url)!r}, team_id={self.team_id!r})"
+        return f"VercelClient(base_url={str(self.http.client.base_url)!r}, team={self.team!r})"
 
     def __enter__(self) -> VercelClient:
         return self
@@ -155,13 +230,28 @@ class VercelClient:
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         params = {k: v for k, v in extra.items() if v is not None}
-        if self.team_id:
-            params["teamId"] = self.team_id
+        if self.team:
+            params["teamId" if self.team.startswith("team_") else "slug"] = self.team
         return params
 
     @staticmethod
     def _p(project: str) -> str:
         return quote(project, safe="")
+
+    def _pages(self, call: str, path: str, **query: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a list, following ``pagination.next`` (a timestamp sent back as
+        ``until``, spec `Pagination`) until it is null."""
+        until = None
+        for _ in range(_MAX_PAGES):
+            body = self.http.request(call, "GET", path,
+                                     params=self._params(until=until, **query)).json()
+            if not isinstance(body, dict):
+                return
+            yield body
+            following = (body.get("pagination") or {}).get("next")
+            if following is None or following == until:
+                return
+            until = following
 
     def current_user(self) -> str:
         """The username the token belongs to (`GET /v2/user`): proves a token is live."""
@@ -169,12 +259,19 @@ class VercelClient:
         return str((body.get("user") or {}).get("username") or "")
 
     # -- env rows -----------------------------------------------------------------------
+    def env_listing(self, project: str) -> VercelEnvListing:
+        """Every env row the token may see (all targets, branches and custom environments),
+        and how many production rows it may not (``hiddenProductionEnvCount``, api/vercel.md §3)."""
+        rows: list[VercelEnvRow] = []
+        hidden = 0
+        for page in self._pages("filterProjectEnvs", f"/v10/projects/{self._p(project)}/env"):
+            rows += [VercelEnvRow.from_api(row) for row in page.get("envs") or ()]
+            hidden = max(hidden, int(page.get("hiddenProductionEnvCount") or 0))
+        return VercelEnvListing(tuple(rows), hidden)
+
     def list_env(self, project: str) -> list[VercelEnvRow]:
-        """Every env row of the project (all targets, branches and custom environments)."""
-        body = self.http.request("filterProjectEnvs", "GET", f"/v10/projects/{self._p(project)}/env",
-                                 params=self._params()).json()
-        envs = body.get("envs", []) if isinstance(body, dict) else []
-        return [VercelEnvRow.from_api(row) for row in envs]
+        """Every env row of the project the token may see."""
+        return list(self.env_listing(project).rows)
 
     def rows_for_key(self, project: str, key: str) -> list[VercelEnvRow]:
         return [row for row in self.list_env(project) if row.key == key]
@@ -197,6 +294,7 @@ class VercelClient:
         target: Sequence[str],
         type: str = "encrypted",  # noqa: A002 - Vercel's field name
         git_branch: str | None = None,
+        custom_environment_ids: Sequence[str] = (),
         upsert: bool = False,
     ) -> VercelEnvRow:
         """Create one row (``upsert=True`` updates an existing row with exactly these targets)."""
@@ -204,6 +302,8 @@ class VercelClient:
                                    "target": list(target)}
         if git_branch:
             payload["gitBranch"] = git_branch
+        if custom_environment_ids:
+            payload["customEnvironmentIds"] = list(custom_environment_ids)
         response = self.http.request(
             "createProjectEnv", "POST", f"/v10/projects/{self._p(project)}/env",
             params=self._params(upsert="true" if upsert else None), json=payload,
@@ -232,19 +332,58 @@ class VercelClient:
         )
         return VercelEnvRow.from_api(response.json())
 
-    # -- deployments --------------------------------------------------------------------
+    # -- projects -----------------------------------------------------------------------
     def get_project(self, project: str) -> VercelProject:
         body = self.http.request("getProject", "GET", f"/v9/projects/{self._p(project)}",
                                  params=self._params()).json()
         production = (body.get("targets") or {}).get("production") or {}
-        return VercelProject(id=body["id"], name=body["name"],
-                             production_deployment_id=production.get("id"))
+        return VercelProject(
+            id=body["id"], name=body["name"], production_deployment_id=production.get("id"),
+            auto_assign_custom_domains=body.get("autoAssignCustomDomains") is not False,
+            custom_environments=tuple(self._custom_environment(e)
+                                      for e in body.get("customEnvironments") or ()))
+
+    @staticmethod
+    def _custom_environment(body: Mapping[str, Any]) -> VercelCustomEnvironment:
+        return VercelCustomEnvironment(id=body["id"], slug=body.get("slug") or body["id"])
+
+    def custom_environments(self, project: str) -> list[VercelCustomEnvironment]:
+        """`GET /v9/projects/{idOrName}/custom-environments` (spec "Retrieve custom environments")."""
+        body = self.http.request("listCustomEnvironments", "GET",
+                                 f"/v9/projects/{self._p(project)}/custom-environments",
+                                 params=self._params()).json()
+        return [self._custom_environment(e) for e in body.get("environments") or ()]
+
+    def project_domains(self, project: str) -> list[str]:
+        body = self.http.request("getProjectDomains", "GET",
+                                 f"/v9/projects/{self._p(project)}/domains",
+                                 params=self._params()).json()
+        return [d["name"] for d in body.get("domains", [])]
+
+    # -- deployments --------------------------------------------------------------------
+    def list_deployments(self, project: str, *, target: str | None = None,
+                         state: str | None = None, limit: int = 100) -> list[VercelDeployment]:
+        """Deployments of the project, newest first, every page."""
+        pages = self._pages("getDeployments", "/v6/deployments", projectId=project,
+                            target=target, state=state, limit=limit)
+        return [VercelDeployment.from_api(d) for page in pages
+                for d in page.get("deployments") or ()]
 
     def list_production_deployments(self, project: str, *, state: str | None = "READY",
                                     limit: int = 10) -> list[VercelDeployment]:
-        body = self.http.request("getDeployments", "GET", "/v6/deployments", params=self._params(
-            projectId=project, target="production", state=state, limit=limit)).json()
-        return [VercelDeployment.from_api(d) for d in body.get("deployments", [])]
+        return self.list_deployments(project, target="production", state=state, limit=limit)
+
+    def serving_deployments(self, project: str) -> dict[str, VercelDeployment]:
+        """scope -> the deployment each stable URL serves or is about to: production is
+        ``targets.production`` (else the newest READY one); each preview branch and custom
+        environment is its newest deployment."""
+        found: dict[str, VercelDeployment] = {}
+        for deployment in self.list_deployments(project):  # newest first
+            if deployment.scope != "production":
+                found.setdefault(deployment.scope, deployment)
+        with contextlib.suppress(NotFound):
+            found["production"] = self.current_production_deployment(project)
+        return found
 
     def current_production_deployment(self, project: str) -> VercelDeployment:
         """``targets.production`` of the project, else the newest READY production deployment."""
@@ -257,39 +396,69 @@ class VercelClient:
                                   f"project {project!r} has no READY production deployment")
         return ready[0]
 
-    def redeploy_production(self, project: str) -> VercelDeployment:
-        """New production build of the current production deployment, with the current env."""
-        current = self.current_production_deployment(project)
-        name = self.get_project(project).name
+    def redeploy(self, project_name: str, source: VercelDeployment) -> VercelDeployment:
+        """A new build of ``source`` for the same target, with the env as it is now.
+
+        ``target`` is always sent for production (omitted means preview, spec
+        createDeployment) and a custom environment goes by ``customEnvironmentSlugOrId``,
+        as `vercel redeploy` does (api/vercel.md §8); a preview keeps its git branch.
+        """
+        payload: dict[str, Any] = {"deploymentId": source.id, "name": project_name,
+                                   "meta": {"action": "redeploy"}}
+        if source.custom_environment_id:
+            payload["customEnvironmentSlugOrId"] = source.custom_environment_id
+        elif source.target == "production":
+            payload["target"] = "production"
         response = self.http.request(
             "createDeployment", "POST", "/v13/deployments", params=self._params(forceNew="1"),
-            json={"deploymentId": current.id, "name": name, "target": "production",
-                  "meta": {"action": "redeploy"}},
+            json=payload,
             idempotent=False,  # a retry could start a second build
         )
         return VercelDeployment.from_api(response.json())
 
-    def get_deployment(self, deployment_id: str) -> VercelDeployment:
+    def redeploy_production(self, project: str) -> VercelDeployment:
+        """New production build of the current production deployment, with the current env."""
+        current = self.current_production_deployment(project)
+        return self.redeploy(self.get_project(project).name, current)
+
+    def promote(self, project_id: str, deployment_id: str) -> None:
+        """Point the production domains at a READY deployment (no rebuild; spec requestPromote)."""
+        self.http.request("requestPromote", "POST",
+                          f"/v10/projects/{self._p(project_id)}/promote/{self._p(deployment_id)}",
+                          params=self._params(), json={}, idempotent=True)
+
+    def get_deployment(self, deployment_id: str, *,
+                       require_alias: bool = False) -> VercelDeployment:
         body = self.http.request("getDeployment", "GET",
                                  f"/v13/deployments/{self._p(deployment_id)}",
                                  params=self._params()).json()
-        return VercelDeployment.from_api(body)
+        return VercelDeployment.from_api(body, require_alias=require_alias)
 
     def wait_for_deployment(self, deployment_id: str, *, timeout: float = 900.0,
-                            poll_interval: float = 5.0) -> VercelDeployment:
-        """Poll ``readyState`` until READY/ERROR/CANCELED; check ``.succeeded`` on the result."""
-        deployment, finished = poll_until(
-            lambda: self.get_deployment(deployment_id),
-            lambda d: d.ready_state in FAILED_STATES or d.succeeded,
-            timeout=timeout, interval=poll_interval, sleep=self._sleep)
+                            poll_interval: float = 5.0,
+                            require_alias: bool | None = None) -> VercelDeployment:
+        """Poll until the deployment is finished; check ``.succeeded`` on the result.
+
+        ``require_alias`` also waits for ``aliasAssigned``; by default it is required of a
+        production deployment whose project assigns its domains automatically (spec Project
+        ``autoAssignCustomDomains``, default true): in a project that does not, production
+        deployments end READY and STAGED, never aliased, until promoted.
+        """
+        needs: list[bool] = [] if require_alias is None else [require_alias]
+
+        def fetch() -> VercelDeployment:
+            deployment = self.get_deployment(deployment_id)
+            if not needs:
+                needs.append(deployment.target == "production" and (
+                    deployment.project_id is None
+                    or self.get_project(deployment.project_id).auto_assign_custom_domains))
+            return replace(deployment, require_alias=needs[0])
+
+        deployment, finished = poll_until(fetch, lambda d: d.finished,
+                                          timeout=timeout, interval=poll_interval,
+                                          sleep=self._sleep)
         if not finished:
             raise self.http.error(
                 DeploymentTimeout, "getDeployment",
-                f"deployment {deployment_id} still {deployment.ready_state} after {timeout:.0f}s")
+                f"deployment {deployment_id} still {deployment.status} after {timeout:.0f}s")
         return deployment
-
-    def project_domains(self, project: str) -> list[str]:
-        body = self.http.request("getProjectDomains", "GET",
-                                 f"/v9/projects/{self._p(project)}/domains",
-                                 params=self._params()).json()
-        return [d["name"] for d in body.get("domains", [])]

@@ -26,7 +26,8 @@ def push_values(ctx: RunContext, which: str, prefix: str) -> list[str]:
         if ctx.journal.done(step):
             continue
         requested = f"apply-set-requested:{location['key']}"
-        if prefix == "rollback" and not ctx.journal.done(requested):
+        if prefix == "rollback" and not ctx.journal.done(requested) and not location.get(
+                "old_replaced"):
             continue
         value = location.get(f"{which}_value")
         if value is None:

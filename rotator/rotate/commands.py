@@ -10,6 +10,7 @@ from pathlib import Path
 from rotator.config import find_config, load_config
 from rotator.errors import RotatorError
 from rotator.interrupt import terminate_as_interrupt
+from rotator.redact import redact_urls
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.plan import render_plan_text
 from rotator.rotate.run import (
@@ -29,12 +30,18 @@ def load_settings(config_path: Path | None) -> RotationSettings:
 
 
 def _progress(line: str) -> None:
-    sys.stderr.write(line + "\n")
+    sys.stderr.write(redact_urls(line) + "\n")
     sys.stderr.flush()
+
+
+def _redacting(write: Callable[[str], None]) -> Callable[[str], None]:
+    """Every printer of these commands masks credentials inside URLs (plan, account, JSON)."""
+    return lambda text: write(redact_urls(text))
 
 
 def run_plan(config_path: Path | None, secret_names: tuple[str, ...], output_format: str,
              allow_unreadable: bool, write: Callable[[str], None]) -> int:
+    write = _redacting(write)
     settings = load_settings(config_path)
     plans = plan_rotation(settings, list(secret_names) or None, allow_unreadable=allow_unreadable)
     if output_format == "json":
@@ -59,6 +66,7 @@ def _result_json(result: RotationResult) -> dict:
 
 
 def _report(result: RotationResult, output_format: str, write: Callable[[str], None]) -> int:
+    write = _redacting(write)
     if output_format == "json":
         write(json.dumps({"version": 1, "runs": [_result_json(result)]}, indent=2))
         return result.exit_code
@@ -93,6 +101,7 @@ def run_due(config_path: Path | None, output_format: str, write: Callable[[str],
     """Every due group, one run each; exit 1 (after the summary) if anything failed."""
     from rotator.rotate.due import rotate_due
 
+    write = _redacting(write)
     settings = load_settings(config_path)
     with terminate_as_interrupt():
         outcome = rotate_due(settings, echo=_progress)

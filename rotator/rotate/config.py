@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ from rotator.config import RotatorConfig
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
 from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
+from rotator.platforms.http import RetryPolicy
+from rotator.redact import redact_url
 from rotator.rotate.family import FamilyRotation, load_family
 from rotator.rotate.generate import parse_format
 
@@ -23,18 +25,19 @@ MODES = ("scheduled", "leak")
 SHARED = "shared"  # Railway's name for an environment's shared variables in references
 VERCEL_TARGETS = ("production", "preview", "development")
 _RAILWAY_TARGET = re.compile(r"^railway:(?P<service>[^@:\s]+)@(?P<environment>[^@:\s]+)$")
-_VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+):(?P<targets>[a-z+]+)$")
+_VERCEL_TARGET = re.compile(r"^vercel:(?P<project>[^:\s]+)(?::(?P<targets>[a-z0-9+-]+))?$")
 _AGE = re.compile(r"^\s*(\d+)\s*([dw])\s*$")
 
 
 @dataclass(frozen=True)
 class Target:
-    """`railway:SERVICE@ENVIRONMENT` or `vercel:PROJECT:production+preview`."""
+    """`railway:SERVICE@ENVIRONMENT` or `vercel:PROJECT[:production+preview+…]`."""
 
     spec: str
     platform: str
     name: str  # Railway service or Vercel project
     environment: str | None = None  # Railway environment
+    # production/preview/development and custom environment slugs; empty: every row
     vercel_targets: tuple[str, ...] = ()
 
     @property
@@ -76,6 +79,11 @@ class HealthCheck:
     expect_json: dict[str, Any] = field(default_factory=dict)
     timeout: float = 5.0
 
+    @property
+    def shown(self) -> str:
+        """The URL as printed: credentials in it (user:password@, ?token=…) masked."""
+        return redact_url(self.url)
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -87,6 +95,19 @@ class Timing:
     health_attempts: int = 5
     health_interval: float = 3.0
     retry_base_delay: float = 0.5
+    # Waiting on a platform's rate limit (Retry-After, a used-up hourly budget) per call:
+    # the rotation waits this long; a rollback, which must not give up, longer.
+    max_rate_limit_wait: float = 300.0
+    rollback_rate_limit_wait: float = 3600.0
+
+    def retry_policy(self) -> RetryPolicy:
+        """How every platform client of a run retries (429, 5xx, timeouts)."""
+        return RetryPolicy(base_delay=self.retry_base_delay,
+                           max_rate_limit_wait=self.max_rate_limit_wait)
+
+    def for_rollback(self) -> Timing:
+        """The same limits, with the rollback's (longer) rate-limit wait budget."""
+        return replace(self, max_rate_limit_wait=self.rollback_rate_limit_wait)
 
 
 @dataclass(frozen=True)
@@ -131,10 +152,15 @@ def _string(table: dict[str, Any], key: str, where: str, *, required: bool = Tru
     return value
 
 
+MAX_SECONDS = 24 * 3600.0  # no wait rotator makes is longer than a day; more is a typo
+
+
 def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{where}.{key} must be a positive number of seconds")
+    # nan and 1e308 are numbers to TOML: one made every comparison false, the other
+    # overflowed a deadline mid-rotation (issue 12)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_SECONDS:
+        raise ConfigError(f"{where}.{key} must be a number of seconds between 0 and {MAX_SECONDS:.0f}")
     return float(value)
 
 
@@ -152,22 +178,24 @@ def parse_target(spec: Any, where: str) -> Target:
         return Target(spec, "railway", railway["service"], railway["environment"])
     vercel = _VERCEL_TARGET.match(spec)
     if vercel:
-        targets = tuple(vercel["targets"].split("+"))
-        bad = [t for t in targets if t not in VERCEL_TARGETS]
-        if bad or len(set(targets)) != len(targets):
-            raise ConfigError(f"{where}: {spec!r} has an unknown or repeated Vercel target",
-                              f"use {'+'.join(VERCEL_TARGETS)}")
+        # A name other than the three standard targets is a custom environment's slug, as
+        # the Vercel CLI reads them (api/vercel.md §2); it is resolved against the project.
+        targets = tuple(vercel["targets"].split("+")) if vercel["targets"] else ()
+        if any(not t for t in targets) or len(set(targets)) != len(targets):
+            raise ConfigError(f"{where}: {spec!r} has an empty or repeated Vercel target",
+                              f"use {'+'.join(VERCEL_TARGETS)} and custom environment slugs, "
+                              f"or vercel:{vercel['project']} for every row")
         return Target(spec, "vercel", vercel["project"], vercel_targets=targets)
     raise ConfigError(f"{where}: {spec!r} is not a target",
-                      "write railway:SERVICE@ENVIRONMENT, railway:shared@ENVIRONMENT or "
-                      "vercel:PROJECT:production+preview")
+                      "write railway:SERVICE@ENVIRONMENT, railway:shared@ENVIRONMENT, "
+                      "vercel:PROJECT:production+preview+CUSTOM_ENV or vercel:PROJECT")
 
 
 def parse_max_age(value: Any, where: str) -> int | None:
     if value is None:
         return None
     match = _AGE.match(value) if isinstance(value, str) else None
-    if not match or int(match[1]) < 1:
+    if not match or not 1 <= int(match[1]) <= 36500:  # past a century it is a typo (and overflows)
         raise ConfigError(f"{where} must look like \"90d\" or \"12w\" (at least one day)")
     return int(match[1]) * (7 if match[2] == "w" else 1)
 
@@ -269,7 +297,8 @@ def _rotation_settings(config: RotatorConfig,
     where = f"{path}: rotation"
     _unknown_keys(rotation, {"state_dir", "key_file", "record_file", "request_timeout",
                              "deploy_timeout", "poll_interval", "health_attempts",
-                             "health_interval", "retry_base_delay"}, where)
+                             "health_interval", "retry_base_delay", "max_rate_limit_wait",
+                             "rollback_rate_limit_wait"}, where)
     state_dir = Path(_string(rotation, "state_dir", where, required=False)
                      or env.get("ROTATOR_STATE_DIR")
                      or Path.home() / ".local" / "state" / "rotator").expanduser()
@@ -277,7 +306,7 @@ def _rotation_settings(config: RotatorConfig,
                     or env.get("ROTATOR_JOURNAL_KEY_FILE")
                     or Path.home() / ".config" / "rotator" / "journal.key").expanduser()
     attempts = rotation.get("health_attempts", Timing.health_attempts)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 1000:
         raise ConfigError(f"{where}.health_attempts must be a positive integer")
     timing = Timing(
         request_timeout=_number(rotation, "request_timeout", where, Timing.request_timeout),
@@ -286,7 +315,15 @@ def _rotation_settings(config: RotatorConfig,
         health_attempts=attempts,
         health_interval=_number(rotation, "health_interval", where, Timing.health_interval),
         retry_base_delay=_number(rotation, "retry_base_delay", where, Timing.retry_base_delay),
+        max_rate_limit_wait=_number(rotation, "max_rate_limit_wait", where,
+                                    Timing.max_rate_limit_wait),
+        rollback_rate_limit_wait=_number(rotation, "rollback_rate_limit_wait", where,
+                                         Timing.rollback_rate_limit_wait),
     )
+    if timing.rollback_rate_limit_wait < timing.max_rate_limit_wait:
+        raise ConfigError(f"{where}.rollback_rate_limit_wait must be at least "
+                          "max_rate_limit_wait", "a rollback waits out rate limits longer than "
+                          "the rotation it undoes")
     if not state_dir.is_absolute():
         state_dir = (path.parent / state_dir).resolve()
     if not key_file.is_absolute():

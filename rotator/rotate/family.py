@@ -107,10 +107,20 @@ class FamilyRotation:
         """``old_values``: location key → current value; ``variables``: key → variable name."""
         return FamilyPlan()
 
+    def locked_resources(self, provider: Mapping[str, Any]) -> list[str]:
+        """Provider resources a run changes besides the variables (named without secrets),
+        so two groups sharing one (a Resend key, a database role) never rotate at once."""
+        return []
+
     # -- the new value ----------------------------------------------------------------------
     def generate(self, ctx: FamilyContext) -> str:
         """A new secret made here (families that do not issue through a provider)."""
         return generate_secret(ctx.group.format)
+
+    def issues_for(self, provider: Mapping[str, Any]) -> bool:
+        """Does the provider mint this run's new value? ``provider`` is the plan's provider
+        state (PostgreSQL on Neon: yes, through reset_password; elsewhere: no)."""
+        return self.issues_credential
 
     def issue(self, ctx: FamilyContext) -> str:
         """Mint the new secret at the provider; remember its id in ``ctx.provider``."""
@@ -129,8 +139,12 @@ class FamilyRotation:
     def activate(self, ctx: FamilyContext) -> None:
         """Make the provider accept the new secret (before the redeploys)."""
 
-    def deactivate(self, ctx: FamilyContext) -> None:
-        """Undo ``activate`` (rollback): the provider accepts the old secret again."""
+    def deactivate(self, ctx: FamilyContext) -> str | None:
+        """Undo ``activate`` (rollback): the provider accepts the old secret again.
+
+        A provider that cannot take the old secret back (Neon picks every password itself)
+        returns the replacement it now accepts instead; the rollback writes that to every
+        location in place of the old value."""
 
     def provider_problems(self, ctx: FamilyContext, which: str) -> list[str]:
         """Provider-side proof that ``which`` ("new" or "old") is the working credential."""

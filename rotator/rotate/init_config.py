@@ -22,6 +22,7 @@ from rotator.config import RotatorConfig
 from rotator.errors import ConfigError, RotatorError
 from rotator.inventory.collect import Inventory, LiveVariable
 from rotator.inventory.config import PlatformsConfig, RailwayTarget, VercelTarget
+from rotator.platforms.endpoints import ALLOW_ENV
 from rotator.rotate.config import VERCEL_TARGETS, load_rotation_settings, parse_target
 from rotator.rotate.family import load_family, rotatable_families
 
@@ -150,14 +151,12 @@ def _targets(members: Iterable[LiveVariable]) -> tuple[tuple[str, ...], list[str
         if member.platform == "railway":
             specs.append(f"railway:{member.service}@{member.environment}")
             continue
-        standard = set(member.vercel_targets) & set(VERCEL_TARGETS)
-        if not standard:
-            problems.append(f"{member.label()}: a custom-environment row, which a target cannot "
-                            "name; rotate it by hand")
-            continue
-        vercel.setdefault(member.project, set()).update(standard)
+        # standard targets, then custom environments by slug (a target names them so)
+        vercel.setdefault(member.project, set()).update(
+            set(member.vercel_targets) & set(VERCEL_TARGETS), member.vercel_custom_environments)
     for project, targets in vercel.items():
-        specs.append(f"vercel:{project}:" + "+".join(t for t in VERCEL_TARGETS if t in targets))
+        ordered = [t for t in VERCEL_TARGETS if t in targets] + sorted(targets - set(VERCEL_TARGETS))
+        specs.append(f"vercel:{project}:" + "+".join(ordered))
     valid: list[str] = []
     for spec in dict.fromkeys(specs):
         try:
@@ -392,15 +391,21 @@ def render_config(proposal: ConfigProposal) -> str:
               "",
               "[rotation]",
               "# where journals, locks and the rotation history live (default shown):",
-              '# state_dir = "~/.local/state/rotator"']
+              '# state_dir = "~/.local/state/rotator"',
+              "# seconds one call may wait on a platform's rate limit, and a rollback's "
+              "(defaults shown):",
+              "# max_rate_limit_wait = 300",
+              "# rollback_rate_limit_wait = 3600"]
     return "\n".join(lines) + "\n"
 
 
-def check_config_text(text: str, source: Path) -> None:
-    """The written file must load as a rotation config; a failure here is a bug in init."""
+def check_config_text(text: str, source: Path, allowed_endpoints: str = "") -> None:
+    """The written file must load as a rotation config; a failure here is a bug in init.
+    ``allowed_endpoints``: the ROTATOR_ALLOW_ENDPOINTS init itself ran with (its `url`s)."""
     try:
         data = tomllib.loads(text)
-        load_rotation_settings(RotatorConfig(source=source, data=data), environ={})
+        load_rotation_settings(RotatorConfig(source=source, data=data),
+                               environ={ALLOW_ENV: allowed_endpoints})
     except (tomllib.TOMLDecodeError, ConfigError) as error:
         raise RotatorError(f"the generated config does not load ({error})",
                            "please report this as a bug; nothing was written") from None
@@ -496,7 +501,7 @@ def run_init(options: InitOptions, environ: Mapping[str, str]) -> InitResult:
     if not proposal.active:
         return InitResult(proposal, None, output)
     text = render_config(proposal)
-    check_config_text(text, output or DEFAULT_OUTPUT)
+    check_config_text(text, output or DEFAULT_OUTPUT, environ.get(ALLOW_ENV, ""))
     if output is not None:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)

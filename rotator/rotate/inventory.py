@@ -14,7 +14,7 @@ from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.clients import railway_client, vercel_client
-from rotator.platforms.http import RetryPolicy
+from rotator.platforms.http import RateLimitStatus, RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
@@ -22,8 +22,14 @@ from rotator.platforms.railway import (
     RailwayVariables,
     references_in,
 )
-from rotator.platforms.vercel import FAILED_STATES, VercelClient
-from rotator.rotate.config import RotationSettings, SecretGroup, Target
+from rotator.platforms.vercel import (
+    FAILED_STATES,
+    READY_STATES,
+    VercelClient,
+    VercelEnvRow,
+    VercelProject,
+)
+from rotator.rotate.config import VERCEL_TARGETS, RotationSettings, SecretGroup, Target, Timing
 from rotator.rotate.railway_references import SHARED_SCOPE, literal_sources, rendered_from
 
 
@@ -45,6 +51,7 @@ class CurrentValues:
     consumers: list[dict[str, Any]] = field(default_factory=list)
     rendered: dict[str, str] = field(default_factory=dict)
     rendered_checks: list[dict[str, Any]] = field(default_factory=list)
+    vercel_units: list[dict[str, Any]] = field(default_factory=list)  # deployments to redeploy
 
     def __repr__(self) -> str:
         return f"CurrentValues(locations={[loc['key'] for loc in self.locations]!r})"
@@ -63,6 +70,7 @@ class PlatformSession:
     def __init__(self, settings: RotationSettings, environ: Mapping[str, str] | None = None):
         self.settings = settings
         self.environ = os.environ if environ is None else environ
+        self.timing = settings.timing
         self._railway: RailwayClient | None = None
         self._vercel: VercelClient | None = None
         self._railway_ids: dict[str, tuple[str, str, str | None]] = {}
@@ -83,7 +91,15 @@ class PlatformSession:
         self.close()
 
     def _retry(self) -> RetryPolicy:
-        return RetryPolicy(base_delay=self.settings.timing.retry_base_delay)
+        return self.timing.retry_policy()
+
+    def use_timing(self, timing: Timing) -> None:
+        """Switch every client, built or yet to be built, to ``timing``'s retry policy (the
+        rollback waits longer on rate limits than the rotation)."""
+        self.timing = timing
+        for client in (self._railway, self._vercel):
+            if client is not None:
+                client.http.retry = self._retry()
 
     @property
     def railway(self) -> RailwayClient:
@@ -104,6 +120,12 @@ class PlatformSession:
                                          timeout=self.settings.timing.request_timeout,
                                          retry=self._retry())
         return self._vercel
+
+    def request_budgets(self) -> list[tuple[str, RateLimitStatus]]:
+        """The request budget each platform stated on its last answer (where it did)."""
+        return [(name, client.http.rate_limit)
+                for name, client in (("Railway", self._railway), ("Vercel", self._vercel))
+                if client is not None and client.http.rate_limit.remaining is not None]
 
     # -- resolution -----------------------------------------------------------------------
     def railway_ids(self, target: Target) -> tuple[str, str, str | None]:
@@ -223,33 +245,102 @@ class PlatformSession:
         return found
 
     def _read_vercel(self, group: SecretGroup, target: Target, current: CurrentValues) -> int:
-        project = target.name
-        rows = self.vercel.list_env(project)
-        found = 0
+        """Every row of each variable in the configured targets (all rows when none are
+        named): production, preview (all branches or one), custom environments, development;
+        then the deployments those rows feed (``_vercel_units``)."""
+        project_name = target.name
+        client = self.vercel
+        project = client.get_project(project_name)
+        named = set(target.vercel_targets)
+        customs = {name for name in named if name not in VERCEL_TARGETS}
+        for slug in sorted(customs):
+            if project.custom_environment(slug) is None:
+                current.blockers.append(f"{target.spec}: project {project.name} has no custom "
+                                        f"environment {slug!r}; check the target")
+        wanted_customs = {e.id for e in project.custom_environments
+                          if not named or e.slug in customs or e.id in customs}
+        listing = client.env_listing(project_name)
+        rows = listing.rows
+        if listing.hidden_production and (not named or "production" in named):
+            current.blockers.append(
+                f"{target.spec}: this token cannot see {listing.hidden_production} production "
+                "variable(s) of the project (hiddenProductionEnvCount), so rows of the key could "
+                "be missed; use a token of a member allowed to read production variables")
+        found, wanted_rows = 0, []
         for variable in group.variables:
             matching = [r for r in rows if r.key == variable]
-            wanted = [r for r in matching if set(r.target) & set(target.vercel_targets)]
+            wanted = [r for r in matching if not named or set(r.target) & named
+                      or set(r.custom_environment_ids) & wanted_customs]
             for row in matching:
                 if row not in wanted:
                     current.notes.append(f"{target.spec}: {variable} row for "
-                                         f"{'+'.join(row.target) or 'custom env'} is outside "
-                                         "the configured targets; left unchanged")
+                                         f"{_row_scope(row, project)} is outside the "
+                                         "configured targets; left unchanged")
             if not wanted:
                 current.notes.append(f"{target.spec}: {variable} is not set there; not created")
             for row in wanted:
                 found += 1
-                value = None if row.is_sensitive else self.vercel.get_env_value(
-                    project, row.id).value
-                scope = "+".join(row.target) + (f" branch {row.git_branch}"
-                                                if row.git_branch else "")
-                key = f"vercel:{project}:{row.id}:{variable}"
+                wanted_rows.append(row)
+                value = None if row.is_sensitive else client.get_env_value(
+                    project_name, row.id).value
+                key = f"vercel:{project_name}:{row.id}:{variable}"
                 current.locations.append({
                     "key": key, "platform": "vercel", "target": target.spec,
-                    "unit": target.deploy_unit, "variable": variable, "project": project,
+                    "unit": None, "variable": variable, "project": project_name,
                     "row_id": row.id, "row_type": row.type, "row_targets": list(row.target),
-                    "description": f"Vercel {project} {variable} ({scope}, {row.type})"})
+                    "description": f"Vercel {project_name} {variable} "
+                                   f"({_row_scope(row, project)}, {row.type})"})
                 current.values[key] = value
+        if wanted_rows:
+            self._vercel_units(target, project, wanted_rows, current)
         return found
+
+    def _vercel_units(self, target: Target, project: VercelProject, rows: list[VercelEnvRow],
+                      current: CurrentValues) -> None:
+        """One redeploy per deployment the rows feed: production, each preview branch's
+        newest deployment, each custom environment's. Env changes reach only new deployments
+        (api/vercel.md §2), so one left out keeps the old value and breaks at revocation."""
+        serving = self.vercel.serving_deployments(target.name)
+        scopes: set[str] = set()
+        for row in rows:
+            if "production" in row.target:
+                scopes.add("production")
+            if "preview" in row.target:
+                scopes |= ({f"preview:{row.git_branch}"} if row.git_branch else
+                           {s for s in serving if s.startswith("preview:")})
+            scopes |= {f"env:{env_id}" for env_id in row.custom_environment_ids}
+            if "development" in row.target:
+                current.notes.append(f"{target.spec}: the development row is used by `vercel "
+                                     "dev` / `vercel env pull` on developers' machines: nothing "
+                                     "is deployed to redeploy; developers pull it again")
+        known = {u["unit"] for u in current.vercel_units}
+        for scope in sorted(scopes, key=lambda s: (s != "production", s)):
+            label = _scope_label(scope, project)
+            unit_name = f"vercel:{target.name}:{label}"
+            deployment = serving.get(scope)
+            if deployment is None:
+                current.notes.append(f"{unit_name}: no deployment yet; the next one gets the "
+                                     "new value")
+                continue
+            if unit_name in known:
+                continue
+            if deployment.ready_state in FAILED_STATES or deployment.checks_failed:
+                current.blockers.append(
+                    f"{unit_name}: its newest deployment {deployment.id} is "
+                    f"{deployment.status}, so a redeploy of it cannot be proven healthy and it "
+                    "would keep the old value; fix that deployment first, or leave its rows out "
+                    "of the targets")
+                continue
+            promote = scope == "production" and not project.auto_assign_custom_domains
+            if promote:
+                current.notes.append(f"{unit_name}: the project does not assign its production "
+                                     "domains automatically (autoAssignCustomDomains false); "
+                                     "the new deployment is promoted once READY")
+            current.vercel_units.append({
+                "unit": unit_name, "platform": "vercel", "project": target.name,
+                "project_id": project.id, "project_name": project.name, "scope": scope,
+                "source_deployment_id": deployment.id, "promote": promote})
+            known.add(unit_name)
 
     def _follow_references(self, group: SecretGroup, environment: str, current: CurrentValues,
                            references: list[tuple[Target, str]]) -> None:
@@ -370,25 +461,63 @@ class PlatformSession:
                                                      timeout=timing.deploy_timeout,
                                                      poll_interval=timing.poll_interval)
             return
-        for deployment in self.vercel.list_production_deployments(unit["project"], state=None):
-            if deployment.ready_state not in FAILED_STATES | {"READY"}:
+        for deployment in self.vercel.list_deployments(unit["project"]):
+            if deployment.scope == unit["scope"] and not deployment.finished \
+                    and deployment.ready_state not in READY_STATES:
                 self.vercel.wait_for_deployment(deployment.id, timeout=timing.deploy_timeout,
-                                                poll_interval=timing.poll_interval)
+                                                poll_interval=timing.poll_interval,
+                                                require_alias=False)
 
     def redeploy(self, unit: Mapping[str, Any]) -> str:
         """Start one new deployment of the unit with its current variables; its id."""
         if unit["platform"] == "railway":
             return self.railway.redeploy_service(unit["project_id"], unit["environment_id"],
                                                  unit["service_id"]).id
-        return self.vercel.redeploy_production(unit["project"]).id
+        source = self.vercel.get_deployment(unit["source_deployment_id"])
+        return self.vercel.redeploy(unit["project_name"], source).id
 
     def wait(self, unit: Mapping[str, Any], deployment_id: str) -> DeploymentOutcome:
         timing = self.settings.timing
-        client: Any = self.railway if unit["platform"] == "railway" else self.vercel
-        deployment = client.wait_for_deployment(deployment_id, timeout=timing.deploy_timeout,
-                                                poll_interval=timing.poll_interval)
-        status = getattr(deployment, "status", None) or deployment.ready_state
-        return DeploymentOutcome(deployment_id, status, deployment.succeeded)
+        if unit["platform"] == "railway":
+            deployment = self.railway.wait_for_deployment(deployment_id,
+                                                          timeout=timing.deploy_timeout,
+                                                          poll_interval=timing.poll_interval)
+            return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded)
+        return self._wait_vercel(unit, deployment_id)
+
+    def _wait_vercel(self, unit: Mapping[str, Any], deployment_id: str) -> DeploymentOutcome:
+        """READY with checks not failed; production also aliased, where the project aliases
+        by itself, or promoted by us where it does not (it would stay STAGED forever)."""
+        timing, client = self.settings.timing, self.vercel
+        production = unit["scope"] == "production"
+        deployment = client.wait_for_deployment(
+            deployment_id, timeout=timing.deploy_timeout, poll_interval=timing.poll_interval,
+            require_alias=production and not unit.get("promote"))
+        if deployment.succeeded and unit.get("promote") and not deployment.alias_assigned:
+            client.promote(unit["project_id"], deployment_id)
+            deployment = client.wait_for_deployment(
+                deployment_id, timeout=timing.deploy_timeout,
+                poll_interval=timing.poll_interval, require_alias=True)
+        return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded)
+
+
+def _scope_label(scope: str, project: VercelProject) -> str:
+    """production, preview@BRANCH, env@SLUG: how a unit is named in plans and journals."""
+    kind, _, rest = scope.partition(":")
+    if kind == "env":
+        environment = project.custom_environment(rest)
+        return f"env@{environment.slug if environment else rest}"
+    return f"preview@{rest}" if kind == "preview" else kind
+
+
+def _row_scope(row: VercelEnvRow, project: VercelProject) -> str:
+    """A row's targets as a person reads them: production+preview, preview branch X, …"""
+    parts = list(row.target)
+    for env_id in row.custom_environment_ids:
+        environment = project.custom_environment(env_id)
+        parts.append(f"custom env {environment.slug if environment else env_id}")
+    scope = "+".join(parts) or "no target"
+    return scope + (f" branch {row.git_branch}" if row.git_branch else "")
 
 
 def credential_in(group: SecretGroup, value: str | None) -> str | None:
@@ -402,7 +531,8 @@ def credential_in(group: SecretGroup, value: str | None) -> str | None:
 
 
 def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, Any]]:
-    """Each affected service once, Vercel projects first, then Railway, consumers last.
+    """Each affected deployment once: Vercel first (production, then each preview branch and
+    custom environment the rows feed), then Railway services, consumers last.
 
     Order matters when a backend's deploy healthcheck verifies sessions minted by the frontend
     (the incident's NEXTAUTH_SECRET check): the frontend must serve the new value before the
@@ -415,17 +545,15 @@ def deploy_units(group: SecretGroup, current: CurrentValues) -> list[dict[str, A
     units: dict[str, dict[str, Any]] = {}
     for location in current.locations:
         unit = location["unit"]
-        if unit is None or unit in units:  # shared variables: their consumers redeploy
+        # shared variables: their consumers redeploy; Vercel rows: see vercel_units
+        if unit is None or unit in units:
             continue
-        if location["platform"] == "railway":
-            if not group.rotation.redeploy_sources and location["service"] in referenced:
-                continue
-            units[unit] = {"unit": unit, "platform": "railway",
-                           "project_id": location["project_id"],
-                           "environment_id": location["environment_id"],
-                           "service_id": location["service_id"]}
-        else:
-            units[unit] = {"unit": unit, "platform": "vercel", "project": location["project"]}
-    ordered = sorted(units.values(), key=lambda u: u["platform"] != "vercel")
-    return ordered + [{k: v for k, v in c.items() if k != "sources"}
-                      for c in current.consumers if c["unit"] not in units]
+        if not group.rotation.redeploy_sources and location["service"] in referenced:
+            continue
+        units[unit] = {"unit": unit, "platform": "railway",
+                       "project_id": location["project_id"],
+                       "environment_id": location["environment_id"],
+                       "service_id": location["service_id"]}
+    consumers = [{k: v for k, v in c.items() if k != "sources"}
+                 for c in current.consumers if c["unit"] not in units]
+    return [dict(u) for u in current.vercel_units] + list(units.values()) + consumers

@@ -36,6 +36,22 @@ class GroupPlan:
     def inferred(self) -> list[dict[str, Any]]:
         return [loc for loc in self.current.locations if loc.get("old_value_inferred")]
 
+    def touched_locations(self) -> dict[str, str]:
+        """Everything the run would change or redeploy, as lock key → name shown: each
+        Railway service (or shared variables) per environment, each Vercel project, and
+        the provider's own resources (a Resend key, a database role)."""
+        touched: dict[str, str] = {}
+        for item in [*self.current.locations, *self.units]:
+            if item["platform"] == "railway":
+                key = (f"railway:{item['project_id']}:{item['environment_id']}:"
+                       f"{item.get('service_id') or 'shared'}")
+                touched[key] = item.get("target") or item["unit"]
+            else:
+                touched[f"vercel:{item['project']}"] = f"vercel:{item['project']}"
+        for resource in self.group.rotation.locked_resources(self.family.provider):
+            touched[f"provider:{resource}"] = resource
+        return touched
+
     def to_json(self) -> dict[str, Any]:
         group = self.group
         return {
@@ -69,7 +85,12 @@ def _call(location: dict[str, Any]) -> str:
 def _redeploy_call(unit: dict[str, Any]) -> str:
     if unit["platform"] == "railway":
         return "deploymentRedeploy of the latest redeployable deployment; poll deployment.status"
-    return "POST /v13/deployments (redeploy production); poll readyState"
+    call = f"POST /v13/deployments (redeploy {unit['source_deployment_id']}); poll readyState, "
+    if unit.get("promote"):
+        return call + "checksConclusion, then promote it (POST /v10/projects/…/promote/…)"
+    if unit["scope"] == "production":
+        return call + "checksConclusion and aliasAssigned"
+    return call + "checksConclusion"
 
 
 def _infer_unreadable(plan: GroupPlan) -> None:
@@ -107,12 +128,28 @@ def _infer_unreadable(plan: GroupPlan) -> None:
                                  "pass --no-rollback-for-unreadable to accept that")
 
 
+def _request_budgets(plan: GroupPlan, session: PlatformSession,
+                     settings: RotationSettings) -> None:
+    """Say how much of each platform's request budget is left; a budget used up for longer
+    than the run may wait blocks it (it would only fail, and its rollback wait)."""
+    for name, budget in session.request_budgets():
+        resets = (f", resets in {budget.reset_after / 60:.0f} min"
+                  if budget.reset_after is not None else "")
+        plan.notes.append(f"{name} API: {budget.remaining} of {budget.limit or '?'} requests "
+                          f"left in this window{resets}")
+        if (budget.remaining == 0 and budget.reset_after is not None
+                and budget.reset_after > settings.timing.max_rate_limit_wait):
+            plan.blockers.append(f"{name}'s request budget is used up for "
+                                 f"{budget.reset_after / 60:.0f} more min (longer than "
+                                 "[rotation] max_rate_limit_wait); rotate after it resets")
+
+
 def build_group_plan(session: PlatformSession, settings: RotationSettings, group: SecretGroup,
                      *, allow_unreadable: bool = False) -> GroupPlan:
     """Read current state and decide what a rotation would do; no side effects."""
     current = session.read_current(group)
     plan = GroupPlan(group, current, deploy_units(group, current),
-                     [h.url for h in settings.health], allow_unreadable,
+                     [h.shown for h in settings.health], allow_unreadable,
                      notes=list(current.notes), blockers=list(current.blockers))
     readable = {v for v in current.values.values() if v is not None}
     # one credential may be written in several forms (a URL and a bare password), at most one
@@ -130,6 +167,7 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
                                            for loc in current.locations})
         plan.notes.extend(plan.family.notes)
         plan.blockers.extend(plan.family.blockers)
+    _request_budgets(plan, session, settings)
     if group.mode == "leak":
         plan.notes.append("leak mode: the replaced credential is revoked as soon as the "
                           "services are verified, with no grace period")
@@ -147,7 +185,7 @@ def render_plan_text(plans: list[GroupPlan]) -> str:
         lines.append(f"secret group {data['group']} ({data['family']}, {data['mode']}, "
                      f"new value {data['format']}): "
                      + ("ready" if plan.ready else "BLOCKED"))
-        if plan.group.rotation.issues_credential:
+        if plan.group.rotation.issues_for(plan.family.provider):
             lines.append("  1. record the run in the encrypted journal, then issue the new "
                          "credential at the provider:")
         else:

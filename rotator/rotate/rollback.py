@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rotator.rotate.apply import push_values, redeploy_units
+from rotator.rotate.audit import fingerprint
 from rotator.rotate.journal import ROLLBACK_FAILED, ROLLED_BACK, ROLLING_BACK
 from rotator.rotate.run_context import EXPLAINED_FAILURES, RollbackIncomplete, RunContext
 from rotator.rotate.verify import verify
@@ -11,10 +12,26 @@ from rotator.rotate.verify import verify
 def units_to_redeploy(ctx: RunContext) -> list[dict]:
     """Units whose forward redeploy was requested: they may serve the new value now.
 
-    A unit never redeployed still runs its old deployment, i.e. the old value.
+    A unit never redeployed still runs its old deployment, i.e. the old value — unless the
+    old value itself was replaced (its credential is dead): then every unit needs the new one.
     """
+    if any(location.get("old_replaced") for location in ctx.journal.locations):
+        return list(ctx.journal.units)
     return [u for u in ctx.journal.units
             if ctx.journal.done(f"apply-redeploy-requested:{u['unit']}")]
+
+
+def _replace_old_values(ctx: RunContext, secret: str) -> None:
+    """The rollback's target becomes ``secret``: every location is restored to it, written
+    or not by the forward run (the old credential is dead everywhere)."""
+    rotation, journal = ctx.group.rotation, ctx.journal
+    if "replaced_secret" not in journal.provider:  # still scrubbed from every message
+        journal.provider["replaced_secret"] = journal.provider.get("old_secret")
+    journal.provider["old_secret"] = secret
+    for location in journal.locations:
+        location["old_value"] = rotation.value_for(location.get("old_value"), secret)
+        location["old_fingerprint"] = fingerprint(location["old_value"])
+        location["old_replaced"] = True
 
 
 def roll_back(ctx: RunContext, reason: str) -> None:
@@ -26,12 +43,21 @@ def roll_back(ctx: RunContext, reason: str) -> None:
         journal.failure = ctx.scrub(reason)
         ctx.step("rollback-started", state=ROLLING_BACK, outcome="failed", reason=reason)
     ctx.say(f"rolling back: {journal.failure}")
+    ctx.wait_longer_on_rate_limits()
     rotation = ctx.group.rotation
     try:
-        if journal.done("activate-requested") and not journal.done("deactivated"):
-            rotation.deactivate(ctx.family)
+        # An issuing provider switch (Neon's reset) may have happened once it was requested.
+        switched = journal.done("activate-requested") or (
+            rotation.has_provider_switch and journal.done("issue-requested"))
+        if switched and not journal.done("deactivated"):
+            replacement = rotation.deactivate(ctx.family)
+            if replacement is not None:
+                _replace_old_values(ctx, replacement)
             ctx.step("deactivated")
-            ctx.say(f"  {ctx.group.family}: the provider accepts the previous credential again")
+            ctx.say(f"  {ctx.group.family}: the provider accepts the previous credential again"
+                    if replacement is None else
+                    f"  {ctx.group.family}: the provider cannot take the previous credential "
+                    f"back; every location gets its replacement {fingerprint(replacement)}")
         not_restorable = push_values(ctx, "old", "rollback")
         redeploy_units(ctx, "rollback", units_to_redeploy(ctx))
         problems = verify(ctx, "old")

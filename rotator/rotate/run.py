@@ -33,6 +33,7 @@ from rotator.rotate.lock import (
     held_by_a_live_process,
     lock_path,
     read_lock_owner,
+    release_locations,
 )
 from rotator.rotate.plan import GroupPlan, build_group_plan
 from rotator.rotate.rollback import roll_back
@@ -87,7 +88,7 @@ def _issue(ctx: RunContext) -> None:
     and the family finds and revokes it by the name it derives from the run id.
     """
     journal, rotation = ctx.journal, ctx.group.rotation
-    if not rotation.issues_credential or journal.done("issued"):
+    if not rotation.issues_for(journal.provider) or journal.done("issued"):
         return
     if journal.done("issue-requested"):
         raise RotationFailure("the provider's answer to the issue call was lost (interrupted); "
@@ -209,6 +210,8 @@ def _clear_stale_lock(settings: RotationSettings, group: str, key: bytes,
         why = "its run had finished"
     else:
         why = "its run died before writing a journal"
+    if owner:
+        release_locations(settings.state_dir, owner)
     path.unlink(missing_ok=True)
     echo(f"removed a stale lock of {group} ({why}; run {owner or 'unknown'})")
 
@@ -232,20 +235,22 @@ def start_rotation(settings: RotationSettings, group_name: str, *,
     if not plan.ready:
         raise RotatorError(f"secret group {group.name!r} cannot be rotated: "
                            + "; ".join(plan.blockers), "run `rotator plan` for the details")
-    preflight = [p for check in settings.health if (p := probe_health(check))]
-    if preflight:
-        raise RotatorError("services are not healthy before the rotation: "
-                           + "; ".join(preflight),
-                           "fix them first: a rollback could not prove it restored health")
     run_id = new_run_id(group.name)
     lock = GroupLock(settings.state_dir, group.name, run_id).acquire()
     try:
+        # Before the health preflight: a service another run is redeploying is not judged.
+        lock.lock_locations(plan.touched_locations())
+        preflight = [p for check in settings.health if (p := probe_health(check))]
+        if preflight:
+            raise RotatorError("services are not healthy before the rotation: "
+                               + "; ".join(preflight),
+                               "fix them first: a rollback could not prove it restored health")
         rotation = group.rotation
         provider = dict(plan.family.provider)
         provider["old_secret"] = rotation.old_secret(current.values)
         provider["rendered_checks"] = current.rendered_checks
         new_secret = None
-        if not rotation.issues_credential:
+        if not rotation.issues_for(provider):
             new_secret = rotation.generate(family_context(
                 os.environ if environ is None else environ, settings, group))
             provider["new_secret"] = new_secret

@@ -9,6 +9,7 @@ from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.http import PlatformError, redact
+from rotator.redact import redact_urls
 from rotator.rotate.audit import AuditLog
 from rotator.rotate.config import RotationSettings, SecretGroup
 from rotator.rotate.family import FamilyContext, FamilyError, family_context
@@ -59,8 +60,16 @@ class RunContext:
         return values
 
     def scrub(self, text: str) -> str:
-        """Belt and braces: no journal value survives into any message."""
-        return redact(text, self.known_values())
+        """Belt and braces: no journal value, nor a credential inside a URL, survives into
+        any message (progress, audit log, account, the journal's failure text)."""
+        return redact(redact_urls(text), self.known_values())
+
+    def wait_longer_on_rate_limits(self) -> None:
+        """For a rollback: every platform and provider call may wait out rate limits up to
+        ``rollback_rate_limit_wait`` (giving up leaves services half-restored)."""
+        timing = self.settings.timing.for_rollback()
+        self.session.use_timing(timing)
+        self.family.timing = timing
 
     def say(self, message: str) -> None:
         self.echo(self.scrub(message))

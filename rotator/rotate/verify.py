@@ -59,17 +59,17 @@ def probe_health(check: HealthCheck) -> str | None:
     try:
         response = httpx.get(check.url, timeout=check.timeout, follow_redirects=False)
     except httpx.HTTPError as error:
-        return f"{check.url}: no answer ({type(error).__name__})"
+        return f"{check.shown}: no answer ({type(error).__name__})"
     if response.status_code != check.expect_status:
-        return f"{check.url}: HTTP {response.status_code}, expected {check.expect_status}"
+        return f"{check.shown}: HTTP {response.status_code}, expected {check.expect_status}"
     if check.expect_json:
         try:
             body = response.json()
         except ValueError:
-            return f"{check.url}: answer is not JSON"
+            return f"{check.shown}: answer is not JSON"
         if not json_subset(check.expect_json, body):
             fields = ", ".join(sorted(check.expect_json))
-            return f"{check.url}: JSON fields {fields} do not hold the expected values"
+            return f"{check.shown}: JSON fields {fields} do not hold the expected values"
     return None
 
 

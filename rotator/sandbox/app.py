@@ -6,6 +6,9 @@ It fails the way the incident app failed in production:
   real PostgreSQL, when RESEND_API_KEY is not live at the (sandbox) Resend API, or when its
   NEXTAUTH_SECRET differs from the frontend's (it verifies a session token the frontend
   process minted with its own secret);
+- the frontend's /health answers 503 when the backend (SANDBOX_BACKEND_URL) refuses a session
+  token it minted with its own NEXTAUTH_SECRET: every Vercel target (production, each preview
+  branch, each custom environment) runs its own process, so one left on an old value shows;
 - otherwise /health answers 200 {"status": "healthy"}.
 """
 
@@ -30,6 +33,7 @@ REQUIRED_VARIABLES = {
     "worker": ("DATABASE_URL",),
 }
 SESSION_TOKEN_PATH = "/api/auth/session-token"
+VERIFY_TOKEN_PATH = "/api/auth/verify"
 _CHECK_TIMEOUT = 3
 
 
@@ -75,14 +79,23 @@ def check_database(env: dict[str, str]) -> str | None:
     return None
 
 
+_RATE_LIMITED_TRIES = 4
+
+
 def check_resend(env: dict[str, str]) -> str | None:
     base = env.get("RESEND_BASE_URL", "https://api.resend.com").rstrip("/")
-    try:
-        status, body = get_json(
-            f"{base}/api-keys", {"Authorization": f"Bearer {env['RESEND_API_KEY']}"}
-        )
-    except OSError as exc:
-        return f"resend unreachable: {type(exc).__name__}"
+    for attempt in range(_RATE_LIMITED_TRIES):
+        try:
+            status, body = get_json(
+                f"{base}/api-keys", {"Authorization": f"Bearer {env['RESEND_API_KEY']}"}
+            )
+        except OSError as exc:
+            return f"resend unreachable: {type(exc).__name__}"
+        if status != 429 or attempt == _RATE_LIMITED_TRIES - 1:
+            break
+        # Resend's budget is per team and per second (api/resend.md §6), shared with the
+        # rotator's own calls: a rate-limited probe says nothing about the key; try again.
+        time.sleep(1.0)
     name = body.get("name") if isinstance(body, dict) else None
     if status == 200 or (status == 401 and name == "restricted_api_key"):
         return None
@@ -104,9 +117,27 @@ def check_auth_secret(env: dict[str, str]) -> str | None:
     return None
 
 
+def check_backend_accepts_sessions(env: dict[str, str]) -> str | None:
+    backend = env.get("SANDBOX_BACKEND_URL")
+    if not backend:
+        return None  # no backend wired: nothing to compare against
+    token = mint_session_token(env["NEXTAUTH_SECRET"])
+    try:
+        status, _ = get_json(backend.rstrip("/") + VERIFY_TOKEN_PATH,
+                             {"Authorization": f"Bearer {token}"})
+    except OSError as exc:
+        return f"auth: backend unreachable ({type(exc).__name__})"
+    if status == 401:
+        return "auth: NEXTAUTH_SECRET differs from the backend's (it refuses our session tokens)"
+    if status != 200:
+        return f"auth: backend answered HTTP {status} to a session check"
+    return None
+
+
 def health_problems(role: str, env: dict[str, str]) -> list[str]:
     checks = {"backend": (check_database, check_resend, check_auth_secret),
-              "worker": (check_database,)}.get(role, ())
+              "worker": (check_database,),
+              "frontend": (check_backend_accepts_sessions,)}.get(role, ())
     problems = []
     for check in checks:
         problem = check(env)
@@ -148,6 +179,10 @@ def serve(role: str, env: dict[str, str]) -> None:
                     self._send(200, {"status": "healthy", "service": f"sandbox-{role}"})
             elif self.path == SESSION_TOKEN_PATH and role == "frontend":
                 self._send(200, {"token": mint_session_token(env["NEXTAUTH_SECRET"])})
+            elif self.path == VERIFY_TOKEN_PATH and role == "backend":
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                valid = verify_session_token(env["NEXTAUTH_SECRET"], token)
+                self._send(200 if valid else 401, {"valid": valid})
             else:
                 self._send(404, {"error": "not found"})
 

@@ -7,18 +7,29 @@ from dataclasses import dataclass
 
 # What a fault does when its call comes in:
 #   http500             answer 500 instead of handling the call
-#   http429             answer 429 with a Retry-After header (retry_after seconds)
+#   http429             answer 429 with a Retry-After header (retry_after seconds; with
+#                       ``retry_after_header=False`` the platform's other signals only:
+#                       Vercel's body ``error.limit.reset``, Resend's ``ratelimit-reset``)
 #   timeout             sleep ``delay`` seconds before handling (longer than the client timeout)
+#   malformed           answer 200 with a truncated JSON body (a proxy or platform glitch)
 #   deployment_failed   the deployment the call starts ends FAILED (Railway) / ERROR (Vercel)
 #   deployment_crashed  the deployment the call starts ends CRASHED (Railway) / ERROR (Vercel)
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
 #   deployment_removed  the Railway deployment the call starts is superseded before it goes
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
+#   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
+# A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
+#   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
+#                       then Neon retries it to finished
+#   operation_error     (call "neon-operation") the next Neon reset's apply_config ends in
+#                       error: the password is not changed
 FAULT_KINDS = frozenset(
-    {"http500", "http429", "timeout", "deployment_failed", "deployment_crashed",
-     "deployment_canceled", "deployment_removed"}
+    {"http500", "http429", "timeout", "malformed",
+     "deployment_failed", "deployment_crashed",
+     "deployment_canceled", "deployment_removed", "checks_failed", "operation_failed",
+     "operation_error"}
 )
-HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout"})
+HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout", "malformed"})
 
 
 @dataclass
@@ -28,6 +39,7 @@ class Fault:
     times: int = 1
     retry_after: float = 1.0
     delay: float = 5.0
+    retry_after_header: bool = True
 
 
 class Faults:
@@ -43,10 +55,10 @@ class Faults:
         self.triggered: list[tuple[str, str]] = []
 
     def add(self, call: str, *, kind: str, times: int = 1, retry_after: float = 1.0,
-            delay: float = 5.0) -> Fault:
+            delay: float = 5.0, retry_after_header: bool = True) -> Fault:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {sorted(FAULT_KINDS)}")
-        fault = Fault(call, kind, times, retry_after, delay)
+        fault = Fault(call, kind, times, retry_after, delay, retry_after_header)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -57,6 +57,8 @@ class AppProcess:
         return self.process.poll() is None
 
     def stderr_tail(self) -> str:
+        if self.stderr_file.closed:  # stopped by the sandbox shutting down mid-deploy
+            return "stopped"
         self.stderr_file.flush()
         self.stderr_file.seek(0)
         return self.stderr_file.read()[-500:]
@@ -93,6 +95,19 @@ class AppProcess:
                     return HealthResult(HealthOutcome.UNHEALTHY, last_reason)
             time.sleep(interval)
         return HealthResult(HealthOutcome.UNHEALTHY, last_reason)
+
+    def wait_serving(self, *, startup_timeout: float = 20.0,
+                     interval: float = 0.1) -> HealthResult:
+        """Started = answers HTTP at all (any status); for platforms without a health gate."""
+        deadline = time.monotonic() + startup_timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                return HealthResult(HealthOutcome.EXITED, self.stderr_tail().strip(),
+                                    self.process.returncode)
+            if self.probe_health()[0] is not None:
+                return HealthResult(HealthOutcome.HEALTHY)
+            time.sleep(interval)
+        return HealthResult(HealthOutcome.UNHEALTHY, "no answer before the start timeout")
 
     def stop(self) -> None:
         if self.running():

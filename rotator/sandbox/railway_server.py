@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import math
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ from graphql import (
 
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome, LauncherClosed
+from rotator.sandbox.rate_limit import RequestWindow, WindowState
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 # Statuses from which the sandbox lets deploymentRedeploy make a new deployment; Railway refuses
@@ -370,6 +372,9 @@ class RailwaySandboxServer(LoopbackServer):
     def __init__(self, state: RailwayState, **kwargs: Any) -> None:
         super().__init__(state.faults, **kwargs)
         self.state = state
+        # api/railway.md §11: an hourly request budget per plan (Hobby 1000, Pro 10000); the
+        # Pro one by default so long test sessions never run dry; tests set smaller ones.
+        self.request_window = RequestWindow(limit=10_000, seconds=3600.0)
         self.schema = build_sandbox_schema()
         self._wire_resolvers()
 
@@ -403,6 +408,14 @@ class RailwaySandboxServer(LoopbackServer):
         if result.errors:
             body["errors"] = [self._format(e) for e in result.errors]
         return Response(200, body)
+
+    def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
+        # api/railway.md §11: X-RateLimit-Limit/-Remaining/-Reset on every answer. The docs
+        # call Reset "the time at which the current window ends" without a format: epoch
+        # seconds here (the client also reads a delta or a date).
+        return {"X-RateLimit-Limit": str(window.limit),
+                "X-RateLimit-Remaining": str(window.remaining),
+                "X-RateLimit-Reset": str(math.ceil(time.time() + window.reset_in))}
 
     def rate_limited_response(self, retry_after: float) -> Response:
         return Response(429, {"errors": [{"message": "Too many requests. Try again later."}]},

@@ -1,20 +1,32 @@
-"""Loopback Resend API: /api-keys list/create/delete with full and sending-only keys."""
+"""Loopback Resend API: API keys (list/create/rename/delete) and domains, held to the published spec.
+
+Every request is first validated against the vendored subset of Resend's OpenAPI document
+(``openapi_specs/resend.json``, from anchors/resend) by ``rotator.sandbox.openapi``; rules the
+spec leaves to prose are enforced here with their source (``api/resend.md`` §…). Error bodies
+are Resend's ``{"statusCode", "message", "name"}`` (api/resend.md §5).
+"""
 
 from __future__ import annotations
 
-import re
+import math
 import secrets
 import string
 import threading
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rotator.sandbox.faults import Faults
+from rotator.sandbox.openapi import OpenAPIContract, RequestProblem, ValidRequest
+from rotator.sandbox.rate_limit import RequestWindow, WindowState
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 _ALNUM = string.ascii_letters + string.digits
-_KEY_PATH = re.compile(r"^/api-keys/(?P<key_id>[^/]+)$")
+# api/resend.md §3: "name: … Maximum 50 characters" (docs prose; the spec has no maxLength).
+MAX_KEY_NAME = 50
+PERMISSIONS = ("full_access", "sending_access")
 
 
 def generate_resend_key() -> str:
@@ -33,25 +45,101 @@ def _error(status: int, name: str, message: str) -> Response:
     return Response(status, {"statusCode": status, "message": message, "name": name})
 
 
-class ResendState:
-    """API keys of one sandbox Resend team."""
+@dataclass(frozen=True)
+class RateLimit:
+    """Resend's per-team budget (api/resend.md §6: 2 requests/second, shared by all keys)."""
 
-    def __init__(self, faults: Faults) -> None:
+    requests: int = 2
+    window: float = 1.0
+
+
+class ResendState:
+    """API keys and domains of one sandbox Resend team."""
+
+    def __init__(self, faults: Faults, *, rate_limit: RateLimit | None = None) -> None:
         self.faults = faults
         self.lock = threading.Lock()
         self.keys: dict[str, dict[str, Any]] = {}  # id -> record (token included)
+        self.domains: dict[str, dict[str, Any]] = {}
+        # Cursor order outlives deletion: the docs promise stable pages "even if new objects
+        # are created or deleted while you're still requesting pages" (api-reference/pagination).
+        self._order: dict[str, int] = {}
+        # None: no budget enforced (tests and the demo make bursts a real team would pace).
+        self.rate_limit = rate_limit
+        self._window_start = 0.0
+        self._window_count = 0
 
-    def add_key(self, name: str, permission: str = "full_access") -> tuple[str, str]:
+    def _next_order(self, item_id: str) -> None:
+        self._order[item_id] = len(self._order)
+
+    def add_key(self, name: str, permission: str = "full_access",
+                domain_id: str | None = None) -> tuple[str, str]:
         """Create a key directly (seeding); returns (id, token)."""
         key_id, token = str(uuid.uuid4()), generate_resend_key()
         with self.lock:
             self.keys[key_id] = {"id": key_id, "name": name, "created_at": _now(),
-                                 "last_used_at": None, "permission": permission, "token": token}
+                                 "last_used_at": None, "permission": permission,
+                                 "domain_id": domain_id if permission == "sending_access" else None,
+                                 "token": token}
+            self._next_order(key_id)
         return key_id, token
+
+    def add_domain(self, name: str, region: str = "us-east-1") -> str:
+        domain_id = str(uuid.uuid4())
+        with self.lock:
+            self.domains[domain_id] = {"id": domain_id, "name": name, "status": "verified",
+                                       "created_at": _now(), "region": region,
+                                       "capabilities": {"sending": "enabled",
+                                                        "receiving": "disabled"}}
+            self._next_order(domain_id)
+        return domain_id
 
     def by_token(self, token: str | None) -> dict[str, Any] | None:
         with self.lock:
             return next((k for k in self.keys.values() if token and k["token"] == token), None)
+
+    def take_request_budget(self) -> tuple[bool, dict[str, str]]:
+        """Count one request against the team's window; (allowed?, ratelimit-* headers)."""
+        limit = self.rate_limit
+        if limit is None:
+            return True, {}
+        with self.lock:
+            now = time.monotonic()
+            if now - self._window_start >= limit.window:
+                self._window_start, self._window_count = now, 0
+            self._window_count += 1
+            remaining = limit.requests - self._window_count
+            reset = max(0.0, limit.window - (now - self._window_start))
+        headers = {"ratelimit-limit": str(limit.requests),
+                   "ratelimit-policy": f"{limit.requests};w={limit.window:g}",
+                   "ratelimit-remaining": str(max(0, remaining)),
+                   "ratelimit-reset": f"{reset:.3f}".rstrip("0").rstrip(".") or "0"}
+        return remaining >= 0, headers
+
+    def page(self, items: list[dict[str, Any]], query: dict[str, Any]) -> Response:
+        """Resend's cursor pagination (docs api-reference/pagination): newest first; no
+        ``limit`` returns everything; ``after``/``before`` take an item id, excluded."""
+        after, before = query.get("after"), query.get("before")
+        if after and before:
+            # "You can only use either after or before, not both simultaneously." The status
+            # is not documented; 422 validation_error is Resend's answer to invalid input.
+            return _error(422, "validation_error",
+                          "You can only use either `after` or `before`, not both.")
+        ordered = sorted(items, key=lambda item: self._order[item["id"]], reverse=True)
+        cursor = after or before
+        if cursor and cursor not in self._order:
+            return _error(422, "validation_error", "The pagination cursor is not a known id.")
+        if after:
+            ordered = [i for i in ordered if self._order[i["id"]] < self._order[after]]
+        elif before:
+            ordered = [i for i in ordered if self._order[i["id"]] > self._order[before]]
+        limit = query.get("limit")
+        if limit is None:
+            return Response(200, {"object": "list", "has_more": False, "data": ordered})
+        # Going back (before), the page is the one that ends next to the cursor.
+        page = ordered[-limit:] if before else ordered[:limit]
+        return Response(200, {"object": "list", "has_more": len(ordered) > limit,
+                              "data": page})
 
 
 class ResendSandboxServer(LoopbackServer):
@@ -60,11 +148,27 @@ class ResendSandboxServer(LoopbackServer):
     def __init__(self, state: ResendState, **kwargs: Any) -> None:
         super().__init__(state.faults, **kwargs)
         self.state = state
+        self.contract = OpenAPIContract.load("resend")
+        # api/resend.md §6: a budget per second per team, across all its keys: 2 in the
+        # older docs, 5 in a newer copy ("read ratelimit-limit at runtime"); the newer here
+        # a team budget the test set on the state (ResendState.rate_limit) replaces it
+        self.request_window = (None if state.rate_limit is not None
+                               else RequestWindow(limit=5, seconds=1.0))
+
+    def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
+        # api/resend.md §6: unprefixed IETF-draft headers, reset in seconds
+        return {"ratelimit-limit": str(window.limit),
+                "ratelimit-policy": f"{window.limit};w={window.seconds:g}",
+                "ratelimit-remaining": str(window.remaining),
+                "ratelimit-reset": str(math.ceil(window.reset_in))}
 
     def rate_limited_response(self, retry_after: float) -> Response:
+        limit = self.request_window.limit if self.request_window else 2
         response = _error(429, "rate_limit_exceeded",
-                          "Too many requests. You can only make 2 requests per second.")
-        response.headers.update({"retry-after": f"{retry_after:g}", "ratelimit-limit": "2",
+                          f"Too many requests. You can only make {limit} requests per second. See "
+                          "rate limit response headers for more information. Or contact "
+                          "support to increase rate limit.")
+        response.headers.update({"retry-after": f"{retry_after:g}", "ratelimit-limit": str(limit),
                                  "ratelimit-remaining": "0", "ratelimit-reset": "1"})
         return response
 
@@ -72,14 +176,20 @@ class ResendSandboxServer(LoopbackServer):
         return _error(500, "internal_server_error", "An unexpected error occurred.")
 
     def handle(self, request: Request) -> Response:
-        if request.path == "/api-keys":
-            operation = {"GET": "api-keys/list", "POST": "api-keys/create"}.get(request.method)
-        elif _KEY_PATH.match(request.path) and request.method == "DELETE":
-            operation = "api-keys/remove"
-        else:
-            return _error(404, "not_found", "The requested endpoint was not found.")
-        if operation is None:
-            return _error(405, "method_not_allowed", "Method is not allowed for the endpoint.")
+        allowed, budget_headers = self.state.take_request_budget()
+        response = self._answer(request, allowed, budget_headers)
+        response.headers.update({k: v for k, v in budget_headers.items()
+                                 if k not in response.headers})
+        return response
+
+    def _answer(self, request: Request, allowed: bool, budget: dict[str, str]) -> Response:
+        matched = self.contract.match(request.method, request.path)
+        if isinstance(matched, RequestProblem):
+            return self._problem_response(matched)
+        operation = matched[0].operation_id
+        if not allowed:
+            wait = float(budget.get("ratelimit-reset") or 1)
+            return self.rate_limited_response(max(wait, 0.001))
         fault = self.http_fault(operation)
         if fault is not None:
             return fault
@@ -92,26 +202,87 @@ class ResendSandboxServer(LoopbackServer):
         with self.state.lock:
             key["last_used_at"] = _now()
         if key["permission"] != "full_access":
+            # api/resend.md §4: a sending_access key gets 401 restricted_api_key elsewhere.
             return _error(401, "restricted_api_key",
                           "This API key is restricted to only send emails")
-        if operation == "api-keys/list":
-            with self.state.lock:
-                data = [{k: v for k, v in record.items() if k in
-                         ("id", "name", "created_at", "last_used_at")}
-                        for record in self.state.keys.values()]
-            return Response(200, {"object": "list", "has_more": False, "data": data})
-        if operation == "api-keys/create":
-            body = request.json() or {}
-            permission = body.get("permission", "full_access")
-            if permission not in ("full_access", "sending_access"):
-                return _error(422, "invalid_access",
-                              "Access must be 'full_access' | 'sending_access'")
-            if not isinstance(body.get("name"), str) or len(body["name"]) > 50:
-                return _error(422, "validation_error", "The `name` field must be a string "
-                                                       "of at most 50 characters.")
-            key_id, new_token = self.state.add_key(body["name"], permission)
-            return Response(201, {"id": key_id, "token": new_token})
-        key_id = _KEY_PATH.match(request.path)["key_id"]  # type: ignore[index]
+        checked = self.contract.validate(request)
+        if isinstance(checked, RequestProblem):
+            return self._problem_response(checked)
+        handler = {
+            "api-keys/list": self._list_keys, "api-keys/create": self._create_key,
+            "api-keys/update": self._rename_key, "api-keys/remove": self._delete_key,
+            "domains/list": self._list_domains,
+        }.get(operation)
+        if handler is None:
+            return _error(404, "not_found", "The requested endpoint was not found.")
+        return handler(checked)
+
+    @staticmethod
+    def _problem_response(problem: RequestProblem) -> Response:
+        if problem.reason == "unknown_path":
+            return _error(404, "not_found", "The requested endpoint was not found.")
+        if problem.reason == "method_not_allowed":
+            return _error(405, "method_not_allowed", "Method is not allowed for the endpoint.")
+        if problem.location == "body" and problem.field == "permission":
+            # api/resend.md §5: invalid_access (422) "Access must be full_access | sending_access".
+            return _error(422, "invalid_access",
+                          "Access must be 'full_access' | 'sending_access'")
+        if problem.keyword == "required" and problem.field:
+            return _error(422, "missing_required_field", f"Missing `{problem.field}` field.")
+        return _error(422, "validation_error", problem.message)
+
+    # -- operations ----------------------------------------------------------------------
+    def _list_keys(self, request: ValidRequest) -> Response:
+        with self.state.lock:
+            items = [{k: v for k, v in record.items()
+                      if k in ("id", "name", "created_at", "last_used_at")}
+                     for record in self.state.keys.values()]
+            return self.state.page(items, request.query)
+
+    def _list_domains(self, request: ValidRequest) -> Response:
+        with self.state.lock:
+            items = [dict(domain) for domain in self.state.domains.values()]
+            return self.state.page(items, request.query)
+
+    @staticmethod
+    def _name_problem(name: str) -> Response | None:
+        if len(name) > MAX_KEY_NAME:
+            return _error(422, "validation_error",
+                          f"The `name` field must be at most {MAX_KEY_NAME} characters.")
+        return None
+
+    def _create_key(self, request: ValidRequest) -> Response:
+        body = request.body or {}
+        problem = self._name_problem(body["name"])
+        if problem is not None:
+            return problem
+        # api/resend.md §3: permission omitted is accepted (full access, UNCONFIRMED default).
+        permission = body.get("permission", "full_access")
+        domain_id = body.get("domain_id") if permission == "sending_access" else None
+        if domain_id is not None and domain_id not in self.state.domains:
+            # Unknown domain: not documented; refusing is the safe model (a key silently
+            # unrestricted would be kinder than production may be).
+            return _error(404, "not_found", "Domain not found")
+        key_id, token = self.state.add_key(body["name"], permission, domain_id)
+        return Response(201, {"id": key_id, "token": token})
+
+    def _rename_key(self, request: ValidRequest) -> Response:
+        key_id = request.path_params["api_key_id"]
+        name = (request.body or {}).get("name")
+        if isinstance(name, str):
+            problem = self._name_problem(name)
+            if problem is not None:
+                return problem
+        with self.state.lock:
+            record = self.state.keys.get(key_id)
+            if record is None:
+                return _error(404, "not_found", "API key not found")
+            if isinstance(name, str):
+                record["name"] = name
+        return Response(200, {"object": "api_key", "id": key_id})
+
+    def _delete_key(self, request: ValidRequest) -> Response:
+        key_id = request.path_params["api_key_id"]
         with self.state.lock:
             if self.state.keys.pop(key_id, None) is None:
                 return _error(404, "not_found", "API key not found")

@@ -28,7 +28,7 @@ url = "{vercel_url}"
 name = "{group}"
 family = "nextauth"
 variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
-targets = ["railway:backend@production", "vercel:frontend:production+preview"]
+targets = ["railway:backend@production", "vercel:frontend:production+preview+development+staging"]
 format = "base64-32"
 {max_age_line}mode = "leak"
 

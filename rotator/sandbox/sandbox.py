@@ -16,12 +16,14 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from rotator.platforms.endpoints import ALLOW_ENV
 from rotator.platforms.railway import RailwayClient, RailwayCredentials
 from rotator.platforms.resend import ResendClient
 from rotator.platforms.vercel import VercelClient
+from rotator.sandbox.app_proxy import LiveAppServer
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.postgres_server import LocalPostgres
-from rotator.sandbox.processes import AppLauncher
+from rotator.sandbox.processes import AppLauncher, AppProcess
 from rotator.sandbox.railway_server import (
     DeployTiming,
     RailwayDeploymentRecord,
@@ -38,7 +40,10 @@ POSTGRES_SERVICE = "Postgres"
 WORKER_SERVICE = "worker"
 RAILWAY_WORKSPACE = "intowork team"
 VERCEL_PROJECT = "frontend"
+VERCEL_PREVIEW_BRANCHES = ("feature-login", "feature-billing")  # each has a live preview
+VERCEL_CUSTOM_ENVIRONMENT = "staging"  # a custom environment (customEnvironmentIds rows)
 DATABASE_URL_REFERENCE = "${{Postgres.DATABASE_URL}}"
+RESEND_DOMAIN = "example.com"
 _DEPLOY_WAIT = 60.0
 
 
@@ -89,7 +94,8 @@ class SandboxTokens:
     railway_api_token: str = field(repr=False)  # an account token (its user's workspaces)
     railway_project_token: str = field(repr=False)
     vercel_token: str = field(repr=False)
-    resend_api_key: str = field(repr=False)  # the account's one full_access key
+    resend_api_key: str = field(repr=False)  # the team's full_access key: manages keys
+    resend_sending_key: str = field(repr=False)  # what the app sends with (domain-restricted)
     railway_workspace_token: str = field(default="", repr=False)  # one workspace
 
 
@@ -100,7 +106,8 @@ class SandboxIds:
     backend_service_id: str
     postgres_service_id: str
     vercel_project_id: str
-    resend_key_id: str
+    resend_key_id: str  # the app's sending key
+    resend_domain_id: str  # the domain that key is restricted to
     worker_service_id: str = ""
     railway_workspace_id: str = ""
 
@@ -136,8 +143,12 @@ class Sandbox:
       ``${{Postgres.DATABASE_URL}}``; ``worker`` (App Sleeping; its ``DATABASE_URL`` is a
       pasted literal copy of the rendered URL, as some teams have it);
       and shared variables that the backend references (``${{shared.ALLOWED_ORIGINS}}``).
-    - Vercel project ``frontend`` (runs the frontend app on deploy).
-    - Resend account with one full_access key.
+    - Vercel project ``frontend`` with Deployment Checks and a custom environment ``staging``;
+      every deployment runs the frontend app with its own target's variables (production,
+      preview per git branch, the custom environment). ``backend_domain`` is the backend's
+      stable URL, handed to every frontend deployment as SANDBOX_BACKEND_URL.
+    - Resend team with domain ``example.com``, a full_access management key (the rotator
+      process's RESEND_API_KEY) and the app's key: sending_access restricted to that domain.
     ``seed_incident()`` adds the incident-000 variables and deploys everything.
     """
 
@@ -162,6 +173,7 @@ class Sandbox:
         self.railway = RailwaySandboxServer(self.railway_state)
         self.vercel = VercelSandboxServer(self.vercel_state)
         self.resend = ResendSandboxServer(self.resend_state)
+        self.backend_domain = LiveAppServer(self._live_backend_app)
         self.tokens: SandboxTokens | None = None
         self.ids: SandboxIds | None = None
         self.database_role = f"app_{secrets.token_hex(4)}"
@@ -174,7 +186,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._owns_postgres:
             self.postgres.start()
-        for server in (self.railway, self.vercel, self.resend):
+        for server in (self.railway, self.vercel, self.resend, self.backend_domain):
             server.start()
         self._started = True
         self._wire()
@@ -182,7 +194,7 @@ class Sandbox:
 
     def stop(self) -> None:
         self.launcher.stop_all()
-        for server in (self.railway, self.vercel, self.resend):
+        for server in (self.railway, self.vercel, self.resend, self.backend_domain):
             server.stop()
         if self._owns_postgres:
             self.postgres.stop()
@@ -224,14 +236,19 @@ class Sandbox:
             "RESEND_BASE_URL": self.resend.url,
             "SANDBOX_FRONTEND_URL": self.vercel.alias_url(VERCEL_PROJECT),
         })
-        vercel_project = vercel.add_project(VERCEL_PROJECT, app_role="frontend")
+        vercel_project = vercel.add_project(VERCEL_PROJECT, app_role="frontend", checks=True)
+        vercel.add_custom_environment(vercel_project, VERCEL_CUSTOM_ENVIRONMENT)
+        vercel.provided_variables["SANDBOX_BACKEND_URL"] = self.backend_domain.url
         vercel_token = _alnum(24)
         vercel.tokens.add(vercel_token)
-        key_id, resend_key = self.resend_state.add_key("production", "full_access")
-        self.tokens = SandboxTokens(account_token, project_token, vercel_token, resend_key,
-                                    workspace_token)
+        domain_id = self.resend_state.add_domain(RESEND_DOMAIN)
+        _, resend_manager = self.resend_state.add_key("management", "full_access")
+        key_id, resend_key = self.resend_state.add_key("production", "sending_access",
+                                                       domain_id)
+        self.tokens = SandboxTokens(account_token, project_token, vercel_token, resend_manager,
+                                    resend_key, workspace_token)
         self.ids = SandboxIds(project, environment, backend, postgres, vercel_project, key_id,
-                              worker, workspace)
+                              domain_id, worker, workspace)
         self.deploy_railway_service(POSTGRES_SERVICE)
 
     # -- seeding ------------------------------------------------------------------------
@@ -249,7 +266,7 @@ class Sandbox:
                                                          ids.postgres_service_id)
         seeded = IncidentSecrets(
             nextauth_secret=_base64_secret(), jwt_secret=_base64_secret(),
-            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_api_key,
+            secret_key=_base64_secret(), resend_api_key=self._tokens().resend_sending_key,
             database_url=rendered["DATABASE_URL"],
             database_password=self.railway_state.raw_variables(
                 ids.railway_environment_id, ids.postgres_service_id)["POSTGRES_PASSWORD"],
@@ -257,7 +274,7 @@ class Sandbox:
         backend_variables = {
             "NEXTAUTH_SECRET": seeded.nextauth_secret, "JWT_SECRET": seeded.jwt_secret,
             "JWT_ALGORITHM": "HS256", "RESEND_API_KEY": seeded.resend_api_key,
-            "FROM_EMAIL": "Sandbox <noreply@example.com>", "FRONTEND_URL": "https://example.com",
+            "FROM_EMAIL": f"Sandbox <noreply@{RESEND_DOMAIN}>", "FRONTEND_URL": "https://example.com",
             "ALLOWED_ORIGINS": "${{shared.ALLOWED_ORIGINS}}",
             "ENVIRONMENT": "${{shared.ENVIRONMENT}}",
             "SECRET_KEY": seeded.secret_key, "LOG_LEVEL": "INFO",
@@ -269,15 +286,31 @@ class Sandbox:
         # the worker's copy was pasted from the dashboard: a literal, not a reference
         self.railway_state.set_variables(ids.railway_environment_id, ids.worker_service_id,
                                          {"DATABASE_URL": seeded.database_url})
-        self.vercel_state.add_env(ids.vercel_project_id, "NEXTAUTH_SECRET",
-                                  seeded.nextauth_secret, target=["production"], type="sensitive")
-        self.vercel_state.add_env(ids.vercel_project_id, "NEXTAUTH_SECRET",
-                                  seeded.nextauth_secret, target=["preview"], type="encrypted")
+        self._seed_vercel_rows("NEXTAUTH_SECRET", seeded.nextauth_secret)
         if deploy:
             self.deploy_frontend()
             self.deploy_railway_service(BACKEND_SERVICE)
             self.deploy_railway_service(WORKER_SERVICE)
         return seeded
+
+    def _seed_vercel_rows(self, key: str, value: str) -> None:
+        """One key the way real projects hold it: a sensitive production row, an encrypted
+        all-branches preview row, a branch's own row, a custom environment's row and a
+        development row (sensitive is not allowed there)."""
+        state, project = self.vercel_state, self._ids().vercel_project_id
+        state.add_env(project, key, value, target=["production"], type="sensitive")
+        state.add_env(project, key, value, target=["preview"], type="encrypted")
+        state.add_env(project, key, value, target=["preview"], type="encrypted",
+                      git_branch=VERCEL_PREVIEW_BRANCHES[0])
+        state.add_env(project, key, value, target=[], type="encrypted",
+                      custom_environment_ids=[self.vercel_custom_environment_id()])
+        state.add_env(project, key, value, target=["development"], type="encrypted")
+
+    def vercel_custom_environment_id(self) -> str:
+        environment = self.vercel_state.custom_environment(self._ids().vercel_project_id,
+                                                           VERCEL_CUSTOM_ENVIRONMENT)
+        assert environment is not None
+        return environment["id"]
 
     # -- deploys and health -------------------------------------------------------------
     def deploy_railway_service(self, name: str, *, wait: bool = True) -> RailwayDeploymentRecord:
@@ -289,10 +322,32 @@ class Sandbox:
         return record
 
     def deploy_frontend(self, *, wait: bool = True) -> VercelDeploymentRecord:
-        record = self.vercel_state.deploy(self._ids().vercel_project_id, target="production")
+        """Deploy every target of the frontend (production, each preview branch, the custom
+        environment); the production deployment is returned."""
+        project = self._ids().vercel_project_id
+        records = [self.vercel_state.deploy(project, target="production")]
+        records += [self.vercel_state.deploy(project, target=None, git_branch=branch)
+                    for branch in VERCEL_PREVIEW_BRANCHES]
+        records.append(self.vercel_state.deploy(
+            project, target=None, git_branch="main",
+            custom_environment_id=self.vercel_custom_environment_id()))
         if wait:
-            record.done.wait(_DEPLOY_WAIT)
-        return record
+            for record in records:
+                record.done.wait(_DEPLOY_WAIT)
+        return records[0]
+
+    def frontend_health(self) -> dict[str, tuple[int | None, dict[str, Any]]]:
+        """/health of every live frontend deployment, by target (production, preview:BRANCH,
+        env:ID): each checks that the backend accepts its session tokens."""
+        apps = self.vercel_state.live_apps(self._ids().vercel_project_id)
+        return {scope: app.probe_health() for scope, app in sorted(apps.items())}
+
+    def _live_backend_app(self) -> AppProcess | None:
+        if self.ids is None:
+            return None
+        live = self.railway_state.latest_active(self.ids.railway_environment_id,
+                                                self.ids.backend_service_id)
+        return live.app if live else None
 
     def railway_deployment(self, deployment_id: str) -> RailwayDeploymentRecord:
         """Sandbox-side record of a deployment (status, failure reason, exit code)."""
@@ -329,7 +384,7 @@ class Sandbox:
     def client_environment(self) -> dict[str, str]:
         """Environment variables a rotator process needs to talk to this sandbox."""
         tokens = self._tokens()
-        return {
+        environ = {
             "RAILWAY_API_TOKEN": tokens.railway_api_token,
             "VERCEL_TOKEN": tokens.vercel_token,
             "RESEND_API_KEY": tokens.resend_api_key,
@@ -337,6 +392,9 @@ class Sandbox:
             "ROTATOR_RAILWAY_URL": self.railway.graphql_url,
             "ROTATOR_VERCEL_URL": self.vercel.url,
         }
+        # loopback http is not a platform's API: allow every sandbox endpoint explicitly
+        environ[ALLOW_ENV] = " ".join(v for k, v in environ.items() if k.endswith("_URL"))
+        return environ
 
     def _ids(self) -> SandboxIds:
         if self.ids is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rotator.sandbox.faults import HTTP_FAULT_KINDS, Faults
+from rotator.sandbox.rate_limit import RequestWindow, WindowState
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # every value of a repeated key
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -63,6 +66,8 @@ class LoopbackServer:
         self._httpd: _QuietServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[tuple[str, str]] = []  # (method, path) seen, for tests
+        # the platform's request budget (None: not modelled); tests may set a small one
+        self.request_window: RequestWindow | None = None
 
     @property
     def url(self) -> str:
@@ -83,19 +88,27 @@ class LoopbackServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                query_all = parse_qs(parts.query)
                 request = Request(
                     method=self.command,
                     path=parts.path,
-                    query={k: v[-1] for k, v in parse_qs(parts.query).items()},
+                    query={k: v[-1] for k, v in query_all.items()},
                     headers=self.headers,
                     body=body,
+                    query_all=query_all,
                 )
                 server.requests.append((request.method, request.path))
+                window = server.request_window.take() if server.request_window else None
                 try:
-                    response = server.handle(request)
+                    if window is not None and not window.allowed:
+                        response = server.rate_limited_response(math.ceil(window.reset_in))
+                    else:
+                        response = server.handle(request)
                 except Exception as exc:  # a sandbox bug must surface as a 500, not a hang
                     response = Response(500, {"error": {"code": "internal_server_error",
                                                         "message": type(exc).__name__}})
+                if window is not None:
+                    response.headers.update(server.rate_limit_headers(window))
                 payload = response.encode()
                 try:
                     self.send_response(response.status)
@@ -136,16 +149,27 @@ class LoopbackServer:
         raise NotImplementedError
 
     def http_fault(self, call: str) -> Response | None:
-        """Apply a pending http500/http429/timeout fault for ``call``; a Response ends the call."""
+        """Apply a pending http500/http429/timeout/malformed fault for ``call``; a Response
+        ends the call."""
         fault = self.faults.take(call, kinds=HTTP_FAULT_KINDS)
         if fault is None:
             return None
         if fault.kind == "timeout":
             time.sleep(fault.delay)
             return None
+        if fault.kind == "malformed":
+            return Response(200, raw=b'{"data": {"truncated')
         if fault.kind == "http429":
-            return self.rate_limited_response(fault.retry_after)
+            response = self.rate_limited_response(fault.retry_after)
+            if not fault.retry_after_header:
+                response.headers = {k: v for k, v in response.headers.items()
+                                    if k.lower() != "retry-after"}
+            return response
         return self.server_error_response()
+
+    def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
+        """How the platform states its budget on every answer (default: it does not)."""
+        return {}
 
     def rate_limited_response(self, retry_after: float) -> Response:
         return Response(429, {"error": {"code": "rate_limited", "message": "Too many requests"}},

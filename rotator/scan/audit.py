@@ -83,6 +83,7 @@ def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) 
     if options.include_worktree and not git_history.is_bare(repo):
         findings, worktree_stats = _merge_worktree(repo, findings, settings)
         stats.add(worktree_stats)
+        warnings = warnings + worktree_stats.incompleteness()
     if options.verify:
         verify_findings(repo, findings, ruleset)
     return ScanResult(str(path), "audit", findings, stats, time.perf_counter() - started,
@@ -98,22 +99,27 @@ def _history_findings(repo, ruleset, settings, options, cache):
             stats.cached_blobs = stats.blobs
             findings = [finding_from_state(f) for f in cached["findings"]]
             return findings, stats, cached["warnings"]
-    pending_history = git_history.PendingHistory(repo)
-    try:
-        return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history)
-    except BaseException:
-        pending_history.cancel()
-        raise
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
+        env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
+        pending_history = git_history.PendingHistory(repo, env)
+        try:
+            return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
+                                       pending_history, damage)
+        except BaseException:
+            pending_history.cancel()
+            raise
 
 
-def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history):
-    stats = ScanStats()
-    warnings = []
+def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=()):
+    stats = ScanStats(missing_objects=len(damage))  # each note is one missing commit
+    warnings = list(damage)
     if git_history.is_shallow(repo):
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
-    stream = git_history.BlobStream(repo)
+    stream = git_history.BlobStream(repo, pending_history.env)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
@@ -142,21 +148,28 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
     stats.missing_objects += stream.missing
     if stats.missing_objects:
-        warnings.append(f"{stats.missing_objects} object(s) missing from the object store "
+        warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
                         "(partial clone or damaged repository): they were not scanned")
+        warnings.extend(git_history.name_missing_objects(repo) + stream.unreadable + stats.missing_at)
     hits_by_blob = cache.hits(matched_oids) if cache is not None else {}
     for oid, status, hits in results:
         if status == MATCHED:
             hits_by_blob[oid] = hits
     if cache is not None:
-        cache.record(results)
+        uncached = set(stats.capped_blobs)
+        cache.record([r for r in results if r[0] not in uncached] if uncached else results)
     history = pending_history.collect(set(hits_by_blob))
+    warnings.extend(pending_history.damaged)
     stats.commits = len(history.commits)
     in_messages = message_introductions(history.messages, ruleset, stats)
+    warnings.extend(stats.incompleteness())
     findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
-    if cache is not None:
+    if cache is not None and not stats.missing_objects and not damage and not pending_history.damaged:
+        # with objects missing the report is incomplete: objects that arrive later (a partial
+        # clone's lazy fetch, a repaired store) must be scanned by the next audit, whose refs
+        # may be the same
         cache.store_report(refs_key, {
-            "stats": {k: v for k, v in asdict(stats).items() if k != "dropped_by_filter"},
+            "stats": {k: v for k, v in asdict(stats).items() if k not in ("dropped_by_filter", "capped_blobs")},
             "findings": [finding_to_state(f) for f in findings],
             "warnings": warnings,
         })
@@ -186,6 +199,8 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
     for blob, content in reader.read(chunk):
         if content is None:
             stats.missing_objects += 1
+            if len(stats.missing_at) < 20:
+                stats.missing_at.append(f"missing or unreadable blob {blob.oid[:12]} (at {blob.path})")
             continue
         text = scannable_text(content)
         if text is None:
@@ -195,6 +210,9 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
         stats.blobs += 1
         stats.bytes += len(content)
         found = find_secrets_in_blob(text, blob.path, ruleset)
+        stats.note_capped(blob.path, found.capped_lines)
+        if found.capped_lines:
+            stats.capped_blobs.append(blob.oid)  # rescanned next time, so the warning stays
         for dropped in found.dropped:
             stats.dropped_by_filter[dropped.filter] += 1
         hits = [SecretHit.from_candidate(c) for c in found.candidates]
@@ -260,6 +278,7 @@ def message_introductions(messages: git_history.Messages, ruleset: RuleSet,
     if not messages.refs:
         return []
     found = find_secrets_in_blob(bytes(messages.text), git_history.COMMIT_MESSAGE_PATH, ruleset)
+    stats.note_capped(git_history.COMMIT_MESSAGE_PATH, found.capped_lines)
     for dropped in found.dropped:
         stats.dropped_by_filter[dropped.filter] += 1
     located = []
@@ -303,14 +322,24 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
                 key = (hit.rule, hit.secret_sha256)
                 if change.after not in holders[key]:
                     removals[(*key, change.path)].append(change.commit)
+    tagged: dict[str, list[str]] = defaultdict(list)  # path of a tagged blob -> its refs
     for oid, hits in hits_by_blob.items():
-        if oid not in introduced_blobs:  # reachable, but no commit diff shows it (e.g. a tag to a blob)
+        if oid in introduced_blobs:
+            continue
+        # reachable, yet no commit brought it: a tag (or any ref) to a blob or to a tree
+        places = getattr(refs, "object_refs", {}).get(oid) or [("", paths_by_blob.get(oid) or oid)]
+        for ref, path in places:
+            shown = f"{path} (in {ref})" if ref and path else path or f"<{ref}>"
+            if ref:
+                tagged[shown].append(ref)
             for hit in hits:
-                introductions.append((hit, Location(path=paths_by_blob.get(oid, oid), line=hit.line,
-                                                    state="committed")))
+                introductions.append((hit, Location(path=shown, line=hit.line, state="committed")))
     introductions.extend(in_messages)
     findings = group_into_findings(introductions)
     _describe_exposure(findings, holders, removals, history, refs)
+    for finding in findings:
+        if finding.path in tagged:
+            finding.reachable_from = summarize_refs(sorted(set(finding.reachable_from) | set(tagged[finding.path])))
     return findings
 
 
@@ -423,19 +452,71 @@ def _merge_worktree(repo: Path, findings: list[Finding], settings: ScanSettings)
     result = scan_paths(
         [repo], settings, ScanOptions(jobs=1, states=frozenset({"uncommitted", "untracked"}))
     )
+    _merge_local(findings, result.findings, ("uncommitted", "untracked"))
+    _merge_local(findings, _index_findings(repo, settings), ("staged",))
+    stats = ScanStats(files=result.stats.files, bytes=result.stats.bytes,
+                      skipped_binary=result.stats.skipped_binary,
+                      skipped_large=result.stats.skipped_large,
+                      skipped_unreadable=result.stats.skipped_unreadable,
+                      unreadable=result.stats.unreadable,
+                      capped_matches=result.stats.capped_matches,
+                      capped_at=result.stats.capped_at)
+    return findings, stats
+
+
+def _merge_local(findings: list[Finding], local_findings: list[Finding], states: tuple[str, ...]) -> None:
+    """Add the locations of `local_findings` in `states` to `findings` (same secret and path:
+    one finding); a copy already seen uncommitted in the work tree is not repeated as staged."""
     by_key = {(f.rule, f.secret_sha256, f.path): f for f in findings}
-    for local in result.findings:
-        fresh = [loc for loc in local.locations if loc.state in ("uncommitted", "untracked")]
+    for local in local_findings:
+        fresh = [loc for loc in local.locations if loc.state in states]
+        existing = by_key.get((local.rule, local.secret_sha256, local.path))
+        if existing is not None and "staged" in states and any(
+                loc.state == "uncommitted" for loc in existing.locations):
+            continue
         if not fresh:
             continue
-        existing = by_key.get((local.rule, local.secret_sha256, local.path))
         if existing is not None:
             existing.locations.extend(loc for loc in fresh if loc not in existing.locations)
             continue
         local.locations = fresh
         local.in_head = False
         findings.append(local)
-    stats = ScanStats(files=result.stats.files, bytes=result.stats.bytes,
-                      skipped_binary=result.stats.skipped_binary,
-                      skipped_large=result.stats.skipped_large)
-    return findings, stats
+        by_key[(local.rule, local.secret_sha256, local.path)] = local
+
+
+def _index_findings(repo: Path, settings: ScanSettings) -> list[Finding]:
+    """Secrets in what is staged (the index) and differs from HEAD: a file staged and then
+    removed from the work tree is in no commit and no file, yet the next commit holds it."""
+    has_head = bool(run_git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], repo, check=False).strip())
+    if has_head:
+        out = run_git(["diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
+                       "--diff-filter=ACMT", "HEAD"], repo)
+        fields = out.split(b"\0")
+        staged = [(fields[i].split(b" ")[3].decode(), fields[i + 1])
+                  for i in range(0, len(fields) - 1, 2) if fields[i].startswith(b":")]
+    else:
+        staged = []
+        for entry in run_git(["ls-files", "-s", "-z"], repo).split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            if meta:
+                staged.append((meta.split(b" ")[1].decode(), path))
+    if not staged:
+        return []
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine)
+    blobs = [git_history.BlobRef(oid, 0, path.decode("utf-8", "surrogateescape")) for oid, path in staged]
+    reader = git_history.BlobReader(repo)
+    hits = []
+    try:
+        for blob, content in reader.read(blobs):
+            if content is None or len(content) > settings.max_file_size or has_binary_suffix(blob.path):
+                continue
+            text = scannable_text(content)
+            if text is None:
+                continue
+            for candidate in find_secrets_in_blob(text, blob.path, ruleset).candidates:
+                hits.append((SecretHit.from_candidate(candidate),
+                             Location(path=blob.path, line=candidate.line, state="staged")))
+    finally:
+        reader.close()
+    return group_into_findings(hits)

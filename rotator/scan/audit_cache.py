@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
 from rotator.scan.confidence import model_stamp
+from rotator.scan.engine.matcher import private_directory
 from rotator.scan.findings import SecretHit
 
 CLEAN, MATCHED, BINARY = 0, 1, 2
@@ -22,9 +24,15 @@ SCHEMA = 3
 
 class AuditCache:
     def __init__(self, directory: Path, repo_git_dir: Path, ruleset_key: str):
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory.parent)
+        private_directory(directory)
         name = hashlib.sha256(str(repo_git_dir.resolve()).encode()).hexdigest()[:20]
         self.path = directory / f"{name}.sqlite"
+        # SQLite gives its -wal and -shm files the database file's mode: create it 0600 first
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
         self._db = sqlite3.connect(self.path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")

@@ -160,6 +160,10 @@ def keyboard_mash(value: str) -> bool:
     letters = [ch for ch in value.lower() if ch.isalpha()]
     if len(letters) < 6 or len(letters) < 0.8 * len(value) or _HEX_VALUE.match(value):
         return False  # hex draws half its letters from the home row
+    capitals = sum(ch.isupper() for ch in value)
+    if 1 < capitals < len(letters):
+        return False  # a hand mashing keys keeps one case; a generator mixes them (and can
+        # draw 70% of its letters from the top row by chance: 1 in 160 at 16 characters)
     return any(sum(ch in row for ch in letters) >= 0.7 * len(letters) for row in _KEYBOARD_ROWS)
 
 

@@ -44,6 +44,8 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
         )
     ruleset = load_ruleset(settings.plugins, engine=settings.engine, use_cache=options.use_cache)
     stats = ScanStats()
+    for folder in selection.unreadable:
+        stats.note_unreadable(_shown(folder) + "/")
     hits: list[tuple[Candidate, Location]] = []
     for file_hits, file_stats in _scan_all(selection.files, ruleset, settings, options):
         hits.extend(file_hits)
@@ -52,10 +54,18 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
     findings = group_into_findings((SecretHit.from_candidate(c), loc) for c, loc in hits)
     if options.verify:
         _verify(hits, findings)
-    warnings = [f"not found: {m}" for m in selection.missing]
+    warnings = [f"not found: {m}" for m in selection.missing] + stats.incompleteness()
     target = " ".join(str(p) for p in paths)
     return ScanResult(target, "files", findings, stats, time.perf_counter() - started,
                       ruleset.matcher.name, warnings)
+
+
+def _shown(path: str) -> str:
+    """`path` relative to the working directory when under it, as reports show paths."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _verify(hits, findings) -> None:
@@ -87,7 +97,7 @@ def scan_one_file(item: FileToScan, ruleset: RuleSet, max_size: int):
             return [], stats
         raw = item.absolute.read_bytes()
     except OSError:
-        stats.skipped_unreadable += 1
+        stats.note_unreadable(item.display)
         return [], stats
     text = scannable_text(raw)
     if text is None:
@@ -96,6 +106,7 @@ def scan_one_file(item: FileToScan, ruleset: RuleSet, max_size: int):
     stats.files += 1
     stats.bytes += len(raw)
     result = find_secrets_in_blob(text, item.display, ruleset)
+    stats.note_capped(item.display, result.capped_lines)
     for dropped in result.dropped:
         stats.dropped_by_filter[dropped.filter] += 1
     hits = [

@@ -45,6 +45,7 @@ def scan_staged(named: list[str], settings: ScanSettings, cwd: Path | None = Non
         stats.files += 1
         stats.bytes += len(raw)
         result = find_secrets_in_blob(text, added.path, ruleset)
+        stats.note_capped(added.path, result.capped_lines)
         for dropped in result.dropped:
             stats.dropped_by_filter[dropped.filter] += 1
         for candidate in result.candidates:
@@ -52,7 +53,7 @@ def scan_staged(named: list[str], settings: ScanSettings, cwd: Path | None = Non
             hits.append((SecretHit.from_candidate(candidate), Location(added.path, line, state="staged")))
     findings = group_into_findings(hits)
     return ScanResult("staged changes", "staged", findings, stats, time.perf_counter() - started,
-                      ruleset.matcher.name)
+                      ruleset.matcher.name, stats.incompleteness())
 
 
 def _relative(root: Path, cwd: Path, name: str) -> str:

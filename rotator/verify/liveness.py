@@ -4,7 +4,8 @@ Each check sends the secret only to the service it belongs to: a Resend key to R
 `GET /api-keys` (reads, sends no email), a database URL's password to that database's host
 (a login and `SELECT 1`), a Railway token to Railway's GraphQL API (a project listing), a
 Vercel token to `GET /v2/user`. Endpoints can be pointed elsewhere (the sandbox) with
-`ROTATOR_RESEND_URL`, `ROTATOR_RAILWAY_URL` and `ROTATOR_VERCEL_URL`. Every call has a short timeout; a failure to decide is `unknown`
+`ROTATOR_RESEND_URL`, `ROTATOR_RAILWAY_URL` and `ROTATOR_VERCEL_URL`, when allowed
+(`ROTATOR_ALLOW_ENDPOINTS`). Every call has a short timeout; a failure to decide is `unknown`
 with its reason, never silently dropped.
 """
 
@@ -13,6 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from rotator.errors import RotatorError
+from rotator.platforms.endpoints import checked_endpoint
 
 LIVE, DEAD, UNKNOWN = "live", "dead", "unknown"
 TIMEOUT_SECONDS = 5.0
@@ -24,7 +28,7 @@ def _retry():
     would rightly wait and retry for much longer."""
     from rotator.platforms.http import RetryPolicy
 
-    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0)
+    return RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_rate_limit_wait=2.0)
 _POSTGRES_URL = re.compile(r"postgres(?:ql)?(?:\+[a-z0-9]+)?://[^\s\"'`<>|]+", re.IGNORECASE)
 
 
@@ -48,6 +52,8 @@ def verify_secret(family: str, value: str, line: str, name: str | None,
         return None
     try:
         return check(value, line, name, environ)
+    except RotatorError as error:  # an endpoint the user did not allow: not sent, say so
+        return Verdict(UNKNOWN, f"not checked: {error.args[0]}")
     except Exception as error:  # a check must never abort the scan; say why it could not decide
         return Verdict(UNKNOWN, f"check failed ({type(error).__name__})")
 
@@ -56,7 +62,8 @@ def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str])
     from rotator.platforms.http import PlatformError
     from rotator.platforms.resend import RESEND_API_URL, ResendClient
 
-    base_url = environ.get("ROTATOR_RESEND_URL") or RESEND_API_URL
+    base_url = checked_endpoint("resend", environ.get("ROTATOR_RESEND_URL"), RESEND_API_URL,
+                                environ, source="ROTATOR_RESEND_URL")
     try:
         with ResendClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS,
                           retry=_retry()) as client:
@@ -103,7 +110,8 @@ def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]
     project_token = bool(name) and name.upper() == "RAILWAY_TOKEN"
     credentials = (RailwayCredentials(project_token=value) if project_token
                    else RailwayCredentials(api_token=value))
-    base_url = environ.get("ROTATOR_RAILWAY_URL") or RAILWAY_GRAPHQL_URL
+    base_url = checked_endpoint("railway", environ.get("ROTATOR_RAILWAY_URL"),
+                                RAILWAY_GRAPHQL_URL, environ, source="ROTATOR_RAILWAY_URL")
 
     def probe() -> None:
         with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS,
@@ -116,7 +124,8 @@ def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]
 def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
     from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
 
-    base_url = environ.get("ROTATOR_VERCEL_URL") or VERCEL_API_URL
+    base_url = checked_endpoint("vercel", environ.get("ROTATOR_VERCEL_URL"), VERCEL_API_URL,
+                                environ, source="ROTATOR_VERCEL_URL")
 
     def probe() -> None:
         with VercelClient(value, base_url=base_url, timeout=TIMEOUT_SECONDS,

@@ -25,6 +25,11 @@ from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 pytestmark = pytest.mark.slow
 
 PLATFORMS = ("--railway-project", "intowork", "--vercel-project", "frontend")
+# the seeded Vercel rows: production, preview (all branches and one), development, and the
+# custom environment `staging`; and the deployments they feed
+ALL_VERCEL_ROWS = "vercel:frontend:production+preview+development+staging"
+FRONTEND_UNITS = ["vercel:frontend:production", "vercel:frontend:env@staging",
+                  "vercel:frontend:preview@feature-billing", "vercel:frontend:preview@feature-login"]
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +83,11 @@ def test_each_live_credential_becomes_one_group(incident, tmp_path, monkeypatch)
     groups = _groups(written)
     assert set(groups) == {"nextauth-secret", "jwt-secret", "secret-key", "database-url",
                            "resend-api-key"}
-    # the backend and both Vercel rows hold one value: one group, one target per deploy unit
+    # the backend and every Vercel row hold one value: one group, one target per platform,
+    # the custom environment named by its slug
     assert groups["nextauth-secret"] == {
         "name": "nextauth-secret", "family": "nextauth", "variables": ["NEXTAUTH_SECRET"],
-        "targets": ["railway:backend@production", "vercel:frontend:production+preview"],
+        "targets": ["railway:backend@production", ALL_VERCEL_ROWS],
         "format": "base64-32", "mode": "scheduled", "max_age": "90d"}
     assert groups["jwt-secret"]["family"] == "jwt"
     assert groups["secret-key"]["family"] == "secret_key"
@@ -103,7 +109,7 @@ def test_each_live_credential_becomes_one_group(incident, tmp_path, monkeypatch)
     # the backend's DATABASE_URL is a reference: never a target, noted on its source's group
     assert "railway:backend (production) DATABASE_URL is a reference (${{Postgres.DATABASE_URL}})" in text
     # the family's parameters, as commented hints under its group
-    assert '# params = {key_name = "…"}' in text
+    assert '# params = {key_name = "…", domain_id = "…"}' in text
     assert '# params = {connect_variable = "DATABASE_PUBLIC_URL"}' in text
     assert "[platforms.railway]" in text and 'project = "intowork"' in text
     assert "# [[health]]" in text and "\n[[health]]" not in text
@@ -123,7 +129,7 @@ def test_written_config_loads_and_plans_ready(incident, tmp_path):
     assert settings.health == ()
     (plan,) = plan_rotation(settings, ["nextauth-secret"], environ=environ)
     assert plan.ready, plan.blockers
-    assert len(plan.current.locations) == 3  # backend, Vercel production and preview rows
+    assert len(plan.current.locations) == 6  # backend, five Vercel rows
     assert any("no [[health]] checks configured" in note for note in plan.notes)
     plans = {p.group.name: p for p in plan_rotation(settings, environ=environ)}
     assert all(p.ready for name, p in plans.items() if name != "resend-api-key")
@@ -236,7 +242,7 @@ def test_aliases_and_unreadable_values_join_their_group(postgres_server, tmp_pat
         groups = _groups(output)
         assert groups["nextauth-secret"]["variables"] == ["NEXTAUTH_SECRET", "AUTH_SECRET"]
         assert groups["nextauth-secret"]["targets"] == [
-            "railway:backend@production", "vercel:frontend:production+preview+development"]
+            "railway:backend@production", ALL_VERCEL_ROWS]
         assert groups["better-auth-secret"]["variables"] == ["BETTER_AUTH_SECRET", "JWT_SECRET"]
         assert groups["better-auth-secret"]["family"] == "jwt"
         assert set(groups["better-auth-secret"]["targets"]) == {
@@ -275,11 +281,10 @@ def test_shared_variables_are_a_target_and_their_references_follow(postgres_serv
         result = _init(sandbox, *PLATFORMS, "-o", str(output))
         assert result.exit_code == 0, result.output
         group = _groups(output)["nextauth-secret"]
-        assert group["targets"] == ["railway:shared@production",
-                                    "vercel:frontend:production+preview"]
+        assert group["targets"] == ["railway:shared@production", ALL_VERCEL_ROWS]
         environ = _environ(sandbox)
         settings = load_rotation_settings(load_config(output), environ)
         (plan,) = plan_rotation(settings, ["nextauth-secret"], environ=environ)
         assert plan.ready, plan.blockers
-        assert [u["unit"] for u in plan.units] == ["vercel:frontend", "railway:backend@production"]
+        assert [u["unit"] for u in plan.units] == [*FRONTEND_UNITS, "railway:backend@production"]
         _assert_no_secret(seeded, output.read_text(), result.output)

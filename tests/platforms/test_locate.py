@@ -86,7 +86,7 @@ def test_inventory_holds_hashes_only(seeded_sandbox):
     secrets = _incident_values(seeded_sandbox)
     config = platforms_from_config(
         {"platforms": {"railway": {"project": "intowork", "url": seeded_sandbox.railway.graphql_url}}},
-        None, {})
+        None, seeded_sandbox.client_environment())
     inventory = collect_inventory(config, seeded_sandbox.client_environment())
     dump = repr(inventory)
     for value in secrets.values():

@@ -327,11 +327,12 @@ def test_a_workspace_token_finds_the_project_in_the_configured_workspace(
     from rotator.inventory.config import platforms_from_config
 
     railway = {"project": "intowork", "url": sandbox.railway.graphql_url}
-    environ = {"RAILWAY_API_TOKEN": sandbox.tokens.railway_workspace_token}
+    environ = {**sandbox.client_environment(),
+               "RAILWAY_API_TOKEN": sandbox.tokens.railway_workspace_token}
     with pytest.raises(AuthError, match="workspace"):  # `me` is refused: it must be told
-        collect_inventory(platforms_from_config({"platforms": {"railway": railway}}, None, {}),
+        collect_inventory(platforms_from_config({"platforms": {"railway": railway}}, None, environ),
                           environ)
     configured = {**railway, "workspace": sandbox.ids.railway_workspace_id}
     inventory = collect_inventory(
-        platforms_from_config({"platforms": {"railway": configured}}, None, {}), environ)
+        platforms_from_config({"platforms": {"railway": configured}}, None, environ), environ)
     assert {v.service for v in inventory.variables} >= {"Postgres", "backend", "shared"}

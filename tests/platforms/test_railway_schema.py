@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -23,19 +24,27 @@ from rotator.platforms.railway import load_operation, operation_names
 from rotator.sandbox.railway_server import build_sandbox_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PUBLISHED_RAILWAY_SCHEMA = REPO_ROOT.parent / "shared" / "anchors" / "railway" / "schema.json"
-
-needs_published_schema = pytest.mark.skipif(
-    not PUBLISHED_RAILWAY_SCHEMA.exists(),
-    reason=f"published Railway schema not found at {PUBLISHED_RAILWAY_SCHEMA}",
-)
+# Railway's published schema, vendored (source and licence in SOURCE.txt next to it)
+VENDORED_RAILWAY_SCHEMA = REPO_ROOT / "tests" / "fixtures" / "railway" / "schema.json.gz"
 
 
 @pytest.fixture(scope="module")
-def published():
-    raw = json.loads(PUBLISHED_RAILWAY_SCHEMA.read_text())
+def published_json() -> dict:
+    return json.loads(gzip.decompress(VENDORED_RAILWAY_SCHEMA.read_bytes()))
+
+
+@pytest.fixture(scope="module")
+def published_schema_path(tmp_path_factory) -> Path:
+    """The schema as a plain file, for the validation script (which reads a path)."""
+    path = tmp_path_factory.mktemp("railway") / "schema.json"
+    path.write_bytes(gzip.decompress(VENDORED_RAILWAY_SCHEMA.read_bytes()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(published_json):
     # assume_valid: see rotator/platforms/validate_railway_operations.py
-    return build_client_schema(raw.get("data", raw), assume_valid=True)
+    return build_client_schema(published_json.get("data", published_json), assume_valid=True)
 
 
 def test_operations_are_packaged() -> None:
@@ -50,18 +59,16 @@ def test_operation_is_valid_against_sandbox_schema(name: str) -> None:
     assert not errors, [e.message for e in errors]
 
 
-@needs_published_schema
-def test_validation_script_accepts_all_operations_against_published_schema() -> None:
+def test_validation_script_accepts_all_operations_against_published_schema(published_schema_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "rotator.platforms.validate_railway_operations",
-         str(PUBLISHED_RAILWAY_SCHEMA)],
+         str(published_schema_path)],
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BAD" not in result.stdout
 
 
-@needs_published_schema
 def test_sandbox_schema_is_a_subset_of_published_schema(published) -> None:
     sandbox = build_sandbox_schema()
     for name, sandbox_type in sandbox.type_map.items():
@@ -99,9 +106,8 @@ def test_deployment_status_enum_is_complete() -> None:
                       "SUCCESS", "WAITING"}
 
 
-@needs_published_schema
-def test_committed_sdl_is_what_the_generator_produces() -> None:
+def test_committed_sdl_is_what_the_generator_produces(published_json) -> None:
     from rotator.sandbox.generate_railway_schema import generate
     from rotator.sandbox.railway_server import load_sandbox_schema_sdl
 
-    assert generate(json.loads(PUBLISHED_RAILWAY_SCHEMA.read_text())) == load_sandbox_schema_sdl()
+    assert generate(published_json) == load_sandbox_schema_sdl()

@@ -12,13 +12,33 @@ from rotator.sandbox.sandbox import Sandbox
 RESEND_KEY_SHAPE = re.compile(r"^re_[A-Za-z0-9]{8}_[A-Za-z0-9]{24}$")
 
 
-def test_account_starts_with_one_live_full_access_key(sandbox: Sandbox) -> None:
+def test_team_starts_with_a_manager_and_a_domain_restricted_sending_key(
+        sandbox: Sandbox) -> None:
     with sandbox.resend_client() as client:
-        (key,) = client.list_api_keys()
-        status = client.check_key(sandbox.tokens.resend_api_key)
-    assert key.id == sandbox.ids.resend_key_id
+        keys = {key.name: key.id for key in client.list_api_keys()}
+        manager = client.check_key(sandbox.tokens.resend_api_key)
+        sender = client.check_key(sandbox.tokens.resend_sending_key)
+        (domain,) = client.list_domains()
+    assert keys["production"] == sandbox.ids.resend_key_id and set(keys) == {
+        "production", "management"}
     assert RESEND_KEY_SHAPE.match(sandbox.tokens.resend_api_key)
-    assert (status.live, status.permission) == (True, "full_access")
+    assert (manager.live, manager.permission) == (True, "full_access")
+    assert (sender.live, sender.permission) == (True, "sending_access")
+    assert (domain.id, domain.name) == (sandbox.ids.resend_domain_id, "example.com")
+    record = sandbox.resend_state.keys[sandbox.ids.resend_key_id]
+    assert record["domain_id"] == domain.id
+
+
+def test_listing_follows_has_more_across_small_pages(sandbox: Sandbox) -> None:
+    for n in range(4):
+        sandbox.resend_state.add_key(f"extra-{n}")
+    with sandbox.resend_client() as client:
+        paged = client.list_api_keys(page_size=2)
+        whole = client.list_api_keys()
+    assert [k.id for k in paged] == [k.id for k in whole] and len(whole) == 6
+    assert [k.name for k in whole[:2]] == ["extra-3", "extra-2"]  # newest first
+    lists = [p for m, p in sandbox.resend.requests if (m, p) == ("GET", "/api-keys")]
+    assert len(lists) == 3 + 1
 
 
 def test_create_check_and_delete_a_key(sandbox: Sandbox) -> None:
@@ -45,7 +65,7 @@ def test_key_creation_is_not_retried_after_a_server_error(sandbox: Sandbox) -> N
     sandbox.faults.add("api-keys/create", kind="http500")
     with sandbox.resend_client() as client, pytest.raises(PlatformUnavailable):
         client.create_api_key("rotated")
-    assert len(sandbox.resend_state.keys) == 1
+    assert len(sandbox.resend_state.keys) == 2  # the seeded two, no third
 
 
 def test_rate_limit_is_honoured(sandbox: Sandbox) -> None:

@@ -1,30 +1,138 @@
-"""VercelClient against the loopback Vercel API, with real frontend deploys."""
+"""VercelClient against the loopback Vercel API, with real frontend deploys per target."""
 
 from __future__ import annotations
 
 import pytest
 
 from rotator.platforms.http import AuthError, PlatformUnavailable, RequestRejected, RetryPolicy
-from rotator.platforms.vercel import VercelClient
-from rotator.sandbox.sandbox import Sandbox
+from rotator.platforms.vercel import VercelClient, VercelDeployment
+from rotator.sandbox.sandbox import VERCEL_PREVIEW_BRANCHES, Sandbox
+from rotator.sandbox.vercel_server import DEPLOYMENTS_PAGE_SIZE, ENV_PAGE_SIZE
 
 FAST_POLL = 0.05
 
 
-def test_every_row_of_a_key_is_listed(seeded_sandbox: Sandbox) -> None:
+def _wait(client: VercelClient, deployment: VercelDeployment, **kwargs) -> VercelDeployment:
+    return client.wait_for_deployment(deployment.id, poll_interval=FAST_POLL, timeout=60,
+                                      **kwargs)
+
+
+def test_every_row_of_a_key_is_listed_across_pages(seeded_sandbox: Sandbox) -> None:
     with seeded_sandbox.vercel_client() as client:
         rows = client.rows_for_key("frontend", "NEXTAUTH_SECRET")
-    assert sorted(r.target for r in rows) == [("preview",), ("production",)]
+        everything = client.list_env("frontend")
+    custom = seeded_sandbox.vercel_custom_environment_id()
+    assert sorted((r.target, r.git_branch or "", r.custom_environment_ids) for r in rows) == [
+        ((), "", (custom,)), (("development",), "", ()), (("preview",), "", ()),
+        (("preview",), VERCEL_PREVIEW_BRANCHES[0], ()), (("production",), "", ())]
     assert all(r.value is None for r in rows)  # the list never carries decrypted values
+    pages = [p for m, p in seeded_sandbox.vercel.requests if p.endswith("/env") and m == "GET"]
+    assert len(everything) > ENV_PAGE_SIZE and len(pages) >= 2  # pagination.next followed
 
 
-def test_sensitive_row_cannot_be_read_back(seeded_sandbox: Sandbox) -> None:
+def test_sensitive_rows_never_decrypt_encrypted_rows_do(seeded_sandbox: Sandbox) -> None:
     with seeded_sandbox.vercel_client() as client:
-        rows = {r.target: r for r in client.rows_for_key("frontend", "NEXTAUTH_SECRET")}
-        production = client.get_env_value("frontend", rows[("production",)].id)
-        preview = client.get_env_value("frontend", rows[("preview",)].id)
-    assert production.is_sensitive and production.value is None and not production.readable
-    assert preview.readable and preview.value  # encrypted rows decrypt one by one
+        for row in client.rows_for_key("frontend", "NEXTAUTH_SECRET"):
+            read = client.get_env_value("frontend", row.id)
+            if row.target == ("production",):
+                assert read.is_sensitive and read.value is None and not read.readable
+            else:
+                assert read.readable and read.value == seeded_sandbox_value(seeded_sandbox)
+
+
+def seeded_sandbox_value(sandbox: Sandbox) -> str:
+    (value,) = {r["value"] for r in sandbox.vercel_state.envs[sandbox.ids.vercel_project_id]
+                if r["key"] == "NEXTAUTH_SECRET"}
+    return value
+
+
+def test_custom_environments_are_listed(seeded_sandbox: Sandbox) -> None:
+    with seeded_sandbox.vercel_client() as client:
+        (environment,) = client.custom_environments("frontend")
+        assert client.get_project("frontend").custom_environments == (environment,)
+    assert environment.slug == "staging" and environment.id.startswith("env_")
+
+
+def test_each_target_has_its_own_deployment_and_app(seeded_sandbox: Sandbox) -> None:
+    with seeded_sandbox.vercel_client() as client:
+        serving = client.serving_deployments("frontend")
+    custom = seeded_sandbox.vercel_custom_environment_id()
+    assert set(serving) == {"production", f"env:{custom}",
+                            *(f"preview:{b}" for b in VERCEL_PREVIEW_BRANCHES)}
+    health = seeded_sandbox.frontend_health()
+    assert set(health) == set(serving)
+    assert all(status == 200 for status, _ in health.values()), health
+
+
+def test_redeploy_goes_through_every_state_then_checks_and_alias(
+    seeded_sandbox: Sandbox,
+) -> None:
+    seen: list[str] = []
+    with seeded_sandbox.vercel_client() as client:
+        started = client.redeploy_production("frontend")
+        assert started.target == "production" and started.ready_state == "QUEUED"
+        deployment = started
+        while not deployment.finished:
+            deployment = client.get_deployment(started.id, require_alias=True)
+            if not seen or seen[-1] != deployment.ready_state:
+                seen.append(deployment.ready_state)
+    order = ["QUEUED", "BUILDING", "INITIALIZING", "READY"]
+    assert seen[-1] == "READY" and "INITIALIZING" in seen
+    assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
+    assert deployment.checks_conclusion == "succeeded" and deployment.alias_assigned
+    assert deployment.succeeded
+
+
+def test_preview_and_custom_environment_redeploys_keep_their_target(
+    seeded_sandbox: Sandbox,
+) -> None:
+    custom = seeded_sandbox.vercel_custom_environment_id()
+    with seeded_sandbox.vercel_client() as client:
+        serving = client.serving_deployments("frontend")
+        branch = f"preview:{VERCEL_PREVIEW_BRANCHES[1]}"
+        preview = _wait(client, client.redeploy("frontend", serving[branch]))
+        staging = _wait(client, client.redeploy("frontend", serving[f"env:{custom}"]))
+    assert preview.succeeded and preview.scope == branch and preview.target is None
+    assert staging.succeeded and staging.scope == f"env:{custom}"
+
+
+@pytest.mark.parametrize("kind, state, status", [
+    ("deployment_failed", "ERROR", "ERROR"),
+    ("deployment_canceled", "CANCELED", "CANCELED"),
+    ("checks_failed", "READY", "READY, checks failed"),
+])
+def test_failed_canceled_and_failed_checks_are_not_success(
+    seeded_sandbox: Sandbox, kind: str, state: str, status: str,
+) -> None:
+    seeded_sandbox.faults.add("createDeployment", kind=kind)
+    with seeded_sandbox.vercel_client() as client:
+        final = _wait(client, client.redeploy_production("frontend"))
+    assert final.ready_state == state and final.status == status and not final.succeeded
+
+
+def test_project_without_automatic_aliasing_ends_ready_unaliased_then_promotes(
+    seeded_sandbox: Sandbox,
+) -> None:
+    state, project = seeded_sandbox.vercel_state, seeded_sandbox.ids.vercel_project_id
+    state.projects[project]["autoAssignCustomDomains"] = False
+    before = state.live_deployment(project, "production").id
+    with seeded_sandbox.vercel_client() as client:
+        final = _wait(client, client.redeploy_production("frontend"))  # must not time out
+        assert final.succeeded and not final.alias_assigned
+        assert client.current_production_deployment("frontend").id == before  # STAGED
+        client.promote(project, final.id)
+        promoted = _wait(client, final, require_alias=True)
+        assert promoted.alias_assigned
+        assert client.current_production_deployment("frontend").id == final.id
+
+
+def test_deployment_list_follows_pagination(seeded_sandbox: Sandbox) -> None:
+    with seeded_sandbox.vercel_client() as client:
+        for _ in range(2):
+            _wait(client, client.redeploy_production("frontend"))
+        listed = client.list_deployments("frontend")
+    assert len(listed) == len(seeded_sandbox.vercel_state.deployments) > DEPLOYMENTS_PAGE_SIZE
+    assert [d.created_at for d in listed] == sorted((d.created_at for d in listed), reverse=True)
 
 
 def test_rotating_the_frontend_secret_alone_breaks_backend_auth_until_both_match(
@@ -35,12 +143,11 @@ def test_rotating_the_frontend_secret_alone_breaks_backend_auth_until_both_match
         for row in client.rows_for_key("frontend", "NEXTAUTH_SECRET"):
             updated = client.update_env_value("frontend", row, new_secret)
             assert updated.id == row.id and updated.type == row.type
-        deployment = client.redeploy_production("frontend")
-        assert deployment.target == "production" and deployment.ready_state == "QUEUED"
-        final = client.wait_for_deployment(deployment.id, poll_interval=FAST_POLL, timeout=60)
+        final = _wait(client, client.redeploy_production("frontend"))
     assert final.succeeded and final.alias_assigned
     status, body = seeded_sandbox.backend_health()
     assert status == 503 and "NEXTAUTH_SECRET differs" in body["reason"]
+    assert seeded_sandbox.frontend_health()["production"][0] == 503
 
     ids = seeded_sandbox.ids
     with seeded_sandbox.railway_client() as railway:
@@ -51,6 +158,10 @@ def test_rotating_the_frontend_secret_alone_breaks_backend_auth_until_both_match
         assert railway.wait_for_deployment(redeploy.id, poll_interval=FAST_POLL,
                                            timeout=60).succeeded
     assert seeded_sandbox.backend_health()[0] == 200
+    health = seeded_sandbox.frontend_health()
+    assert health.pop("production")[0] == 200
+    # previews and the custom environment were not redeployed: they still hold the old value
+    assert health and all(status == 503 for status, _ in health.values())
 
 
 def test_create_row_and_upsert_it(sandbox: Sandbox) -> None:
@@ -64,23 +175,20 @@ def test_create_row_and_upsert_it(sandbox: Sandbox) -> None:
         assert client.get_env_value("frontend", row.id).value == "two"
 
 
+def test_custom_environment_row_is_created_by_id(sandbox: Sandbox) -> None:
+    custom = sandbox.vercel_custom_environment_id()
+    with sandbox.vercel_client() as client:
+        created = client.create_env("frontend", "ONLY_STAGING", "v", target=[],
+                                    custom_environment_ids=[custom])
+    assert created.custom_environment_ids == (custom,) and created.target == ()
+
+
 def test_sensitive_development_row_is_rejected_with_a_clear_error(sandbox: Sandbox) -> None:
     with sandbox.vercel_client() as client, pytest.raises(RequestRejected) as caught:
         client.create_env("frontend", "K", "secret-canary-value", target=["development"],
                           type="sensitive")
     assert "Production and Preview" in str(caught.value)
     assert "secret-canary-value" not in str(caught.value)
-
-
-@pytest.mark.parametrize("kind, state", [("deployment_failed", "ERROR"),
-                                         ("deployment_canceled", "CANCELED")])
-def test_failed_and_canceled_redeploys_are_not_success(seeded_sandbox: Sandbox, kind: str,
-                                                        state: str) -> None:
-    seeded_sandbox.faults.add("createDeployment", kind=kind)
-    with seeded_sandbox.vercel_client() as client:
-        deployment = client.redeploy_production("frontend")
-        final = client.wait_for_deployment(deployment.id, poll_interval=FAST_POLL, timeout=60)
-    assert final.ready_state == state and not final.succeeded
 
 
 def test_rate_limited_list_is_retried_after_retry_after(seeded_sandbox: Sandbox) -> None:

@@ -32,6 +32,7 @@ def test_verify_tells_live_dead_and_unknown(tmp_path, seeded_sandbox):
     (tmp_path / "dead.env").write_text(f"RESEND_API_KEY={dead_key}\nDATABASE_URL={wrong_password_url}\n")
     (tmp_path / "unknown.env").write_text(f"DATABASE_URL={unreachable_url}\n")
     env = {**os.environ, "ROTATOR_RESEND_URL": seeded_sandbox.resend.url,
+           "ROTATOR_ALLOW_ENDPOINTS": seeded_sandbox.resend.url,
            "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
     completed = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify", "-f", "json"],
                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -73,6 +74,7 @@ def test_audit_verify_rechecks_secrets_from_history(tmp_path, seeded_sandbox):
     (repo / "RUNBOOK.md").unlink()
     git(repo, "commit", "-qam", "remove")
     env = {**os.environ, "ROTATOR_RESEND_URL": seeded_sandbox.resend.url,
+           "ROTATOR_ALLOW_ENDPOINTS": seeded_sandbox.resend.url,
            "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
     completed = subprocess.run([sys.executable, "-m", "rotator", "audit", str(repo), "--verify", "-f", "json"],
                                env=env, capture_output=True, text=True, timeout=120)
@@ -88,7 +90,8 @@ def test_platform_tokens_are_verified(tmp_path, sandbox):
     (tmp_path / "old.env").write_text(
         f"RAILWAY_API_TOKEN={uuid.uuid4()}\nVERCEL_TOKEN={random_token(24)}\n")
     env = {**os.environ, "ROTATOR_RAILWAY_URL": sandbox.railway.graphql_url,
-           "ROTATOR_VERCEL_URL": sandbox.vercel.url, "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
+           "ROTATOR_VERCEL_URL": sandbox.vercel.url, "ROTATOR_CACHE_DIR": str(tmp_path / ".cache"),
+           "ROTATOR_ALLOW_ENDPOINTS": f"{sandbox.railway.url} {sandbox.vercel.url}"}
     for name in ("RAILWAY_API_TOKEN", "VERCEL_TOKEN", "RAILWAY_TOKEN", "RESEND_API_KEY"):
         env.pop(name, None)
     report = json.loads(subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify", "-f", "json"],

@@ -6,6 +6,7 @@ calls. It works on bytes end to end; only the few matched values are decoded.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +20,14 @@ _QUOTES = b"\"'`"
 _VALUE_LABELS = frozenset({b"value", b"valor", b"valeur", b"wert", b"val"})
 # The variable a bare value is given to, read leftwards from the value on its line:
 # `NAME=`, `"NAME": "`, `| `NAME` | `` (Markdown tables), `--set NAME=`.
+# Lines longer than this (minified bundles, data dumps) are seen through a window around each
+# match instead of whole: keeping a whole 8 MB line per match made memory grow with the square
+# of the line's length (issue 12). Ordinary source lines are far shorter and are kept whole.
+LONG_LINE = 4096
+CONTEXT_WINDOW = 1024  # bytes kept on each side of a match on a long line
+# Past this many matches on one line the rest of the line is not examined (and counted): a
+# line holding 20,000 `password:"…"` fields is generated data, not 20,000 pasted credentials.
+MAX_MATCHES_PER_LINE = 1000
 _NAME_BEFORE = re.compile(
     rb"""([A-Za-z_][A-Za-z0-9_.-]*)["'`]?\]?[ \t]*(?:=|:|=>|`?[ \t]*\|)[ \t]*["'`]?$"""
 )
@@ -54,6 +63,8 @@ class Dropped:
 class BlobResult:
     candidates: list[Candidate]
     dropped: list[Dropped]
+    # line number -> matches not examined there because the line passed MAX_MATCHES_PER_LINE
+    capped_lines: dict[int, int] = field(default_factory=dict)
 
 
 class _Lines:
@@ -72,13 +83,21 @@ class _Lines:
         self._offset = offset
         return self._line
 
-    def text(self, offset: int) -> bytes:
-        begin = self.data.rfind(b"\n", 0, offset) + 1
-        end = self.data.find(b"\n", offset)
-        return self.data[begin : end if end != -1 else len(self.data)]
+    def text(self, start: int, end: int | None = None) -> bytes:
+        """The line holding `start`, or on a long line the window around `start:end`."""
+        end = start if end is None else end
+        floor = max(0, start - LONG_LINE)
+        begin = self.data.rfind(b"\n", floor, start) + 1 or floor
+        stop = self.data.find(b"\n", end, end + LONG_LINE)
+        stop = min(len(self.data), end + LONG_LINE) if stop == -1 else stop
+        if stop - begin > LONG_LINE:
+            begin, stop = max(begin, start - CONTEXT_WINDOW), min(stop, end + CONTEXT_WINDOW)
+        return self.data[begin:stop]
 
     def prefix(self, offset: int) -> bytes:
-        begin = self.data.rfind(b"\n", 0, offset) + 1
+        """The line up to `offset`, at most CONTEXT_WINDOW bytes of it."""
+        floor = max(0, offset - CONTEXT_WINDOW)
+        begin = self.data.rfind(b"\n", floor, offset) + 1 or floor
         return self.data[begin:offset]
 
 
@@ -127,6 +146,8 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
         return BlobResult(candidates, dropped)
     lines = _Lines(data)
     lowered: bytes | None = None
+    matches_per_line: dict[int, int] = {}
+    capped_lines: dict[int, int] = {}
     for index, ends in sorted(ruleset.matcher.candidate_patterns(data).items()):
         rule = ruleset.pattern_rule[index]
         if rule.multiline:
@@ -142,15 +163,19 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
                 end = _strip_trailing_punctuation(data, start, end)
             if end <= start:
                 continue
+            line_number = lines.number(start)
+            seen = matches_per_line[line_number] = matches_per_line.get(line_number, 0) + 1
+            if seen > MAX_MATCHES_PER_LINE:
+                capped_lines[line_number] = capped_lines.get(line_number, 0) + 1
+                continue
             raw = data[start:end]
             value = raw.decode("utf-8", errors="replace")
             name = _name_of(match, lines, start)
-            line_text = lines.text(start).decode("utf-8", errors="replace")
+            line_text = lines.text(start, end).decode("utf-8", errors="replace")
             quoted = start > 0 and data[start - 1] in _QUOTES
             reason = _reason_to_drop_cached(
                 ruleset.filter_verdicts, rule, value, name, line_text, path, quoted
             )
-            line_number = lines.number(start)
             if reason:
                 dropped.append(Dropped(rule.id, line_number, reason))
                 continue
@@ -159,7 +184,7 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
             )
     # judged after overlaps are resolved: only what is reported pays for the evidence
     kept = [_assess_cached(ruleset.filter_verdicts, c, path) for c in resolve_overlaps(candidates)]
-    return BlobResult(kept, dropped)
+    return BlobResult(kept, dropped, capped_lines)
 
 
 def _lines_back(data: bytes, offset: int, count: int) -> int:
@@ -257,13 +282,22 @@ def resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
     knows no variable name takes the one a name-based rule read for the same value (a Resend
     key under a runbook's `Name: RESEND_API_KEY`)."""
     ordered = sorted(candidates, key=lambda c: (c.rule.priority, c.start, -c.end))
+    # Kept candidates never overlap each other, so ordered by start they are ordered by end
+    # too: the ones a candidate overlaps sit just before where its end would be inserted
+    # (linear work per candidate, not a scan of everything kept).
     kept: list[Candidate] = []
+    starts: list[int] = []
     for candidate in ordered:
-        overlapped = [i for i, k in enumerate(kept) if candidate.start < k.end and k.start < candidate.end]
-        for i in overlapped:
-            k = kept[i]
+        index = bisect.bisect_left(starts, candidate.end)
+        overlapped = False
+        while index > 0 and kept[index - 1].end > candidate.start:
+            index -= 1
+            overlapped = True
+            k = kept[index]
             if k.name is None and candidate.name and (k.start, k.end) == (candidate.start, candidate.end):
-                kept[i] = replace(k, name=candidate.name)
+                kept[index] = replace(k, name=candidate.name)
         if not overlapped:
-            kept.append(candidate)
+            position = bisect.bisect_left(starts, candidate.start)
+            starts.insert(position, candidate.start)
+            kept.insert(position, candidate)
     return sorted(kept, key=lambda c: (c.start, c.rule.id))

@@ -155,9 +155,30 @@ def _rejected_file(cache_file: Path) -> Path:
     return cache_file.with_suffix(".rejected.json")
 
 
-def write_atomically(path: Path, payload: bytes) -> None:
-    """Write `payload` so a reader never sees half a file (caches are shared by processes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomically(path: Path, payload: bytes, private_parent: bool = True) -> None:
+    """Write `payload` so a reader never sees half a file (caches are shared by processes).
+    The file is the user's alone (0600), and so is its folder (0700) unless `private_parent`
+    is False (a report written into a folder the user chose): caches and reports hold paths,
+    line numbers, previews and hashes of secrets."""
+    if private_parent:
+        private_directory(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(payload)
-    temporary.replace(path)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(payload)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def private_directory(path: Path) -> Path:
+    """`path` created if needed and made 0700 (a cache made world-readable by an older
+    version is closed on first use)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o777 != 0o700:
+        path.chmod(0o700)
+    return path

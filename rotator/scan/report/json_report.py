@@ -60,6 +60,7 @@ def report_to_dict(result: ScanResult) -> dict[str, Any]:
                 "too_large": stats.skipped_large,
                 "unreadable": stats.skipped_unreadable,
                 "missing_objects": stats.missing_objects,
+                "matches_past_line_cap": stats.capped_matches,
             },
             "accepted_by_baseline": stats.accepted_by_baseline,
             "min_confidence": result.min_confidence,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from rotator.output import printable
 from rotator.scan.findings import STATE_LABELS, Finding
 from rotator.scan.result import ScanResult
 
 _COLOURS = {"red": "31", "yellow": "33", "green": "32", "dim": "2", "bold": "1", "cyan": "36"}
+# Styles are marked with lone high surrogates (which no decoded path, name or message holds:
+# undecodable bytes become low surrogates) while a report is built, and become escape
+# sequences only after every user-controlled character has been escaped (see `_finish`).
+_STYLE_START, _STYLE_END, _STYLE_RESET = "\ud800", "\ud801", "\ud802"
 
 
 class _Style:
@@ -16,7 +21,14 @@ class _Style:
         if not self.colour or not names:
             return text
         codes = ";".join(_COLOURS[n] for n in names)
-        return f"\x1b[{codes}m{text}\x1b[0m"
+        return f"{_STYLE_START}{codes}{_STYLE_END}{text}{_STYLE_RESET}"
+
+
+def _finish(line: str) -> str:
+    """One report line for a terminal: paths, names and messages in it have their control
+    characters escaped (newlines too: one line stays one line), then styles become ANSI codes."""
+    return (printable(line).replace(_STYLE_START, "\x1b[").replace(_STYLE_END, "m")
+            .replace(_STYLE_RESET, "\x1b[0m"))
 
 
 def _human_bytes(count: int) -> str:
@@ -109,6 +121,8 @@ def summary_line(result: ScanResult) -> str:
         skipped.append(f"{stats.skipped_unreadable} unreadable")
     if stats.missing_objects:
         skipped.append(f"{stats.missing_objects} missing object(s)")
+    if stats.capped_matches:
+        skipped.append(f"{stats.capped_matches} match(es) past the per-line cap")
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
     if stats.accepted_by_baseline:
@@ -144,4 +158,4 @@ def render_text(result: ScanResult, colour: bool = False, verbose: bool = False)
         lines.append(style(f"candidates dropped by filters: {dropped}", "dim"))
     colour_name = "red" if result.leaks else "green"
     lines.append(style(summary_line(result), colour_name, "bold"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(_finish(line) for line in lines) + "\n"

@@ -34,6 +34,7 @@ class FileToScan:
 class FileSelection:
     files: list[FileToScan] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # folders that could not be listed
 
 
 @dataclass
@@ -100,7 +101,9 @@ def select_files(
         return repos[root]
 
     def add(path: Path, repo: _RepoIndex | None, *, named: bool = False) -> None:
-        if path in seen or path.is_symlink() or not path.is_file():
+        # `path` is built from resolved parts: if it no longer resolves to itself, a symlink
+        # sits on the way (a tracked folder replaced by a link elsewhere): never followed.
+        if path in seen or path.is_symlink() or not path.is_file() or path.resolve() != path:
             return
         if not named and own_cache in path.parents:
             return
@@ -127,13 +130,19 @@ def select_files(
                 if candidate == path or path in candidate.parents:
                     add(candidate, repo)
             continue
-        for file_path in _walk(path, skip_noisy=repo is None and not all_files):
+        for file_path in _walk(path, skip_noisy=repo is None and not all_files,
+                               unreadable=selection.unreadable):
             add(file_path, repo)
     return selection
 
 
-def _walk(directory: Path, skip_noisy: bool) -> Iterator[Path]:
-    for current, dirnames, filenames in os.walk(directory):
+def _walk(directory: Path, skip_noisy: bool, unreadable: list[str]) -> Iterator[Path]:
+    """Files under `directory` (symlinked folders are not entered); folders that cannot be
+    listed are added to `unreadable`, not passed over in silence."""
+    def on_error(error: OSError) -> None:
+        unreadable.append(error.filename if error.filename else str(error))
+
+    for current, dirnames, filenames in os.walk(directory, onerror=on_error):
         dirnames[:] = sorted(
             d for d in dirnames if d != ".git" and not (skip_noisy and d in NOISY_DIRECTORIES)
         )

@@ -71,21 +71,22 @@ class BlobStream:
     the path through), so scanning starts before the listing ends. Objects absent from the
     store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
 
-    def __init__(self, repo: Path):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None):
         self.repo = repo
         self.missing = 0
+        self.unreadable: list[str] = []
+        self.env = env or _no_lazy_fetch()
 
     def __iter__(self) -> Iterator[BlobRef]:
         repo = self.repo
         lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *walk_arguments(repo), "--filter=object:type=blob",
-             "--missing=print"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_no_lazy_fetch(),
+            ["git", "rev-list", "--objects", *walk_arguments(repo), "--missing=print"],
+            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         checker = subprocess.Popen(
             ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
             cwd=repo, stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=_no_lazy_fetch(),
+            env=self.env,
         )
         assert lister.stdout is not None and checker.stdout is not None
         lister.stdout.close()  # the checker owns the pipe now
@@ -95,6 +96,9 @@ class BlobStream:
                 parts = line.rstrip(b"\n").split(b" ", 3)
                 if line.startswith(b"?") or (len(parts) > 1 and parts[1] == b"missing"):
                     self.missing += 1
+                    if not line.startswith(b"?") and len(self.unreadable) < 20:
+                        # listed by the walk, yet its header cannot be read: a damaged object
+                        self.unreadable.append(f"unreadable object {parts[0].decode()[:12]}")
                 elif len(parts) >= 3 and parts[1] == b"blob" and parts[0] not in seen:
                     seen.add(parts[0])
                     path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
@@ -126,6 +130,57 @@ def _widen_pipe(stream) -> None:
         fcntl.fcntl(stream.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ (Linux)
     except (ImportError, OSError, ValueError):
         pass  # other systems keep their default pipe size
+
+
+_OID = rb"[0-9a-f]{40,64}"
+
+
+def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[str]]:
+    """The environment for walking history past missing commits, and a note per missing
+    commit. A commit whose parent is gone stops every `git rev-list`/`git log` over all refs:
+    a graft (in `graft_file`, outside the repository, nothing written inside it) cuts that
+    parent away so the rest of history is still audited."""
+    import re
+
+    env = _no_lazy_fetch()
+    notes: list[str] = []
+    grafts: dict[bytes, list[bytes]] = {}
+    for _ in range(100):  # each round cuts one missing parent
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo)], cwd=repo, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        missing = re.search(rb"Could not read (" + _OID + rb")", completed.stderr)
+        child = re.search(rb"parents of commit (" + _OID + rb")", completed.stderr)
+        if completed.returncode == 0 or not (missing and child):
+            break  # whole, or damaged in a way a graft cannot step over (reported by the walk)
+        header = run_git(["cat-file", "commit", child.group(1).decode()], repo, check=False)
+        parents = [line.split()[1] for line in header.partition(b"\n\n")[0].splitlines()
+                   if line.startswith(b"parent ")]
+        cut = set(grafts.get(child.group(1), parents)) - {missing.group(1)}
+        grafts[child.group(1)] = [p for p in parents if p in cut]
+        notes.append(f"missing commit {missing.group(1).decode()[:12]} (parent of commit "
+                     f"{child.group(1).decode()[:12]}): history behind it was not audited")
+        graft_file.write_bytes(b"".join(c + b" " + b" ".join(ps) + b"\n" for c, ps in grafts.items()))
+        env = {**env, "GIT_GRAFT_FILE": str(graft_file)}
+    return env, notes
+
+
+def name_missing_objects(repo: Path) -> list[str]:
+    """What is missing and what refers to it, from `git fsck --connectivity-only` (run only
+    when something was missing; a partial clone's absent objects are not damage)."""
+    import re
+
+    if run_git(["config", "--get", "extensions.partialClone"], repo, check=False).strip():
+        return []
+    try:
+        completed = subprocess.run(["git", "fsck", "--connectivity-only", "--no-dangling", "--no-progress"],
+                                   cwd=repo, env=_no_lazy_fetch(), capture_output=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return []
+    text = completed.stdout + completed.stderr
+    named = [f"missing {to_kind.decode()} {to.decode()[:12]} (referenced from {kind.decode()} {oid.decode()[:12]})"
+             for kind, oid, to_kind, to in re.findall(
+                 rb"broken link from\s+(\w+) (" + _OID + rb")\s+to\s+(\w+) (" + _OID + rb")", text)]
+    return list(dict.fromkeys(named))
 
 
 def _no_lazy_fetch() -> dict[str, str]:
@@ -177,23 +232,29 @@ class BlobReader:
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
         finished = False
+        damaged_at = None
         try:
-            for blob in blobs:
+            for index, blob in enumerate(blobs):
                 header = stdout.readline()
-                if not header:
-                    raise GitError(f"`git cat-file --batch` ended early in {self.repo}", "run `git fsck`")
                 if header.endswith(b" missing\n"):
                     yield blob, None
                     continue
-                size = int(header.rsplit(b" ", 1)[1])
-                content = stdout.read(size)
+                size = int(header.rsplit(b" ", 1)[1]) if header else -1
+                content = stdout.read(size) if size >= 0 else b""
+                if len(content) != size:
+                    # cat-file died on a damaged object (its header read, its data not)
+                    damaged_at = index
+                    break
                 stdout.read(1)  # the newline after each object
                 yield blob, content
-            finished = True
+            finished = damaged_at is None
         finally:
             writer.join(timeout=None if finished else 0)
             if not finished:
                 self.close()  # the stream is mid-object: it cannot be reused
+        if damaged_at is not None:
+            yield blobs[damaged_at], None  # reported as unreadable; the rest read anew
+            yield from self.read(blobs[damaged_at + 1 :])
 
     def close(self) -> None:
         process, self._process = self._process, None
@@ -303,71 +364,94 @@ class PendingHistory:
     the default branch's tree and the ref tips the exposure story needs.
     """
 
-    def __init__(self, repo: Path):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None):
         self.repo = repo
-        self._process = subprocess.Popen(
-            ["git", "log", *walk_arguments(repo), "--topo-order", "--raw", "-c", "--no-abbrev",
-             "--no-renames", "--root", "--no-ext-diff",
-             # the message (%B) runs over lines up to the \x02 line that ends it
-             "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_lazy_fetch(),
-        )
+        self.env = env or _no_lazy_fetch()
+        self.damaged: list[str] = []  # commits whose changes could not be read
+        self._process = self._log(raw=True)
         self._history = History()
         self._raw_changes: list[tuple[str, bytes, tuple[bytes, ...], bytes]] = []
         self.head: dict[str, str] = {}
         self.head_commit = ""
         self.tips: dict[str, str] = {}
+        self.object_refs: dict[str, list[tuple[str, str]]] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
+
+    def _log(self, raw: bool) -> subprocess.Popen:
+        changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
+        return subprocess.Popen(
+            ["git", "log", *walk_arguments(self.repo), "--topo-order", *changes, "-z",
+             # the message (%B) ends at the \x02 before the record's NUL
+             "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
+            cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
+        )
 
     def _read(self) -> None:
         try:
             self._parse(self._process.stdout)
             if self._process.wait() != 0:
-                raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+                self._read_commit_by_commit()
             read_tag_messages(self.repo, self._history.messages)
             self.head = head_tree(self.repo)
             self.head_commit = run_git(
                 ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
             ).decode().strip()
             self.tips = ref_tips(self.repo)
+            self.object_refs = object_refs(self.repo)
         except BaseException as error:  # handed to the caller of collect()
             self._error = error
 
     def _parse(self, stream) -> None:
-        history, changes, messages = self._history, self._raw_changes, self._history.messages
+        """Read `git log -z` records: `\x01H\0P\0an\0aI\0message\x02\0` then per changed
+        path `:meta\0path\0` (-z: paths arrive as they are, never quoted)."""
+        history, messages = self._history, self._history.messages
         current = ""
-        message: list[bytes] | None = None  # lines of the message being read
-        seen_before = False
-        for raw in stream:
-            if raw.startswith(b"\x01"):
-                parts = raw[1:].split(b"\0", 4)
-                oid, parents, author, date = (part.decode("utf-8", "replace") for part in parts[:4])
+        tokens = _nul_tokens(stream)
+        for token in tokens:
+            token = token.lstrip(b"\n")
+            if token.startswith(b"\x01"):
+                oid = token[1:].decode("ascii", "replace")
+                parents, author, date = (next(tokens, b"").decode("utf-8", "replace") for _ in range(3))
+                message = next(tokens, b"").rstrip(b"\n")
+                message = message[:-1] if message.endswith(b"\x02") else message
                 current = oid
-                seen_before = oid in history.commits  # --reflog lists a commit twice
-                if not seen_before:
-                    history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
-                    history.order.append(oid)
-                message = []
-                raw = parts[4] if len(parts) > 4 else b"\x02\n"
-            if message is not None:
-                # %B ends with a newline, except in messages git wrote itself (stash entries)
-                line = raw.rstrip(b"\r\n")
-                if not line.endswith(b"\x02"):
-                    message.append(raw)
-                    continue
-                message.append(line[:-1])
-                if not seen_before:
-                    info = history.commits[current]
-                    messages.add(COMMIT_MESSAGE_PATH, current, info.author, info.date, b"".join(message))
-                message = None
-            elif raw.startswith(b":"):
-                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
-                colons = len(meta) - len(meta.lstrip(b":"))
-                # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-                blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
-                changes.append((current, path, tuple(blob_ids[:-1]), blob_ids[-1]))
+                if oid in history.commits:
+                    continue  # --reflog lists a commit twice
+                history.commits[oid] = CommitInfo(oid, tuple(parents.split()), author, date)
+                history.order.append(oid)
+                messages.add(COMMIT_MESSAGE_PATH, oid, author, date, message)
+            elif token.startswith(b":"):
+                self._add_change(current, token, next(tokens, b""))
+
+    def _read_commit_by_commit(self) -> None:
+        """`git log --raw` stops at the first tree it cannot read: read the commits without
+        their changes, then each commit's changes on its own, noting those that fail."""
+        self._history, self._raw_changes = History(), []
+        self._process = self._log(raw=False)
+        self._parse(self._process.stdout)
+        if self._process.wait() != 0:
+            raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+        for oid in self._history.order:
+            completed = subprocess.run(
+                ["git", "diff-tree", "-r", "-z", "--raw", "-c", "--no-abbrev", "--no-renames", "--root",
+                 "--no-commit-id", "--no-ext-diff", oid],
+                cwd=self.repo, env=self.env, capture_output=True, timeout=600)
+            if completed.returncode != 0:
+                self.damaged.append(f"commit {oid[:12]}: its tree (or a parent's) could not be read; "
+                                    "the secrets it added are reported without their commit")
+                continue
+            tokens = iter(completed.stdout.split(b"\0"))
+            for token in tokens:
+                if token.startswith(b":"):
+                    self._add_change(oid, token, next(tokens, b""))
+
+    def _add_change(self, commit: str, meta: bytes, path: bytes) -> None:
+        colons = len(meta) - len(meta.lstrip(b":"))
+        # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
+        blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
+        self._raw_changes.append((commit, path, tuple(blob_ids[:-1]), blob_ids[-1]))
 
     def cancel(self) -> None:
         if self._process.poll() is None:
@@ -390,6 +474,20 @@ class PendingHistory:
                 ))
         self._raw_changes = []
         return history
+
+
+def _nul_tokens(stream, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The NUL-separated fields of a `-z` stream, read a chunk at a time."""
+    pending = b""
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\0")
+        yield from complete
+    if pending.strip(b"\n"):
+        yield pending
 
 
 def read_tag_messages(repo: Path, messages: Messages) -> None:
@@ -425,7 +523,8 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
     """path -> blob id in the tree of `ref` (the default branch), {} when there is none."""
     if not run_git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], repo, check=False).strip():
         return {}
-    out = run_git(["ls-tree", "-r", "-z", "--full-tree", ref], repo, timeout=600)
+    # a damaged tree ends the listing early: what was listed is still the truth
+    out = run_git(["ls-tree", "-r", "-z", "--full-tree", ref], repo, timeout=600, check=False)
     tree = {}
     for entry in out.split(b"\0"):
         if not entry:
@@ -451,3 +550,29 @@ def ref_tips(repo: Path) -> dict[str, str]:
         elif kind == "tag" and peeled_kind == "commit":
             tips[name] = peeled
     return tips
+
+
+def object_refs(repo: Path) -> dict[str, list[tuple[str, str]]]:
+    """blob id -> (ref, path) for refs that point (through a tag or directly) at a blob or a
+    tree instead of a commit: such a blob entered no commit, and only these refs reach it
+    (`path` is its path inside the tagged tree, "" for a tagged blob)."""
+    out = run_git(
+        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
+        repo,
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        name, kind, oid, peeled_kind, peeled = line.split("\0")
+        if kind == "tag":
+            kind, oid = peeled_kind, peeled
+        if kind == "blob":
+            found.setdefault(oid, []).append((name, ""))
+        elif kind == "tree":
+            listing = run_git(["ls-tree", "-r", "-z", "--full-tree", oid], repo, check=False, timeout=600)
+            for entry in listing.split(b"\0"):
+                meta, _, path = entry.partition(b"\t")
+                parts = meta.split(b" ")
+                if len(parts) == 3 and parts[1] == b"blob":
+                    found.setdefault(parts[2].decode(), []).append(
+                        (name, path.decode("utf-8", "surrogateescape")))
+    return found

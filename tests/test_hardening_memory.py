@@ -1,0 +1,106 @@
+"""Memory bounded by the input's size: long minified lines are seen through windows around each
+match, and a line with more matches than the cap is counted, not silently cut (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from testkit import git, make_repo, random_token
+
+from rotator.scan.engine.detect import CONTEXT_WINDOW, MAX_MATCHES_PER_LINE, find_secrets_in_blob
+
+# Far more than the scan needs (tens of MB), far less than today's 20,000 whole-line copies.
+ADDRESS_SPACE_LIMIT = 1536 * 1024 * 1024
+
+
+def minified_bundle(fields: int) -> bytes:
+    """One line of JavaScript as bundlers emit it, with `fields` password properties."""
+    parts = [f'var a{i}={{user:"u{i}",password:"{random_token(20)}",x:function(){{return {i}}}}};'
+             for i in range(fields)]
+    return "".join(parts).encode()
+
+
+def run_limited(args: list[str], cwd: Path, cache: Path) -> subprocess.CompletedProcess:
+    """`rotator ARGS` with its address space capped, as a process of its own."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+
+    env = {**os.environ, "ROTATOR_CACHE_DIR": str(cache)}
+    return subprocess.run([sys.executable, "-m", "rotator", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit)
+
+
+def test_long_line_context_is_a_window_not_the_line(ruleset):
+    data = minified_bundle(200)
+    result = find_secrets_in_blob(data, "app.min.js", ruleset)
+    assert len(result.candidates) == 200
+    longest = max(len(c.line_text) for c in result.candidates)
+    assert longest <= 2 * CONTEXT_WINDOW + 64, longest
+
+
+def test_short_lines_keep_their_whole_line(ruleset):
+    secret = random_token(24)
+    line = f'const settings = {{ password: "{secret}" }}; // {"x" * 300}'
+    result = find_secrets_in_blob(line.encode(), "app.js", ruleset)
+    assert [c.line_text for c in result.candidates] == [line]
+
+
+def test_matches_past_the_per_line_cap_are_counted(ruleset):
+    fields = MAX_MATCHES_PER_LINE + 250
+    result = find_secrets_in_blob(minified_bundle(fields), "app.min.js", ruleset)
+    assert len(result.candidates) == MAX_MATCHES_PER_LINE
+    assert result.capped_lines == {1: 250}
+
+
+def test_bundle_scan_stays_within_memory_and_warns(tmp_path):
+    tree = tmp_path / "site"
+    tree.mkdir()
+    (tree / "app.min.js").write_bytes(minified_bundle(20_000))
+    report = tmp_path / "report.json"
+    # a generated bundle's findings are at most low confidence (scan/confidence.py)
+    completed = run_limited(["scan", str(tree), "--all-files", "--min-confidence", "low",
+                             "-f", "json", "-o", str(report)], tmp_path, tmp_path / "cache")
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    document = json.loads(report.read_text())
+    assert len(document["findings"]) == MAX_MATCHES_PER_LINE
+    assert any("not examined" in w and "app.min.js:1" in w for w in document["scan"]["warnings"])
+
+
+def test_bundle_audit_stays_within_memory_and_warns(tmp_path):
+    repo = make_repo(tmp_path / "repo")
+    (repo / "dist").mkdir()
+    (repo / "dist" / "app.min.js").write_bytes(minified_bundle(20_000))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "build")
+    report = tmp_path / "report.json"
+    completed = run_limited(["audit", str(repo), "--no-cache", "--min-confidence", "low",
+                             "-f", "json", "-o", str(report)], tmp_path, tmp_path / "cache")
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    document = json.loads(report.read_text())
+    assert len(document["findings"]) == MAX_MATCHES_PER_LINE
+    assert any("dist/app.min.js:1" in w for w in document["scan"]["warnings"])
+
+
+def test_capped_blob_keeps_its_warning_in_a_cached_audit(tmp_path):
+    """A blob past the cap is not remembered as scanned: after the refs move, the next
+    (cached) audit examines it again and warns again."""
+    repo = make_repo(tmp_path / "repo")
+    (repo / "app.min.js").write_bytes(minified_bundle(MAX_MATCHES_PER_LINE + 10))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "build")
+    from rotator.config import ScanSettings
+    from rotator.scan.audit import AuditOptions, audit_repository
+
+    first = audit_repository(repo, ScanSettings(), AuditOptions(jobs=1))
+    (repo / "README.md").write_text("moved\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "move the refs")
+    second = audit_repository(repo, ScanSettings(), AuditOptions(jobs=1))
+    for result in (first, second):
+        assert result.stats.capped_matches == 10
+        assert any("app.min.js:1" in w for w in result.warnings)

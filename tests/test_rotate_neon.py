@@ -1,0 +1,188 @@
+"""PostgreSQL on Neon, end to end: the sandbox Neon API resets a real PostgreSQL role's
+password, the Railway backend holds the Neon URL, its health logs in with it.
+
+- forward: reset_password + operation polling (never ALTER ROLE from rotator); Neon's value
+  is the one written; the new password logs in, the old one is refused, the URL keeps its
+  host and query string;
+- rollback: Neon cannot take the old password back, so it resets again and every location
+  gets that third password (and every unit is redeployed); a lost reset answer and an
+  operation ending in error both end healthy on a password Neon chose.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.slow
+pytest.register_assert_rewrite("rotate_kit")
+
+from rotate_kit import (  # noqa: E402
+    RotationRig,
+    rig,  # noqa: F401 - fixture
+    wait_for_all_deployments,
+    write_config,
+)
+
+from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
+from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
+from rotator.sandbox.neon_server import NeonSandboxServer, NeonState, NeonTiming  # noqa: E402
+
+
+@dataclass
+class NeonRig:
+    rig: RotationRig
+    state: NeonState
+    server: NeonSandboxServer
+    role: str
+    branch_id: str
+    old_url: str
+
+    def backend_url(self) -> str:
+        ids = self.rig.sandbox.ids
+        return self.rig.sandbox.railway_state.raw_variables(
+            ids.railway_environment_id, ids.backend_service_id)["DATABASE_URL"]
+
+    def neon_password(self) -> str:
+        return self.state.roles[(self.branch_id, self.role)].password
+
+    def resets(self) -> int:
+        return sum(1 for m, p in self.server.requests
+                   if m == "POST" and p.endswith("/reset_password"))
+
+
+def neon_group(params: str = "") -> str:
+    return f"""
+[[secrets]]
+name = "neon"
+family = "postgres"
+variables = ["DATABASE_URL"]
+targets = ["railway:backend@production"]
+mode = "leak"
+params = {{{params}}}
+"""
+
+
+@pytest.fixture
+def neon(rig: RotationRig) -> Iterator[NeonRig]:  # noqa: F811 - the rig fixture
+    state = NeonState(rig.sandbox.faults, rig.sandbox.postgres,
+                      NeonTiming(step_delay=0.02, retry_delay=0.02))
+    _, branch_id, endpoint_id = state.add_project("shop")
+    role = f"neon_{secrets.token_hex(4)}"
+    url = state.add_role(endpoint_id, role)
+    server = NeonSandboxServer(state).start()
+    # The backend's database is on Neon now: a literal URL, as Neon's console gives it.
+    ids = rig.sandbox.ids
+    rig.sandbox.railway_state.set_variables(ids.railway_environment_id, ids.backend_service_id,
+                                            {"DATABASE_URL": url})
+    rig.sandbox.deploy_railway_service("backend")
+    rig.environ.update({"NEON_API_KEY": state.add_api_key(), "NEON_BASE_URL": server.api_url})
+    write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
+                 extra=neon_group())
+    try:
+        yield NeonRig(rig, state, server, role, branch_id, url)
+    finally:
+        server.stop()
+
+
+def _login(url: str) -> LoginResult:
+    return check_login(url, connect_timeout=5).result
+
+
+def _healthy(neon: NeonRig) -> None:
+    wait_for_all_deployments(neon.rig.sandbox)
+    status, body = neon.rig.sandbox.backend_health()
+    assert status == 200, body
+
+
+def _same_but_password(url: str, other: str) -> None:
+    a, b = urlsplit(url), urlsplit(other)
+    assert (a.scheme, a.hostname, a.port, a.path, a.query, a.username) == (
+        b.scheme, b.hostname, b.port, b.path, b.query, b.username)
+
+
+def _no_secret(neon: NeonRig, texts: list[str], *values: str) -> None:
+    written = [*texts, neon.rig.files_text()]
+    for value in values:
+        assert all(value not in text for text in written)
+
+
+def test_plan_finds_the_neon_role_from_the_url_host(neon: NeonRig) -> None:
+    (plan,) = plan_rotation(neon.rig.settings, ["neon"], environ=neon.rig.environ)
+    assert plan.ready, plan.blockers
+    assert any("reset_password" in call for call in plan.family.calls)
+    assert not any("ALTER ROLE" in call for call in plan.family.calls)
+    assert any("resets again" in note for note in plan.family.notes)
+    assert plan.family.provider["neon"]["branch_id"] == neon.branch_id
+
+
+def test_plan_without_a_neon_api_key_is_blocked(neon: NeonRig) -> None:
+    environ = {k: v for k, v in neon.rig.environ.items() if k != "NEON_API_KEY"}
+    (plan,) = plan_rotation(neon.rig.settings, ["neon"], environ=environ)
+    assert not plan.ready and any("NEON_API_KEY is not set" in b for b in plan.blockers)
+
+
+def test_neon_rotation_resets_through_the_api_and_writes_neons_value(neon: NeonRig) -> None:
+    lines: list[str] = []
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ,
+                            echo=lines.append)
+    assert result.state == "rotated", result.account
+    assert neon.resets() == 1
+    new_url = neon.backend_url()
+    assert parse_database_url(new_url).password == neon.neon_password()
+    _same_but_password(new_url, neon.old_url)
+    assert _login(new_url) is LoginResult.ACCEPTED
+    assert _login(neon.old_url) is LoginResult.REJECTED
+    _healthy(neon)
+    _no_secret(neon, lines + result.account, neon.neon_password(),
+               parse_database_url(neon.old_url).password)
+
+
+def test_neon_rollback_resets_again_and_writes_that_everywhere(neon: NeonRig) -> None:
+    forward: dict[str, str] = {}
+
+    def on_step(step: str) -> None:
+        if step == "activated":
+            forward["password"] = neon.neon_password()
+            neon.rig.health.fail_next = 1000  # the new deployment looks broken: roll back
+        if step == "rollback-started":
+            neon.rig.health.fail_next = 0
+
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None,
+                            on_step=on_step)
+    neon.rig.health.fail_next = 0
+    assert result.state == "rolled_back", result.account
+    assert neon.resets() == 2
+    restored = neon.backend_url()
+    password = parse_database_url(restored).password
+    assert password == neon.neon_password()
+    assert password not in (forward["password"], parse_database_url(neon.old_url).password)
+    assert _login(restored) is LoginResult.ACCEPTED
+    _healthy(neon)
+
+
+def test_lost_reset_answer_rolls_back_onto_a_fresh_neon_password(neon: NeonRig) -> None:
+    # Neon resets the password, but only after the client (1 s timeout) has given up.
+    neon.rig.sandbox.faults.add("resetProjectBranchRolePassword", kind="timeout", delay=1.5)
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None)
+    assert result.state == "rolled_back", result.account
+    restored = neon.backend_url()
+    assert parse_database_url(restored).password == neon.neon_password()
+    assert _login(restored) is LoginResult.ACCEPTED
+    assert _login(neon.old_url) is LoginResult.REJECTED
+    _healthy(neon)
+
+
+def test_operation_in_error_rolls_back_healthy(neon: NeonRig) -> None:
+    neon.state.faults.add("neon-operation", kind="operation_error")
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ, echo=lambda _: None)
+    assert result.state == "rolled_back", result.account
+    assert any("error" in line for line in result.account)
+    restored = neon.backend_url()
+    assert parse_database_url(restored).password == neon.neon_password()
+    assert _login(restored) is LoginResult.ACCEPTED
+    _healthy(neon)
