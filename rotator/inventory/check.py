@@ -17,6 +17,7 @@ from typing import Any
 
 from rotator.errors import ConfigError
 from rotator.inventory.collect import Inventory, LiveVariable
+from rotator.output import printable_lines
 
 DEFAULT_LINKS = (("NEXTAUTH_SECRET", "AUTH_SECRET"), ("JWT_SECRET", "BETTER_AUTH_SECRET"))
 APP_SECRETS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET", "SECRET_KEY", "RESEND_API_KEY",
@@ -115,4 +116,4 @@ def check_drift(inventory: Inventory, settings: CheckSettings) -> list[Problem]:
 def render_check_text(problems: list[Problem], inventory: Inventory) -> str:
     lines = [f"[{p.kind}] {p.message}" for p in problems]
     lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
-    return "\n".join(lines) + "\n"
+    return printable_lines("\n".join(lines)) + "\n"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.inventory.collect import Inventory, LiveVariable
+from rotator.output import printable, printable_lines
 
 
 @dataclass
@@ -36,7 +37,8 @@ def locate_findings(report: dict[str, Any], inventory: Inventory) -> LocateResul
 def _leak_phrase(finding: dict[str, Any]) -> str:
     first = finding["locations"][0]
     when = f" on {first['date'][:10]}" if first.get("date") else ""
-    return f"{finding.get('name') or finding['kind']} leaked in {first['path']}{when}"
+    # a path may hold a newline (escaped here, as the whole text's lines are escaped later)
+    return f"{finding.get('name') or finding['kind']} leaked in {printable(first['path'])}{when}"
 
 
 def render_locate_text(result: LocateResult) -> str:
@@ -57,4 +59,4 @@ def render_locate_text(result: LocateResult) -> str:
     lines.append("")
     lines.append(f"{len(result.live)} leaked secret(s) live, {len(result.not_live)} not found live, "
                  f"{len(result.unreadable)} unreadable variable(s)")
-    return "\n".join(lines).lstrip("\n") + "\n"
+    return printable_lines("\n".join(lines).lstrip("\n")) + "\n"

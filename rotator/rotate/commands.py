@@ -10,6 +10,7 @@ from pathlib import Path
 from rotator.config import find_config, load_config
 from rotator.errors import RotatorError
 from rotator.interrupt import terminate_as_interrupt
+from rotator.output import printable_lines
 from rotator.redact import redact_urls
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.plan import render_plan_text
@@ -30,13 +31,14 @@ def load_settings(config_path: Path | None) -> RotationSettings:
 
 
 def _progress(line: str) -> None:
-    sys.stderr.write(redact_urls(line) + "\n")
+    sys.stderr.write(printable_lines(redact_urls(line)) + "\n")
     sys.stderr.flush()
 
 
 def _redacting(write: Callable[[str], None]) -> Callable[[str], None]:
-    """Every printer of these commands masks credentials inside URLs (plan, account, JSON)."""
-    return lambda text: write(redact_urls(text))
+    """Every printer of these commands masks credentials inside URLs (plan, account, JSON) and
+    escapes terminal-active characters (JSON is ASCII already, so it passes unchanged)."""
+    return lambda text: write(printable_lines(redact_urls(text)))
 
 
 def run_plan(config_path: Path | None, secret_names: tuple[str, ...], output_format: str,
