@@ -41,8 +41,11 @@ def _has_reflogs(repo: Path) -> bool:
     return logs.is_dir() and any(logs.iterdir())
 
 
-def walk_arguments(repo: Path) -> list[str]:
-    """Every ref in every namespace, plus reflogs (older stash entries live only there)."""
+def walk_arguments(repo: Path, revisions: tuple[str, ...] | None = None) -> list[str]:
+    """Every ref in every namespace, plus reflogs (older stash entries live only there); or
+    the revisions an audit was limited to (`--since`, `--range`: see audit.revisions_for)."""
+    if revisions is not None:
+        return list(revisions)
     return ["--all", "--reflog"] if _has_reflogs(repo) else ["--all"]
 
 
@@ -71,8 +74,10 @@ class BlobStream:
     the path through), so scanning starts before the listing ends. Objects absent from the
     store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None,
+                 revisions: tuple[str, ...] | None = None):
         self.repo = repo
+        self.revisions = revisions
         self.missing = 0
         self.unreadable: list[str] = []
         self.env = env or _no_lazy_fetch()
@@ -80,7 +85,7 @@ class BlobStream:
     def __iter__(self) -> Iterator[BlobRef]:
         repo = self.repo
         lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *walk_arguments(repo), "--missing=print"],
+            ["git", "rev-list", "--objects", *walk_arguments(repo, self.revisions), "--missing=print"],
             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         checker = subprocess.Popen(
@@ -135,7 +140,8 @@ def _widen_pipe(stream) -> None:
 _OID = rb"[0-9a-f]{40,64}"
 
 
-def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[str]]:
+def survey_damage(repo: Path, graft_file: Path,
+                  revisions: tuple[str, ...] | None = None) -> tuple[dict[str, str], list[str]]:
     """The environment for walking history past missing commits, and a note per missing
     commit. A commit whose parent is gone stops every `git rev-list`/`git log` over all refs:
     a graft (in `graft_file`, outside the repository, nothing written inside it) cuts that
@@ -146,7 +152,7 @@ def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[st
     notes: list[str] = []
     grafts: dict[bytes, list[bytes]] = {}
     for _ in range(100):  # each round cuts one missing parent
-        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo)], cwd=repo, env=env,
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo, revisions)], cwd=repo, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
         missing = re.search(rb"Could not read (" + _OID + rb")", completed.stderr)
         child = re.search(rb"parents of commit (" + _OID + rb")", completed.stderr)
@@ -364,9 +370,11 @@ class PendingHistory:
     the default branch's tree and the ref tips the exposure story needs.
     """
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, env: dict[str, str] | None = None,
+                 revisions: tuple[str, ...] | None = None):
         self.repo = repo
         self.env = env or _no_lazy_fetch()
+        self.revisions = revisions
         self.damaged: list[str] = []  # commits whose changes could not be read
         self._process = self._log(raw=True)
         self._history = History()
@@ -382,7 +390,7 @@ class PendingHistory:
     def _log(self, raw: bool) -> subprocess.Popen:
         changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
         return subprocess.Popen(
-            ["git", "log", *walk_arguments(self.repo), "--topo-order", *changes, "-z",
+            ["git", "log", *walk_arguments(self.repo, self.revisions), "--topo-order", *changes, "-z",
              # the message (%B) ends at the \x02 before the record's NUL
              "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
