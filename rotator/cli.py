@@ -324,6 +324,52 @@ def baseline_check(paths, baseline_file, config_path):
     sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
 
 
+@baseline.command("audit")
+@_BASELINE_FILE
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the entries and their verdicts as JSON (no questions), for tools.")
+@click.option("--mark", "marks", multiple=True, metavar="HASH=real|false",
+              help="Set a verdict without asking (repeatable); HASH is the entry's secret_sha256 "
+                   "or 8+ leading hex digits of it.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_audit(baseline_file, as_json, marks, config_path):
+    """Label each unlabelled finding of the baseline a real secret or a false positive, from
+    the lines around it (secrets redacted): keys y (real), n (false positive), s (skip), q
+    (quit). Verdicts are saved at once, by hash, as `is_secret` (detect-secrets' spelling);
+    run it again to resume. False positives stay accepted; real secrets are reported again by
+    every scan using the baseline, until rotated and removed.
+    """
+    import json
+
+    from rotator.config import find_config, load_config
+    from rotator.output import emit
+    from rotator.scan.baseline import load_baseline, render_baseline
+    from rotator.scan.engine.ruleset import load_ruleset
+    from rotator.scan.triage import entries_report, key_reader, mark, redacted_context, triage
+
+    current = load_baseline(baseline_file)
+    if current.legacy:
+        raise Failure(f"{baseline_file} is a detect-secrets baseline: migrate it first with "
+                      "`rotator baseline create --from-detect-secrets`")
+    if marks:
+        current, changed = mark(current, list(marks))
+        emit(render_baseline(current), baseline_file)
+        click.echo(f"{baseline_file}: {changed} verdict(s) set", err=True)
+    if as_json:
+        click.echo(json.dumps(entries_report(current), indent=2))
+        return
+    if marks:
+        return
+    settings = load_config(config_path or find_config(Path("."))).scan
+    ruleset = load_ruleset(settings.plugins, engine="python")
+    outcome = triage(current, lambda b: emit(render_baseline(b), baseline_file), key_reader(sys.stdin),
+                     click.echo, lambda entry: redacted_context(entry, Path("."), ruleset))
+    labels = {v: sum(e.is_secret is v for e in current.entries) for v in (True, False)}
+    click.echo(f"{baseline_file}: {outcome.labelled} labelled now; {labels[True]} real, "
+               f"{labels[False]} false positive(s), {outcome.remaining} left to label"
+               + (" (run it again to resume)" if outcome.remaining else ""))
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
