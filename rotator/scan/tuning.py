@@ -9,7 +9,6 @@ marks the candidate; paths and rules are applied here, on the findings.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -50,6 +49,8 @@ def check_rule_ids(ids: Iterable[str], known: set[str]) -> None:
     """One-line error for the first unknown rule id, naming the closest known ones."""
     for rule_id in ids:
         if rule_id not in known:
+            import difflib  # only for the error: the hook's start-up is a hot path
+
             close = difflib.get_close_matches(rule_id, sorted(known), n=3, cutoff=0.6)
             hint = (f"did you mean {' or '.join(close)}?" if close
                     else "use a rule id as reports show it, e.g. resend-api-key")
@@ -112,9 +113,10 @@ def refine(result: ScanResult, settings: ScanSettings, baseline: Path | None, mi
            verified_only: bool = False) -> ScanResult:
     """Everything a report leaves out, in order: tuning, the baseline, the minimum confidence,
     and (after --verify) what is not confirmed live. Shared by the CLI and the hook."""
-    from rotator.scan.baseline import filter_result
-
     result = apply_tuning(result, settings)
-    result = filter_result(result, baseline or settings.baseline)
+    if baseline or settings.baseline:
+        from rotator.scan.baseline import filter_result  # not imported by a hook without one
+
+        result = filter_result(result, baseline or settings.baseline)
     result = at_least(result, min_confidence or settings.min_confidence)
     return only_verified(result) if verified_only else result
