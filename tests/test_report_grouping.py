@@ -119,3 +119,22 @@ def test_short_values_are_told_apart_by_length_and_ends():
     assert redact("hunter22") == "h…2 (8 chars)"
     assert redact("hunter2") != redact("letmein")  # both 7: the hash prefix tells them apart
     assert "hunter" not in redact("hunter2")
+
+
+def test_an_edit_that_keeps_the_secret_adds_no_place(tmp_path):
+    """A later commit editing another line of the file carries the secret along: it is the
+    same place, not a second one without a commit."""
+    repo = make_repo(tmp_path / "r")
+    token = random_token(32)
+    (repo / "settings.env").write_text(f"API_TOKEN={token}\nDEBUG=0\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "add")
+    added = git(repo, "rev-parse", "HEAD").strip()
+    for debug in (1, 2):
+        (repo / "settings.env").write_text(f"API_TOKEN={token}\nDEBUG={debug}\n")
+        git(repo, "commit", "-qam", f"debug {debug}")
+    report = json.loads(rotator("audit", ".", "--no-cache", "-f", "json", cwd=repo).stdout)
+    [finding] = report["findings"]
+    assert [(loc["path"], loc["line"], loc["commit"]) for loc in finding["locations"]] == [
+        ("settings.env", 1, added)]
+    assert report["scan"]["places"] == 1

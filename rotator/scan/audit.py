@@ -388,15 +388,16 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
         for hit in hits:
             holders[(hit.rule, hit.secret_sha256)].add(oid)
     introductions: list[tuple[SecretHit, Location]] = []
-    introduced_blobs: set[str] = set()
+    committed_blobs: set[str] = set()  # blobs some commit brought (as an introduction or an edit)
     removals: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (rule, sha, path)
     for change in history.changes:
         info = history.commits.get(change.commit)
+        if change.after in hits_by_blob:
+            committed_blobs.add(change.after)
         for hit in hits_by_blob.get(change.after, ()):
             key = (hit.rule, hit.secret_sha256)
             if any(b in holders[key] for b in change.before):
                 continue  # the secret was already there: an edit, not an introduction
-            introduced_blobs.add(change.after)
             introductions.append((hit, Location(
                 path=change.path, line=hit.line, commit=change.commit,
                 author=info.author if info else None, date=info.date if info else None,
@@ -409,7 +410,7 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
                     removals[(*key, change.path)].append(change.commit)
     tagged: dict[str, list[str]] = defaultdict(list)  # path of a tagged blob -> its refs
     for oid, hits in hits_by_blob.items():
-        if oid in introduced_blobs or only_introduced:
+        if oid in committed_blobs or only_introduced:
             continue
         # reachable, yet no commit brought it: a tag (or any ref) to a blob or to a tree
         places = getattr(refs, "object_refs", {}).get(oid) or [("", paths_by_blob.get(oid) or oid)]
