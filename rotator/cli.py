@@ -252,10 +252,12 @@ def baseline() -> None:
 def _baseline_scan(paths, config_path):
     from rotator.config import find_config, load_config
     from rotator.scan.scan_files import ScanOptions, scan_paths
+    from rotator.scan.tuning import apply_tuning, tuned_settings
 
     targets = list(paths) or [Path(".")]
-    settings = load_config(config_path or find_config(targets[0])).scan
-    return scan_paths(targets, settings, ScanOptions())
+    settings = tuned_settings(load_config(config_path or find_config(targets[0])).scan)
+    # what the config's tuning leaves out needs no accepting
+    return apply_tuning(scan_paths(targets, settings, ScanOptions()), settings)
 
 
 _BASELINE_FILE = click.option(

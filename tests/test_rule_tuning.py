@@ -267,3 +267,12 @@ def test_hook_honours_disable_rule_and_config_allowlists(tmp_path):
     assert "allowlisted by fixtures" in passed.stdout and "rule resend-api-key disabled" in passed.stdout
     typo = rotator("scan", "--staged", "--disable-rule", "resend", cwd=repo)
     assert typo.returncode == 2 and "unknown rule 'resend'" in typo.stderr
+
+
+def test_baseline_create_leaves_out_what_the_config_tunes_away(leaky):
+    folder, _ = leaky
+    (folder / "rotator.toml").write_text("[scan]\ndisable_rules = ['resend-api-key']\n"
+                                         "[[scan.allowlists]]\ndescription = 'deploy'\npaths = ['^deploy/']\n")
+    assert rotator("baseline", "create", ".", cwd=folder).returncode == 0
+    entries = json.loads((folder / ".rotator-baseline.json").read_text())["entries"]
+    assert [(e["path"], e["rule"]) for e in entries] == [("app.env", "generic-secret-assignment")]
