@@ -139,3 +139,27 @@ def test_a_bad_verdict_in_the_file_is_a_clear_error(triaged):
     (folder / BASELINE).write_text(json.dumps(document))
     completed = rotator("scan", ".", "--baseline", BASELINE, cwd=folder)
     assert completed.returncode == 2 and "is_secret must be true or false" in completed.stderr
+
+
+def test_context_masks_values_no_rule_flags_there(tmp_path):
+    """A value unflagged on a neighbouring line (letters only, or short) is masked; names and
+    words stay readable."""
+    import string
+
+    from rotator.redact import secret_sha256
+    from rotator.scan.baseline import BaselineEntry
+    from rotator.scan.engine.ruleset import load_ruleset
+    from rotator.scan.triage import redacted_context
+
+    token = random_token(32)
+    letters = "Qx" + random_token(22, string.ascii_letters)
+    short = random_token(9, string.digits)
+    (tmp_path / "app.env").write_text(
+        f"# Settings for production\nPLAIN={letters}\nAPI_TOKEN={token}\nPIN={short}\n")
+    entry = BaselineEntry("app.env", "generic-secret-assignment", secret_sha256(token))
+    lines = redacted_context(entry, tmp_path, load_ruleset(engine="python"))
+    shown = "\n".join(lines)
+    assert "# Settings for production" in shown and "PLAIN=" in shown and "PIN=" in shown
+    assert "API_TOKEN=" in shown and len(lines) == 4
+    for value in (token, letters, short):
+        assert value not in shown

@@ -63,8 +63,8 @@ def mark(baseline: Baseline, marks: list[str]) -> tuple[Baseline, int]:
 def redacted_context(entry: BaselineEntry, root: Path, ruleset) -> list[str]:
     """The lines around the entry's secret in the working tree, numbered, with the secret and
     every other secret the rules find in the file replaced by their previews; so are
-    credentials in URLs and any other long token mixing letters and digits (a value the rules
-    do not flag there may be one they flag elsewhere)."""
+    credentials in URLs and every other run of 8 or more value characters that does not read as
+    a word (a value the rules do not flag there may be one they flag elsewhere)."""
     from rotator.output import printable
     from rotator.redact import redact, redact_urls, secret_sha256
     from rotator.scan.engine.detect import find_secrets_in_blob
@@ -98,15 +98,18 @@ def redacted_context(entry: BaselineEntry, root: Path, ruleset) -> list[str]:
     return shown
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9+/_\-.~]{12,}={0,2}")
+# A run of value characters on a context line; kept only when it reads as a word or an
+# identifier (one case, or Capitalized, no digits: `NEXTAUTH_SECRET`, `settings`, `Example`),
+# so an unflagged value there (random letters mix cases; most values hold digits) is masked.
+_TOKEN = re.compile(r"[A-Za-z0-9+/_\-.~]{8,}={0,2}")
+_WORDLIKE = re.compile(r"[A-Z]?[a-z_.\-/~]+|[A-Z_.\-/~]+")
 
 
 def _mask_token(match: re.Match[str]) -> str:
     from rotator.redact import redact
 
     token = match[0]
-    mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-    return redact(token) if mixed else token
+    return token if _WORDLIKE.fullmatch(token.rstrip("=")) else redact(token)
 
 
 @dataclass
