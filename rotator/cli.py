@@ -58,6 +58,34 @@ def _output_options(function):
     return function
 
 
+def _tuning_options(function):
+    """Rule tuning (gitleaks/betterleaks spelling); `[scan] disable_rules`, `enable_rules` and
+    `[[scan.allowlists]]` in the config do the same, and these add to them."""
+    function = click.option(
+        "--enable-rule", "enable_rules", multiple=True, metavar="ID",
+        help="Report only these rules (repeatable; ids as reports show them, e.g. resend-api-key).",
+    )(function)
+    function = click.option(
+        "--disable-rule", "disable_rules", multiple=True, metavar="ID",
+        help="Do not report this rule (repeatable); -v lists what was left out and why.",
+    )(function)
+    return function
+
+
+_ONLY_VERIFIED = click.option(
+    "--only-verified", is_flag=True,
+    help="With --verify: report only the secrets a provider confirmed live (trufflehog's "
+         "--results=verified).")
+
+
+def _tuned(settings, disable_rules, enable_rules, only_verified, verify):
+    from rotator.scan.tuning import tuned_settings
+
+    if only_verified and not verify:
+        raise click.UsageError("--only-verified needs --verify (it keeps only what --verify confirmed live)")
+    return tuned_settings(settings, disable_rules, enable_rules)
+
+
 def _strict_option(function):
     return click.option(
         "--strict", is_flag=True,
@@ -128,10 +156,12 @@ def main(ctx: click.Context, allow_endpoints: tuple[str, ...]) -> None:
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
                    "service: Resend keys to Resend, database passwords to their database host, Railway "
                    "and Vercel tokens to Railway and Vercel; 5 s timeout).")
+@_ONLY_VERIFIED
+@_tuning_options
 @_strict_option
 @_output_options
-def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, output, quiet, verbose,
-         no_color, min_confidence, baseline, config_path, strict):
+def scan(paths, staged, all_files, max_file_size, jobs, verify, only_verified, disable_rules, enable_rules,
+         output_format, output, quiet, verbose, no_color, min_confidence, baseline, config_path, strict):
     """Scan files and directories (default: the current directory) for secrets.
 
     Inside a git repository .gitignore is followed; each finding says whether its copy is
@@ -141,12 +171,14 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
     from dataclasses import replace
 
     from rotator.config import find_config, load_config, parse_size
+    from rotator.scan.tuning import refine
 
     targets = list(paths) or [Path(".")]
     config = load_config(config_path or find_config(targets[0]))
     settings = config.scan
     if max_file_size:
         settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+    settings = _tuned(settings, disable_rules, enable_rules, only_verified, verify)
     if staged:
         from rotator.scan.scan_staged import scan_staged
 
@@ -155,8 +187,7 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
         from rotator.scan.scan_files import ScanOptions, scan_paths
 
         result = scan_paths(targets, settings, ScanOptions(all_files=all_files, jobs=jobs or 0, verify=verify))
-    result = _apply_baseline(result, baseline or settings.baseline)
-    result = _at_least(result, min_confidence or settings.min_confidence)
+    result = refine(result, settings, baseline, min_confidence, only_verified)
     _report(result, output_format, output, quiet, verbose, no_color)
     _exit_for(result, strict or settings.strict)
 
@@ -169,10 +200,19 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, output_format, o
 @click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
+@_ONLY_VERIFIED
+@click.option("--since", metavar="DATE|REF",
+              help="Only commits after a date (2024-05-01, \"2 weeks ago\") or not reachable from a "
+                   "ref (a tag, a branch, a commit).")
+@click.option("--range", "revision_range", metavar="A..B",
+              help="Only commits in this revision range (reachable from B, not from A; A.. means up "
+                   "to HEAD), as `git log A..B` lists them.")
+@_tuning_options
 @_strict_option
 @_output_options
-def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_format, output, quiet,
-          verbose, no_color, min_confidence, baseline, config_path, strict):
+def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, only_verified, since, revision_range,
+          disable_rules, enable_rules, output_format, output, quiet, verbose, no_color, min_confidence,
+          baseline, config_path, strict):
     """Audit every commit of every ref (branches, tags, remotes, stash, pull requests) and the
     working tree; tells where each secret entered, whether HEAD still has it, and which refs
     still reach it. Works on clones and bare mirrors.
@@ -181,33 +221,23 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, output_forma
 
     from rotator.config import find_config, load_config, parse_size
     from rotator.scan.audit import AuditOptions, audit_repository
+    from rotator.scan.tuning import refine
 
     config = load_config(config_path or find_config(repo))
     settings = config.scan
     if max_file_size:
         settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+    settings = _tuned(settings, disable_rules, enable_rules, only_verified, verify)
     show_progress = not quiet and output_format == "text" and sys.stderr.isatty()
     result = audit_repository(
         repo, settings,
         AuditOptions(use_cache=not no_cache, jobs=jobs or 0, include_worktree=not no_worktree,
-                     progress=show_progress, verify=verify),
+                     progress=show_progress, verify=verify, since=since,
+                     revision_range=revision_range),
     )
-    result = _apply_baseline(result, baseline or settings.baseline)
-    result = _at_least(result, min_confidence or settings.min_confidence)
+    result = refine(result, settings, baseline, min_confidence, only_verified)
     _report(result, output_format, output, quiet, verbose, no_color)
     _exit_for(result, strict or settings.strict)
-
-
-def _at_least(result, min_confidence: str):
-    from rotator.scan.result import at_least
-
-    return at_least(result, min_confidence)
-
-
-def _apply_baseline(result, baseline: Path | None):
-    from rotator.scan.baseline import filter_result
-
-    return filter_result(result, baseline)
 
 
 @main.group()
@@ -222,10 +252,12 @@ def baseline() -> None:
 def _baseline_scan(paths, config_path):
     from rotator.config import find_config, load_config
     from rotator.scan.scan_files import ScanOptions, scan_paths
+    from rotator.scan.tuning import apply_tuning, tuned_settings
 
     targets = list(paths) or [Path(".")]
-    settings = load_config(config_path or find_config(targets[0])).scan
-    return scan_paths(targets, settings, ScanOptions())
+    settings = tuned_settings(load_config(config_path or find_config(targets[0])).scan)
+    # what the config's tuning leaves out needs no accepting
+    return apply_tuning(scan_paths(targets, settings, ScanOptions()), settings)
 
 
 _BASELINE_FILE = click.option(
@@ -292,6 +324,52 @@ def baseline_check(paths, baseline_file, config_path):
         click.echo(f"stale: {entry.path}  {entry.rule}  {entry.redacted or entry.secret_sha256[:12]}")
     click.echo(f"{len(stale)} stale of {len(current.entries)} entr{'y' if len(current.entries) == 1 else 'ies'}")
     sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
+
+
+@baseline.command("audit")
+@_BASELINE_FILE
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the entries and their verdicts as JSON (no questions), for tools.")
+@click.option("--mark", "marks", multiple=True, metavar="HASH=real|false",
+              help="Set a verdict without asking (repeatable); HASH is the entry's secret_sha256 "
+                   "or 8+ leading hex digits of it.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_audit(baseline_file, as_json, marks, config_path):
+    """Label each unlabelled finding of the baseline a real secret or a false positive, from
+    the lines around it (secrets redacted): keys y (real), n (false positive), s (skip), q
+    (quit). Verdicts are saved at once, by hash, as `is_secret` (detect-secrets' spelling);
+    run it again to resume. False positives stay accepted; real secrets are reported again by
+    every scan using the baseline, until rotated and removed.
+    """
+    import json
+
+    from rotator.config import find_config, load_config
+    from rotator.output import emit
+    from rotator.scan.baseline import load_baseline, render_baseline
+    from rotator.scan.engine.ruleset import load_ruleset
+    from rotator.scan.triage import entries_report, key_reader, mark, redacted_context, triage
+
+    current = load_baseline(baseline_file)
+    if current.legacy:
+        raise Failure(f"{baseline_file} is a detect-secrets baseline: migrate it first with "
+                      "`rotator baseline create --from-detect-secrets`")
+    if marks:
+        current, changed = mark(current, list(marks))
+        emit(render_baseline(current), baseline_file)
+        click.echo(f"{baseline_file}: {changed} verdict(s) set", err=True)
+    if as_json:
+        click.echo(json.dumps(entries_report(current), indent=2))
+        return
+    if marks:
+        return
+    settings = load_config(config_path or find_config(Path("."))).scan
+    ruleset = load_ruleset(settings.plugins, engine="python")
+    outcome = triage(current, lambda b: emit(render_baseline(b), baseline_file), key_reader(sys.stdin),
+                     click.echo, lambda entry: redacted_context(entry, Path("."), ruleset))
+    labels = {v: sum(e.is_secret is v for e in current.entries) for v in (True, False)}
+    click.echo(f"{baseline_file}: {outcome.labelled} labelled now; {labels[True]} real, "
+               f"{labels[False]} false positive(s), {outcome.remaining} left to label"
+               + (" (run it again to resume)" if outcome.remaining else ""))
 
 
 @main.command()

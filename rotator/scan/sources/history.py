@@ -41,9 +41,13 @@ def _has_reflogs(repo: Path) -> bool:
     return logs.is_dir() and any(logs.iterdir())
 
 
-def walk_arguments(repo: Path, excluded_refs: tuple[str, ...] = ()) -> list[str]:
+def walk_arguments(repo: Path, excluded_refs: tuple[str, ...] = (),
+                   revisions: tuple[str, ...] | None = None) -> list[str]:
     """Every ref in every namespace, plus reflogs (older stash entries live only there), less
-    refs that point at a missing object (each would stop the whole walk)."""
+    refs that point at a missing object (each would stop the whole walk); or the revisions an
+    audit was limited to (`--since`, `--range`: see audit.revisions_for)."""
+    if revisions is not None:
+        return list(revisions)
     exclusions = [f"--exclude={ref}" for ref in excluded_refs]
     return [*exclusions, "--all", "--reflog"] if _has_reflogs(repo) else [*exclusions, "--all"]
 
@@ -56,9 +60,10 @@ class HistoryWalk:
     env: dict[str, str]
     excluded_refs: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    revisions: tuple[str, ...] | None = None  # an audit limited by --since/--range
 
     def arguments(self, repo: Path) -> list[str]:
-        return walk_arguments(repo, self.excluded_refs)
+        return walk_arguments(repo, self.excluded_refs, self.revisions)
 
 
 def for_each_ref(repo: Path, format: str, prefix: str = "refs") -> bytes:
@@ -176,7 +181,8 @@ def _widen_pipe(stream) -> None:
 _OID = rb"[0-9a-f]{40,64}"
 
 
-def survey_damage(repo: Path, graft_file: Path) -> HistoryWalk:
+def survey_damage(repo: Path, graft_file: Path,
+                  revisions: tuple[str, ...] | None = None) -> HistoryWalk:
     """How to walk history past missing commits, with a note per damage. A commit whose parent
     is gone stops every `git rev-list`/`git log` over all refs: a graft (in `graft_file`,
     outside the repository, nothing written inside it) cuts that parent away. A ref pointing
@@ -188,7 +194,7 @@ def survey_damage(repo: Path, graft_file: Path) -> HistoryWalk:
     excluded: list[str] = []
     grafts: dict[bytes, list[bytes]] = {}
     for _ in range(100):  # each round steps over one missing parent or one broken ref
-        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo, tuple(excluded))], cwd=repo,
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo, tuple(excluded), revisions)], cwd=repo,
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
         if completed.returncode == 0:
             break
@@ -214,7 +220,7 @@ def survey_damage(repo: Path, graft_file: Path) -> HistoryWalk:
                      f"{child.group(1).decode()[:12]}): history behind it was not audited")
         graft_file.write_bytes(b"".join(c + b" " + b" ".join(ps) + b"\n" for c, ps in grafts.items()))
         env = {**env, "GIT_GRAFT_FILE": str(graft_file)}
-    return HistoryWalk(env, tuple(excluded), tuple(notes))
+    return HistoryWalk(env, tuple(excluded), tuple(notes), revisions)
 
 
 def name_missing_objects(repo: Path) -> list[str]:
