@@ -115,5 +115,6 @@ def check_drift(inventory: Inventory, settings: CheckSettings) -> list[Problem]:
 
 def render_check_text(problems: list[Problem], inventory: Inventory) -> str:
     lines = [f"[{p.kind}] {p.message}" for p in problems]
+    lines += [f"note: {note}" for note in inventory.notes]
     lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
     return printable_lines("\n".join(lines)) + "\n"

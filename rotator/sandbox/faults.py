@@ -17,6 +17,9 @@ from dataclasses import dataclass
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
 #   deployment_removed  the Railway deployment the call starts is superseded before it goes
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
+#   deployment_needs_approval / deployment_waiting / deployment_skipped
+#                       the Railway deployment the call starts stops in NEEDS_APPROVAL or
+#                       WAITING (and stays there: a person must act) or ends SKIPPED
 #   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
 # A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
 #   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
@@ -26,7 +29,8 @@ from dataclasses import dataclass
 FAULT_KINDS = frozenset(
     {"http500", "http429", "timeout", "malformed",
      "deployment_failed", "deployment_crashed",
-     "deployment_canceled", "deployment_removed", "checks_failed", "operation_failed",
+     "deployment_canceled", "deployment_removed", "deployment_needs_approval",
+     "deployment_waiting", "deployment_skipped", "checks_failed", "operation_failed",
      "operation_error"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout", "malformed"})
