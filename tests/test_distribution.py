@@ -37,14 +37,19 @@ def _blocks(language: str) -> list[str]:
 
 
 def _pre_commit_snippet(kind: str) -> str:
-    (snippet,) = [block for block in _blocks("yaml")
-                  if "pre-commit-config" in block and ("repo: local" in block) == (kind == "local")]
-    return snippet
+    """The one `.pre-commit-config.yaml` snippet of this kind (identical wherever it appears)."""
+    snippets = {block for block in _blocks("yaml")
+                if "pre-commit-config" in block and ("repo: local" in block) == (kind == "local")}
+    assert len(snippets) == 1, f"one {kind} hook snippet, the same in every document: {snippets}"
+    return snippets.pop()
 
 
 def _install_commands() -> list[list[str]]:
-    return [line.split() for block in _blocks("sh") for line in block.splitlines()
-            if re.match(r"pipx? install ", line)]
+    """Each documented install from the index or a git URL once, in the order first seen
+    (installs of the checkout itself, `pip install .` / `-e '.[test]'`, are what .ci/run runs)."""
+    lines = [line for block in _blocks("sh") for line in block.splitlines()
+             if re.match(r"pipx? install (?!-e |\.|'\.)", line)]
+    return [line.split() for line in dict.fromkeys(lines)]
 
 
 @pytest.fixture(scope="module")
