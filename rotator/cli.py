@@ -444,8 +444,9 @@ def locate(paths, report_file, audit_history, output_format, output, config_path
     from rotator.rotate.init_config import load_report
     from rotator.scan.report.json_report import report_to_dict
 
-    if report_file is not None and (audit_history or paths):
-        raise click.UsageError("--report replaces scanning: drop PATHS and --audit, or drop --report")
+    if report_file is not None and (audit_history or paths or baseline):
+        raise click.UsageError("--report replaces scanning (its baseline was applied when it was "
+                               "written): drop PATHS, --audit and --baseline, or drop --report")
     if report_file is not None and output_format == "sarif":
         raise click.UsageError("SARIF needs the findings themselves, not a saved JSON report: "
                                "run `rotator locate --format sarif [PATHS]` (or with --audit)")

@@ -127,6 +127,8 @@ def test_locate_refuses_sarif_from_a_saved_report(tmp_path):
     report.write_text(json.dumps({"findings": []}))
     result = CliRunner().invoke(main, ["locate", "--report", str(report), "-f", "sarif"])
     assert result.exit_code == 2 and "SARIF needs the findings themselves" in result.output
+    mixed = CliRunner().invoke(main, ["locate", "--report", str(report), "--baseline", str(report)])
+    assert mixed.exit_code == 2 and "drop PATHS, --audit and --baseline, or drop --report" in mixed.output
 
 
 JWT_GROUP = """
