@@ -52,8 +52,8 @@ def _top_level_epilog() -> str:
     width = max(len(name) for name in EXIT_CODES)
     rows = [f"  {name:<{width}}  {'; '.join(codes)}" for name, codes in EXIT_CODES.items()]
     return ("\b\nExit codes (2 is always a usage or runtime error):\n" + "\n".join(rows)
-            + "\n\n\b\nEvery command that reports takes --format/-f and -o/--output FILE;"
-            "\n-q/--quiet, -v/--verbose and --no-color mean the same everywhere.")
+            + "\n\n\b\nEvery command that reports takes --format/-f and -o/--output FILE, and"
+            "\n-q/--quiet (only the result), -v/--verbose (more detail) and --no-color.")
 
 
 class Failure(click.ClickException):
