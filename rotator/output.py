@@ -31,6 +31,13 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
+def printable_lines(text: str) -> str:
+    """Multi-line text for a terminal: each line escaped with `printable`, the line breaks kept.
+    Names read from a platform (services, variables, environments) or a report (paths,
+    authors) reach the rotation and inventory text through here."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def use_colour(no_color: bool, output: Path | None) -> bool:
     return not no_color and output is None and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 

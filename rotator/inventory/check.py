@@ -18,6 +18,7 @@ from typing import Any
 
 from rotator.errors import ConfigError
 from rotator.inventory.collect import Inventory, LiveVariable
+from rotator.output import printable_lines
 
 DEFAULT_LINKS = (("NEXTAUTH_SECRET", "AUTH_SECRET"), ("JWT_SECRET", "BETTER_AUTH_SECRET"))
 APP_SECRETS = ("NEXTAUTH_SECRET", "AUTH_SECRET", "JWT_SECRET", "SECRET_KEY", "RESEND_API_KEY",
@@ -123,4 +124,4 @@ def render_check_text(problems: list[Problem], inventory: Inventory, *, quiet: b
     lines.extend(f"[{p.kind}] {p.message}" for p in problems)
     if not quiet:
         lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
-    return "".join(f"{line}\n" for line in lines)
+    return "".join(f"{printable_lines(line)}\n" for line in lines)

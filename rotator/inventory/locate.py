@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rotator.inventory.collect import Inventory, LiveVariable
+from rotator.output import printable, printable_lines
 
 if TYPE_CHECKING:
     from rotator.scan.result import ScanResult
@@ -39,7 +40,8 @@ def locate_findings(report: dict[str, Any], inventory: Inventory) -> LocateResul
 def _leak_phrase(finding: dict[str, Any]) -> str:
     first = finding["locations"][0]
     when = f" on {first['date'][:10]}" if first.get("date") else ""
-    return f"{finding.get('name') or finding['kind']} leaked in {first['path']}{when}"
+    # a path may hold a newline (escaped here, as the whole text's lines are escaped later)
+    return f"{finding.get('name') or finding['kind']} leaked in {printable(first['path'])}{when}"
 
 
 def _live_places(finding: dict[str, Any], holders: list[LiveVariable]) -> str:
@@ -56,11 +58,11 @@ def render_locate_text(result: LocateResult, *, quiet: bool = False, verbose: bo
         lines.append(f"{_leak_phrase(finding)} is LIVE in {_live_places(finding, holders)}  "
                      f"[{finding['redacted']}]")
         if verbose:
-            lines.extend(f"    leaked at {loc['path']}:{loc['line']}"
+            lines.extend(f"    leaked at {printable(loc['path'])}:{loc['line']}"
                          + (f"  {loc['commit'][:7]}" if loc.get("commit") else "")
                          for loc in finding["locations"])
     if quiet:
-        return "".join(f"{line}\n" for line in lines)
+        return "".join(f"{printable_lines(line)}\n" for line in lines)
     if result.not_live:
         lines.append("")
         lines.append(f"not live on the configured platforms ({len(result.not_live)}):")
@@ -72,7 +74,7 @@ def render_locate_text(result: LocateResult, *, quiet: bool = False, verbose: bo
     lines.append("")
     lines.append(f"{len(result.live)} leaked secret(s) live, {len(result.not_live)} not found live, "
                  f"{len(result.unreadable)} unreadable variable(s)")
-    return "\n".join(lines).lstrip("\n") + "\n"
+    return printable_lines("\n".join(lines).lstrip("\n")) + "\n"
 
 
 def locate_sarif(scanned: ScanResult, located: LocateResult) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from rotator.config import find_config, load_config
 from rotator.errors import RotatorError
 from rotator.interrupt import terminate_as_interrupt
+from rotator.output import printable_lines
 from rotator.redact import redact_urls
 from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import ROLLED_BACK, ROTATED
@@ -40,7 +41,7 @@ def progress_printer(quiet: bool = False, verbose: bool = False) -> Callable[[st
 
     def show(line: str) -> None:
         elapsed = f"[{time.monotonic() - started:6.1f}s] " if verbose else ""
-        sys.stderr.write(elapsed + redact_urls(line) + "\n")
+        sys.stderr.write(elapsed + printable_lines(redact_urls(line)) + "\n")
         sys.stderr.flush()
 
     return show
@@ -50,8 +51,9 @@ _progress = progress_printer()
 
 
 def _redacting(write: Callable[[str], None]) -> Callable[[str], None]:
-    """Every printer of these commands masks credentials inside URLs (plan, account, JSON)."""
-    return lambda text: write(redact_urls(text))
+    """Every printer of these commands masks credentials inside URLs (plan, account, JSON) and
+    escapes terminal-active characters (JSON is ASCII already, so it passes unchanged)."""
+    return lambda text: write(printable_lines(redact_urls(text)))
 
 
 def run_plan(config_path: Path | None, secret_names: tuple[str, ...], output_format: str,

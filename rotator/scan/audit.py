@@ -102,11 +102,11 @@ def _history_findings(repo, ruleset, settings, options, cache):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
-        env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
-        pending_history = git_history.PendingHistory(repo, env)
+        walk = git_history.survey_damage(repo, Path(scratch) / "grafts")
+        pending_history = git_history.PendingHistory(repo, walk)
         try:
             return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
-                                       pending_history, damage)
+                                       pending_history, walk.notes)
         except BaseException:
             pending_history.cancel()
             raise
@@ -119,7 +119,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
-    stream = git_history.BlobStream(repo, pending_history.env)
+    stream = git_history.BlobStream(repo, pending_history.walk)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 

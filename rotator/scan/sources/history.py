@@ -41,9 +41,49 @@ def _has_reflogs(repo: Path) -> bool:
     return logs.is_dir() and any(logs.iterdir())
 
 
-def walk_arguments(repo: Path) -> list[str]:
-    """Every ref in every namespace, plus reflogs (older stash entries live only there)."""
-    return ["--all", "--reflog"] if _has_reflogs(repo) else ["--all"]
+def walk_arguments(repo: Path, excluded_refs: tuple[str, ...] = ()) -> list[str]:
+    """Every ref in every namespace, plus reflogs (older stash entries live only there), less
+    refs that point at a missing object (each would stop the whole walk)."""
+    exclusions = [f"--exclude={ref}" for ref in excluded_refs]
+    return [*exclusions, "--all", "--reflog"] if _has_reflogs(repo) else [*exclusions, "--all"]
+
+
+@dataclass(frozen=True)
+class HistoryWalk:
+    """How to walk every ref of a repository that may be damaged: the environment (a graft
+    file stepping over missing commits), the refs to leave out, and a note per damage found."""
+
+    env: dict[str, str]
+    excluded_refs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def arguments(self, repo: Path) -> list[str]:
+        return walk_arguments(repo, self.excluded_refs)
+
+
+def for_each_ref(repo: Path, format: str, prefix: str = "refs") -> bytes:
+    """`git for-each-ref` under `prefix`, over refs whose objects exist. Once a format field
+    needs the object (its type, a tag's message), one ref to a missing object fails the whole
+    listing; then the readable refs are listed by name."""
+    try:
+        return run_git(["for-each-ref", f"--format={format}", prefix], repo)
+    except GitError:
+        readable = readable_refs(repo, prefix)
+        if not readable:
+            return b""
+        return run_git(["for-each-ref", f"--format={format}", *readable], repo)
+
+
+def readable_refs(repo: Path, prefix: str = "refs") -> list[str]:
+    """Names of the refs under `prefix` whose object is present (names are read without the
+    objects; `cat-file --batch-check` tells which objects are missing, fetching none)."""
+    listed = run_git(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
+    pairs = [line.split(" ", 1) for line in listed.decode("utf-8", "surrogateescape").splitlines()]
+    checked = subprocess.run(["git", "cat-file", "--batch-check=%(objectname)"], cwd=repo,
+                             input="".join(f"{oid}\n" for oid, _ in pairs).encode(), capture_output=True,
+                             env=_no_lazy_fetch(), timeout=600, check=False)
+    present = {line for line in checked.stdout.decode().splitlines() if not line.endswith(" missing")}
+    return [name for oid, name in pairs if oid in present]
 
 
 def refs_fingerprint(repo: Path) -> str:
@@ -51,7 +91,7 @@ def refs_fingerprint(repo: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    digest.update(run_git(["for-each-ref", "--format=%(objectname) %(refname)"], repo))
+    digest.update(run_git(["for-each-ref", "--format=%(objectname) %(refname)"], repo))  # reads no object
     digest.update(run_git(["rev-parse", "-q", "--verify", "HEAD"], repo, check=False))
     logs = git_dir(repo) / "logs"
     if logs.is_dir():
@@ -71,16 +111,17 @@ class BlobStream:
     the path through), so scanning starts before the listing ends. Objects absent from the
     store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
         self.repo = repo
         self.missing = 0
         self.unreadable: list[str] = []
-        self.env = env or _no_lazy_fetch()
+        self.walk = walk or HistoryWalk(_no_lazy_fetch())
+        self.env = self.walk.env
 
     def __iter__(self) -> Iterator[BlobRef]:
         repo = self.repo
         lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *walk_arguments(repo), "--missing=print"],
+            ["git", "rev-list", "--objects", *self.walk.arguments(repo), "--missing=print"],
             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         checker = subprocess.Popen(
@@ -135,23 +176,35 @@ def _widen_pipe(stream) -> None:
 _OID = rb"[0-9a-f]{40,64}"
 
 
-def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[str]]:
-    """The environment for walking history past missing commits, and a note per missing
-    commit. A commit whose parent is gone stops every `git rev-list`/`git log` over all refs:
-    a graft (in `graft_file`, outside the repository, nothing written inside it) cuts that
-    parent away so the rest of history is still audited."""
+def survey_damage(repo: Path, graft_file: Path) -> HistoryWalk:
+    """How to walk history past missing commits, with a note per damage. A commit whose parent
+    is gone stops every `git rev-list`/`git log` over all refs: a graft (in `graft_file`,
+    outside the repository, nothing written inside it) cuts that parent away. A ref pointing
+    straight at a missing object stops them too: it is left out of the walk and named."""
     import re
 
     env = _no_lazy_fetch()
     notes: list[str] = []
+    excluded: list[str] = []
     grafts: dict[bytes, list[bytes]] = {}
-    for _ in range(100):  # each round cuts one missing parent
-        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo)], cwd=repo, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    for _ in range(100):  # each round steps over one missing parent or one broken ref
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo, tuple(excluded))], cwd=repo,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        if completed.returncode == 0:
+            break
+        bad_ref = re.search(rb"fatal: bad object (\S+)", completed.stderr)
+        if bad_ref and bad_ref.group(1).decode("utf-8", "replace") not in excluded:
+            ref = bad_ref.group(1).decode("utf-8", "replace")
+            excluded.append(ref)
+            oid = run_git(["rev-parse", "-q", "--verify", "--end-of-options", ref], repo,
+                          check=False).decode().strip()
+            notes.append(f"ref {ref} points at missing object {oid[:12] or '?'}: not audited "
+                         "(the other refs were)")
+            continue
         missing = re.search(rb"Could not read (" + _OID + rb")", completed.stderr)
         child = re.search(rb"parents of commit (" + _OID + rb")", completed.stderr)
-        if completed.returncode == 0 or not (missing and child):
-            break  # whole, or damaged in a way a graft cannot step over (reported by the walk)
+        if not (missing and child):
+            break  # damaged in a way neither a graft nor leaving a ref out steps over (reported by the walk)
         header = run_git(["cat-file", "commit", child.group(1).decode()], repo, check=False)
         parents = [line.split()[1] for line in header.partition(b"\n\n")[0].splitlines()
                    if line.startswith(b"parent ")]
@@ -161,7 +214,7 @@ def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[st
                      f"{child.group(1).decode()[:12]}): history behind it was not audited")
         graft_file.write_bytes(b"".join(c + b" " + b" ".join(ps) + b"\n" for c, ps in grafts.items()))
         env = {**env, "GIT_GRAFT_FILE": str(graft_file)}
-    return env, notes
+    return HistoryWalk(env, tuple(excluded), tuple(notes))
 
 
 def name_missing_objects(repo: Path) -> list[str]:
@@ -364,9 +417,10 @@ class PendingHistory:
     the default branch's tree and the ref tips the exposure story needs.
     """
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
         self.repo = repo
-        self.env = env or _no_lazy_fetch()
+        self.walk = walk or HistoryWalk(_no_lazy_fetch())
+        self.env = self.walk.env
         self.damaged: list[str] = []  # commits whose changes could not be read
         self._process = self._log(raw=True)
         self._history = History()
@@ -382,7 +436,7 @@ class PendingHistory:
     def _log(self, raw: bool) -> subprocess.Popen:
         changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
         return subprocess.Popen(
-            ["git", "log", *walk_arguments(self.repo), "--topo-order", *changes, "-z",
+            ["git", "log", *self.walk.arguments(self.repo), "--topo-order", *changes, "-z",
              # the message (%B) ends at the \x02 before the record's NUL
              "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
@@ -492,12 +546,9 @@ def _nul_tokens(stream, chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 def read_tag_messages(repo: Path, messages: Messages) -> None:
     """Every annotated tag's message (with its tagger and date), from one `git for-each-ref`."""
-    out = run_git(
-        ["for-each-ref", "refs/tags",
-         "--format=%01%(objecttype)%00%(refname:strip=2)%00%(*objecttype)%00%(*objectname)"
-         "%00%(taggername)%00%(taggerdate:iso-strict)%00%(contents)%02"],
-        repo,
-    )
+    out = for_each_ref(
+        repo, "%01%(objecttype)%00%(refname:strip=2)%00%(*objecttype)%00%(*objectname)"
+        "%00%(taggername)%00%(taggerdate:iso-strict)%00%(contents)%02", "refs/tags")
     for record in out.split(b"\x01")[1:]:
         fields = record.rsplit(b"\x02", 1)[0].split(b"\0", 6)
         if len(fields) != 7 or fields[0] != b"tag":
@@ -538,10 +589,7 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
 
 def ref_tips(repo: Path) -> dict[str, str]:
     """ref name -> the commit it points at (tags peeled); refs to non-commits are left out."""
-    out = run_git(
-        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
-        repo,
-    )
+    out = for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
     tips = {}
     for line in out.decode("utf-8", "replace").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
@@ -556,10 +604,7 @@ def object_refs(repo: Path) -> dict[str, list[tuple[str, str]]]:
     """blob id -> (ref, path) for refs that point (through a tag or directly) at a blob or a
     tree instead of a commit: such a blob entered no commit, and only these refs reach it
     (`path` is its path inside the tagged tree, "" for a tagged blob)."""
-    out = run_git(
-        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
-        repo,
-    )
+    out = for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
     found: dict[str, list[tuple[str, str]]] = {}
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
