@@ -19,7 +19,7 @@ from testkit import git, make_repo, resend_key
 PROJECT = Path(__file__).resolve().parents[1]
 # The documents whose fenced blocks are the published snippets (the README carries the same
 # blocks once the lead copies them there; add it here then).
-SNIPPET_DOCUMENTS = [PROJECT / "docs" / "install.md"]
+SNIPPET_DOCUMENTS = [PROJECT / "docs" / "install.md", PROJECT / "README.md"]
 PUBLIC_URL = "https://github.com/<your-org>/rotator"
 PACKAGE_INDEX_LIST = Path("/work/.library/env/packages/pypi.tsv")
 BIN = Path(sys.executable).parent
