@@ -13,7 +13,7 @@ from testkit import git, make_repo, resend_key
 
 pytest.register_assert_rewrite("rotate_kit")
 
-from rotate_kit import RotationRig, assert_no_plaintext, end_state, write_config  # noqa: E402
+from rotate_kit import JWT_GROUP, RotationRig, assert_no_plaintext, end_state, write_config  # noqa: E402
 
 from rotator.cli import EXIT_CODES, main  # noqa: E402
 
@@ -131,14 +131,6 @@ def test_locate_refuses_sarif_from_a_saved_report(tmp_path):
     assert mixed.exit_code == 2 and "drop PATHS, --audit and --baseline, or drop --report" in mixed.output
 
 
-JWT_GROUP = """
-[[secrets]]
-name = "jwt"
-family = "jwt"
-variables = ["JWT_SECRET"]
-targets = ["railway:backend@production"]
-mode = "leak"
-"""
 
 
 @pytest.mark.slow
