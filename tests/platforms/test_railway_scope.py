@@ -218,3 +218,26 @@ def test_a_used_up_inner_window_answers_429_while_headers_state_the_hourly_one(
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert [a.headers["X-RateLimit-Remaining"] for a in answers[:2]] == ["999", "998"]
     assert int(answers[2].headers["Retry-After"]) > 0
+
+
+def test_check_and_locate_commands_say_what_they_skipped(sandbox: Sandbox, tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from rotator.cli import main
+
+    _add_staging(sandbox)
+    (tmp_path / "rotator.toml").write_text(
+        f'[platforms.railway]\nproject = "intowork"\nurl = "{sandbox.railway.graphql_url}"\n')
+    (tmp_path / "app.env").write_text("LOG_LEVEL=INFO\n")
+    env = {**_project_token_environ(sandbox), "RAILWAY_API_TOKEN": ""}
+    runner = CliRunner()
+    checked = runner.invoke(main, ["check", "-f", "json", "--config",
+                                   str(tmp_path / "rotator.toml")], env=env)
+    (note,) = json.loads(checked.stdout)["notes"]
+    assert "'staging'" in note
+    located = runner.invoke(main, ["locate", str(tmp_path / "app.env"), "-f", "json",
+                                   "--config", str(tmp_path / "rotator.toml")], env=env)
+    assert f"note: {note}" in located.stderr
+    assert "note:" not in located.stdout and json.loads(located.stdout)["findings"] == []
