@@ -35,7 +35,7 @@ from rotator.scan.findings import (
 from rotator.scan.progress import Progress
 from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources import history as git_history
-from rotator.scan.sources.git import run_git
+from rotator.scan.sources.git import GitError, run_git
 
 # Work is handed to the workers in small batches (each worker keeps one cat-file process, so
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
@@ -101,15 +101,25 @@ def _history_findings(repo, ruleset, settings, options, cache):
             return findings, stats, cached["warnings"]
     import tempfile
 
+    # History is walked as if whole; only when the walk fails is it surveyed for missing
+    # commits (a second full walk, which a whole repository need not pay for) and walked again.
     with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
-        env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
-        pending_history = git_history.PendingHistory(repo, env)
-        try:
-            return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
-                                       pending_history, damage)
-        except BaseException:
-            pending_history.cancel()
-            raise
+        env, damage = None, []
+        while True:
+            pending_history = git_history.PendingHistory(repo, env)
+            try:
+                return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
+                                           pending_history, damage)
+            except GitError:
+                pending_history.cancel()
+                if env is not None:
+                    raise
+                env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
+                if not damage:
+                    raise
+            except BaseException:
+                pending_history.cancel()
+                raise
 
 
 def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=()):

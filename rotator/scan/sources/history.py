@@ -16,6 +16,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rotator.scan.sources.git import GitError, run_git
@@ -28,7 +29,9 @@ class BlobRef:
     path: str  # the first path git saw the blob at (for path-based filters)
 
 
+@lru_cache(maxsize=64)
 def git_dir(repo: Path) -> Path:
+    """The repository's git directory (asked once per process: an audit needs it often)."""
     return Path(run_git(["rev-parse", "--absolute-git-dir"], repo).decode().strip())
 
 
@@ -398,8 +401,9 @@ class PendingHistory:
             self.head_commit = run_git(
                 ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
             ).decode().strip()
-            self.tips = ref_tips(self.repo)
-            self.object_refs = object_refs(self.repo)
+            listing = ref_listing(self.repo)
+            self.tips = ref_tips(self.repo, listing)
+            self.object_refs = object_refs(self.repo, listing)
         except BaseException as error:  # handed to the caller of collect()
             self._error = error
 
@@ -536,12 +540,18 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
     return tree
 
 
-def ref_tips(repo: Path) -> dict[str, str]:
-    """ref name -> the commit it points at (tags peeled); refs to non-commits are left out."""
-    out = run_git(
+def ref_listing(repo: Path) -> bytes:
+    """Every ref with its object and, for a tag, the object it peels to (one `for-each-ref`,
+    shared by `ref_tips` and `object_refs`: peeling thousands of tags is not free)."""
+    return run_git(
         ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
         repo,
     )
+
+
+def ref_tips(repo: Path, listing: bytes | None = None) -> dict[str, str]:
+    """ref name -> the commit it points at (tags peeled); refs to non-commits are left out."""
+    out = ref_listing(repo) if listing is None else listing
     tips = {}
     for line in out.decode("utf-8", "replace").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
@@ -552,14 +562,11 @@ def ref_tips(repo: Path) -> dict[str, str]:
     return tips
 
 
-def object_refs(repo: Path) -> dict[str, list[tuple[str, str]]]:
+def object_refs(repo: Path, listing: bytes | None = None) -> dict[str, list[tuple[str, str]]]:
     """blob id -> (ref, path) for refs that point (through a tag or directly) at a blob or a
     tree instead of a commit: such a blob entered no commit, and only these refs reach it
     (`path` is its path inside the tagged tree, "" for a tagged blob)."""
-    out = run_git(
-        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
-        repo,
-    )
+    out = ref_listing(repo) if listing is None else listing
     found: dict[str, list[tuple[str, str]]] = {}
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
