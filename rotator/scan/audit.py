@@ -154,6 +154,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 stats.blobs += 1
                 if status == MATCHED:
                     matched_oids.append(blob.oid)
+        pending_history.start()  # the listing has ended (see PendingHistory)
 
     results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
     stats.missing_objects += stream.missing
@@ -191,9 +192,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
 _worker: tuple[git_history.BlobReader, RuleSet] | None = None
 
 
-def _init_worker(repo: Path, ruleset: RuleSet) -> None:
+def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int) -> None:
     global _worker  # set once per worker process by the pool initializer
-    _worker = (git_history.BlobReader(repo), ruleset)
+    _worker = (git_history.BlobReader(repo, delta_cache_mb), ruleset)
 
 
 def _scan_chunk(chunk):
@@ -268,7 +269,7 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
             return results
         _ = ruleset.matcher  # compiled once here; forked workers inherit it
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
-                                 initargs=(repo, ruleset)) as pool:
+                                 initargs=(repo, ruleset, git_history.delta_cache_share(jobs))) as pool:
             futures = [pool.submit(_scan_chunk, chunk) for chunk in _chunks(blobs, progress)]
             for future in futures:
                 absorb(future.result())
