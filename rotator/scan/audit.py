@@ -41,6 +41,10 @@ from rotator.scan.sources.git import GitError, run_git
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
 CHUNK_BYTES = 8 * 1024 * 1024
 CHUNK_BLOBS = 2000
+# Below this much packed history (flask's 12k commits pack into 33 MB), one process scans it
+# all: workers (a fork, a `git cat-file` and a delta-base cache each) cost more CPU and memory
+# than they save; on a busy 2-core machine, time too.
+IN_PROCESS_BELOW_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,10 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
+    jobs = options.jobs or (1 if _stored_bytes(repo) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
+    if jobs == 1:
+        # one process reads the listing as slowly as it scans: the log cannot wait for its end
+        pending_history.start()
     stream = git_history.BlobStream(repo, pending_history.env)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
@@ -156,7 +164,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                     matched_oids.append(blob.oid)
         pending_history.start()  # the listing has ended (see PendingHistory)
 
-    results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
+    results = _scan_blobs(repo, blobs_to_scan(), ruleset, jobs, options.progress, stats)
     stats.missing_objects += stream.missing
     if stats.missing_objects:
         warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
@@ -245,11 +253,10 @@ def _chunks(blobs, progress: Progress):
         yield chunk
 
 
-def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
-    """Scan a stream of blobs in chunks, in worker processes when there is more than one core;
+def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: ScanStats):
+    """Scan a stream of blobs in chunks, in `jobs` worker processes (in this one for 1);
     returns every blob's (oid, status, hits)."""
-    progress = Progress(0, 0, options.progress)
-    jobs = options.jobs or os.cpu_count() or 1
+    progress = Progress(0, 0, show_progress)
     results = []
 
     def absorb(outcome) -> None:
@@ -260,7 +267,7 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
 
     try:
         if jobs <= 1 or "fork" not in get_all_start_methods():
-            reader = git_history.BlobReader(repo)
+            reader = git_history.BlobReader(repo, git_history.delta_cache_share(1))
             try:
                 for chunk in _chunks(blobs, progress):
                     absorb(scan_blob_chunk(reader, chunk, ruleset))
@@ -276,6 +283,23 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
         return results
     finally:
         progress.close()
+
+
+def _stored_bytes(repo: Path) -> int:
+    """The size of the object store on disk (packs and loose objects), without running git;
+    a large number when it cannot be told (alternates, unusual layouts): then workers."""
+    directory = git_history.git_dir(repo)
+    common = directory / "commondir"  # a linked work tree keeps its objects in the main one
+    if common.is_file():
+        directory = (directory / common.read_text().strip()).resolve()
+    objects = directory / "objects"
+    if not objects.is_dir() or (objects / "info" / "alternates").exists():
+        return IN_PROCESS_BELOW_BYTES
+    total = 0
+    for entry in os.scandir(objects):
+        if entry.is_dir() and entry.name != "info":
+            total += sum(f.stat().st_size for f in os.scandir(entry.path) if f.is_file())
+    return total
 
 
 # ---- messages: commit and annotated tag messages ------------------------------------------
