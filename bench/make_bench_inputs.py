@@ -64,7 +64,8 @@ def synthetic(base_commits: int, out_dir: Path) -> None:
             print(f"{out}: already there")
             continue
         subprocess.run([sys.executable, str(maker), str(out), "--commits", str(base_commits * scale),
-                        "--seed", "7"], check=True)
+                        "--seed", "7"], check=True, stdout=subprocess.DEVNULL)
+        git(out, "gc", "-q")  # packed, as a real history is
         print(f"{out}: {base_commits * scale} commits")
 
 
