@@ -95,6 +95,7 @@ def main() -> None:
     print("| bundle MB | password fields | tool | seconds | peak tree RSS MB | findings |")
     print("|---:|---:|---|---:|---:|---:|")
     warmed = False
+    measured: dict[str, list[tuple[float, float, float]]] = {}
     for size in (float(s) for s in args.sizes.split(",")):
         tree = work / f"bundle-{size}"
         tree.mkdir()
@@ -113,7 +114,21 @@ def main() -> None:
             seconds, peak, _ = run_tree_measured(command, env)
             found = count_findings(name.split()[0], work / f"{name.split()[0]}.json")
             print(f"| {size:g} | {fields} | {name} | {seconds:.2f} | {peak:.0f} | {found} |", flush=True)
+            measured.setdefault(name, []).append((size, seconds, peak))
+    print("\n| tool | seconds per MB (least squares) | peak MB per input MB | peak at largest / smallest |")
+    print("|---|---:|---:|---:|")
+    for name, points in measured.items():
+        print(f"| {name} | {_slope([(m, s) for m, s, _ in points]):.3f} | "
+              f"{_slope([(m, p) for m, _, p in points]):.1f} | {points[-1][2] / points[0][2]:.1f}× |")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x: how a cost grows with the input's size."""
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ from rotator.rules import SECRET_NAME, Rule
 _NAME = rf"(?P<name>(?i:{SECRET_NAME}))"
 _ENV_READ = (
     r"(?:os\.getenv|os\.environ\.get|environ\.get|getenv|env\.get|ENV\.fetch|env\.str"
-    r"|config\.get|Deno\.env\.get)"
+    r"|config\.get|Deno\.env\.get|\benv)"  # `env('NAME', 'default')`: Strapi's config helper
 )
+# Between the call's parts: spaces, or one line break (`os.environ.get(\n    "SECRET_KEY",\n
+# "default",\n)` as formatters write it); the engine reads a few lines after the keyword's.
+_GAP = r"[ \t]*(?:\r?\n[ \t]*)?"
 _LITERAL = r"""(?P<secret>[^"'`\r\n]{1,256})"""
 _RANDOM_CALL = (
     r"(?P<secret>(?:secrets\.token_(?:urlsafe|hex|bytes)|os\.urandom|uuid\.uuid4|uuid4"
@@ -29,17 +32,19 @@ RULES = (
             "missing in production the app runs with this public value instead of failing."
         ),
         patterns=(
-            rf"{_ENV_READ}\([ \t]*[\"']{_NAME}[\"'][ \t]*,[ \t]*(?:default[ \t]*=[ \t]*)?[\"'`]{_LITERAL}[\"'`]",
+            rf"{_ENV_READ}\({_GAP}[\"']{_NAME}[\"']{_GAP},{_GAP}(?:default[ \t]*=[ \t]*)?[\"'`]{_LITERAL}[\"'`]",
             rf"process\.env\.{_NAME}[ \t]*(?:\|\||\?\?)[ \t]*[\"'`]{_LITERAL}[\"'`]",
             rf"process\.env\[[\"']{_NAME}[\"']\][ \t]*(?:\|\||\?\?)[ \t]*[\"'`]{_LITERAL}[\"'`]",
         ),
-        keywords=("getenv", "environ", "env.get", "env.fetch", "env.str", "config.get", "process.env"),
+        keywords=("getenv", "environ", "env.get", "env.fetch", "env.str", "config.get", "process.env", "env("),
         confidence="high",
         priority=1,
         placeholders_are_findings=True,
         min_length=1,
         examples=(
             'SECRET_KEY = os.getenv("SECRET_KEY", "dev-secret")',
+            "    secret: env('ADMIN_JWT_SECRET', 'a8f3K2mQp9XvL4nR7tW1zB6c'),",
+            'SECRET_KEY = os.environ.get(\n    "SECRET_KEY",\n    "k9#2mX!vq8Lp3zR7wN1tB6cY4hJ0dF5s",\n)',
             "JWT_SECRET = os.environ.get('JWT_SECRET', 'changeme')",
             'const secret = process.env.NEXTAUTH_SECRET || "fallback-secret-123"',
             "const key = process.env['API_KEY'] ?? 'sk-local-default'",
@@ -47,6 +52,9 @@ RULES = (
         counter_examples=(
             'SECRET_KEY = os.getenv("SECRET_KEY")',
             'LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO")',
+            "  host: env('HOST', '0.0.0.0'),",
+            "    secret: env('ADMIN_JWT_SECRET'),",
+            'SECRET_KEY = os.environ.get(\n    "SECRET_KEY"\n)\nDEBUG = os.environ.get("DEBUG", "1")',
             "const url = process.env.API_URL || 'http://localhost:8000'",
         ),
     ),

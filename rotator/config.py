@@ -21,6 +21,19 @@ _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 @dataclass(frozen=True)
+class Allowlist:
+    """gitleaks' `[[allowlists]]`: a finding matching any of `paths` (regexes searched in the
+    path as reported), `regexes` (searched in the secret value) or `stopwords` (contained in
+    the value, any case) is suppressed, for the `rules` named (empty: every rule)."""
+
+    description: str
+    paths: tuple[str, ...] = ()
+    regexes: tuple[str, ...] = ()
+    stopwords: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     exclude: tuple[str, ...] = ()
@@ -30,6 +43,11 @@ class ScanSettings:
     # the lowest confidence reported and failed on (`--min-confidence` overrides it)
     min_confidence: str = "medium"
     strict: bool = False  # an incomplete scan (unreadable, missing, capped) exits 2
+    # rule tuning (rotator.scan.tuning): rules left out, the only rules kept (empty: all), and
+    # allowlists; the command line adds to these
+    disable_rules: tuple[str, ...] = ()
+    enable_rules: tuple[str, ...] = ()
+    allowlists: tuple[Allowlist, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,7 +157,8 @@ def _line_in_message(message: str, path: Path) -> int | None:
 
 def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
     where = f"{path}"
-    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "min_confidence", "strict"}
+    known = {"max_file_size", "exclude", "plugins", "engine", "baseline", "min_confidence", "strict",
+             "disable_rules", "enable_rules", "allowlists"}
     settings: dict[str, Any] = {}
     scan = data.get("scan", {})
     if not isinstance(scan, dict):
@@ -176,4 +195,47 @@ def _scan_settings(data: dict[str, Any], path: Path) -> ScanSettings:
         if not isinstance(scan["strict"], bool):
             raise ConfigError(f"{where}: scan.strict must be true or false")
         settings["strict"] = scan["strict"]
+    for key in ("disable_rules", "enable_rules"):
+        if key in scan:
+            settings[key] = _strings(scan[key], f"{where}: scan.{key}", "a list of rule ids, e.g. [\"generic-secret\"]")
+    if "allowlists" in scan:
+        settings["allowlists"] = _allowlists(scan["allowlists"], where)
     return ScanSettings(**settings)
+
+
+def _strings(value: Any, where: str, expected: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where} must be {expected}")
+    return tuple(value)
+
+
+ALLOWLIST_KEYS = ("description", "paths", "regexes", "stopwords", "rules")
+
+
+def _allowlists(value: Any, where: str) -> tuple[Allowlist, ...]:
+    """`[[scan.allowlists]]` tables, strictly: unknown keys, empty tables and regexes that do
+    not compile are errors naming the table."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ConfigError(f"{where}: scan.allowlists must be tables", "write [[scan.allowlists]] per allowlist")
+    allowlists = []
+    for number, table in enumerate(value, start=1):
+        here = f"{where}: scan.allowlists #{number}"
+        unknown = sorted(set(table) - set(ALLOWLIST_KEYS))
+        if unknown:
+            raise ConfigError(f"{here}: unknown key {unknown[0]!r}", f"known: {', '.join(ALLOWLIST_KEYS)}")
+        description = table.get("description", f"allowlist #{number}")
+        if not isinstance(description, str) or not description.strip():
+            raise ConfigError(f"{here}: description must be a non-empty string")
+        fields = {key: _strings(table[key], f"{here}: {key}", "a list of non-empty strings")
+                  for key in ALLOWLIST_KEYS[1:] if key in table}
+        if not any(fields.get(key) for key in ("paths", "regexes", "stopwords")):
+            raise ConfigError(f"{here}: it allows nothing", "give it paths, regexes or stopwords")
+        for key in ("paths", "regexes"):
+            for pattern in fields.get(key, ()):
+                try:
+                    re.compile(pattern)
+                except re.error as error:
+                    raise ConfigError(f"{here}: {key}: {pattern!r} is not a valid regex ({error})",
+                                      "paths and regexes are Python regular expressions") from None
+        allowlists.append(Allowlist(description=description.strip(), **fields))
+    return tuple(allowlists)

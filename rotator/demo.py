@@ -39,7 +39,7 @@ from rotator.rotate.run import plan_rotation, start_rotation
 from rotator.sandbox.app import get_json
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres, PostgresUnavailable
-from rotator.sandbox.rotation_config import sandbox_rotation_config
+from rotator.sandbox.rotation_config import sandbox_rotation_config, secret_group_toml
 from rotator.sandbox.sandbox import IncidentSecrets, Sandbox
 from rotator.scan.audit import AuditOptions, audit_repository
 from rotator.scan.report.json_report import report_to_dict
@@ -66,27 +66,15 @@ class DemoFamily:
 
 
 def _database_group(_: Sandbox) -> str:
-    return """
-[[secrets]]
-name = "database"
-family = "postgres"
-variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
-targets = ["railway:Postgres@production"]
-mode = "leak"
-"""
+    return secret_group_toml("database", "postgres", ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"],
+                             ["railway:Postgres@production"])
 
 
 def _resend_group(sandbox: Sandbox) -> str:
     assert sandbox.ids is not None
-    return f"""
-[[secrets]]
-name = "resend"
-family = "resend"
-variables = ["RESEND_API_KEY"]
-targets = ["railway:backend@production"]
-mode = "leak"
-params = {{key_id = "{sandbox.ids.resend_key_id}", domain_id = "{sandbox.ids.resend_domain_id}"}}
-"""
+    return secret_group_toml(
+        "resend", "resend", ["RESEND_API_KEY"], ["railway:backend@production"],
+        params=f'key_id = "{sandbox.ids.resend_key_id}", domain_id = "{sandbox.ids.resend_domain_id}"')
 
 
 FAMILIES = {
@@ -197,7 +185,7 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, family: DemoFamily, *
             postgres.start()
         except PostgresUnavailable as error:
             raise RotatorError(f"the demo needs PostgreSQL: {error}",
-                               "pip install 'rotator[demo]' brings a self-contained one") from None
+                               "pip install 'rotator-secrets[demo]' brings a self-contained one") from None
         _tighten(root)
     sandbox = Sandbox(postgres=postgres, step_delay=0.02)
     cleanup.callback(_best_effort, echo, "stop the sandbox", sandbox.stop)

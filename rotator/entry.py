@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 _VALUE_OPTIONS = {"--format": "format", "-f": "format", "--output": "output", "-o": "output",
                   "--config": "config", "--baseline": "baseline", "--min-confidence": "min_confidence"}
+# repeatable: each use adds one rule id
+_LIST_OPTIONS = {"--disable-rule": "disable_rules", "--enable-rule": "enable_rules"}
 _FLAG_OPTIONS = {"--staged": "staged", "--quiet": "quiet", "-q": "quiet", "--verbose": "verbose",
                  "-v": "verbose", "--no-color": "no_color"}
 
@@ -30,6 +32,8 @@ class StagedInvocation:
     verbose: bool = False
     no_color: bool = False
     staged: bool = False
+    disable_rules: list[str] = field(default_factory=list)
+    enable_rules: list[str] = field(default_factory=list)
 
 
 def parse_staged_invocation(argv: list[str]) -> StagedInvocation | None:
@@ -46,14 +50,13 @@ def parse_staged_invocation(argv: list[str]) -> StagedInvocation | None:
             only_files = True
         elif argument in _FLAG_OPTIONS:
             setattr(invocation, _FLAG_OPTIONS[argument], True)
-        elif argument in _VALUE_OPTIONS:
+        elif argument in _VALUE_OPTIONS or argument in _LIST_OPTIONS:
             value = next(arguments, None)
             if value is None:
                 return None
-            setattr(invocation, _VALUE_OPTIONS[argument], value)
-        elif "=" in argument and argument.split("=", 1)[0] in _VALUE_OPTIONS:
-            name, value = argument.split("=", 1)
-            setattr(invocation, _VALUE_OPTIONS[name], value)
+            _set_option(invocation, argument, value)
+        elif "=" in argument and argument.split("=", 1)[0] in {**_VALUE_OPTIONS, **_LIST_OPTIONS}:
+            _set_option(invocation, *argument.split("=", 1))
         else:
             return None
     if invocation.format not in ("text", "json", "sarif"):
@@ -61,6 +64,13 @@ def parse_staged_invocation(argv: list[str]) -> StagedInvocation | None:
     if invocation.min_confidence not in (None, "low", "medium", "high"):
         return None  # click reports the bad choice
     return invocation
+
+
+def _set_option(invocation: StagedInvocation, name: str, value: str) -> None:
+    if name in _LIST_OPTIONS:
+        getattr(invocation, _LIST_OPTIONS[name]).append(value)
+    else:
+        setattr(invocation, _VALUE_OPTIONS[name], value)
 
 
 def run_staged(invocation: StagedInvocation) -> int:

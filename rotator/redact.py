@@ -17,13 +17,20 @@ def secret_sha256(value: str | bytes) -> str:
 def redact(value: str) -> str:
     """A preview that identifies a value to its owner without disclosing it.
 
-    At most a sixth of the value shows at each end (never more than four characters), so a
-    short password shows nothing: `re_NNPZmCzV_…` → `re_N…bv5N`, `hunter22` → `h…2`.
+    At most a quarter of the value shows, split between its ends, never more than four
+    characters at each end: `re_NNPZmCzV_…` (36 characters) → `re_N…bv5N`. Ends alone say
+    little about a short value, so under 16 characters the length is added (`h…2 (8 chars)`),
+    and under 8 nothing of the value shows, only its length and the start of its SHA-256 (as
+    the JSON report's `secret_sha256` already gives): `… (5 chars, sha256 1f2a3b)`.
     """
-    shown = min(4, len(value) // 6)
-    if shown == 0:
-        return "…" if value else ""
-    return f"{value[:shown]}…{value[-shown:]}"
+    if not value:
+        return ""
+    length = len(value)
+    if length < 8:
+        return f"… ({length} chars, sha256 {secret_sha256(value)[:6]})"
+    shown = min(4, length // 8)
+    preview = f"{value[:shown]}…{value[-shown:]}"
+    return f"{preview} ({length} chars)" if length < 16 else preview
 
 
 # -- credentials inside URLs (health checks, endpoints, anything a message quotes) ------------

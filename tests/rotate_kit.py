@@ -23,7 +23,7 @@ from rotator.rotate.config import RotationSettings, load_rotation_settings
 from rotator.rotate.journal import RotationJournal, journal_path
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres
-from rotator.sandbox.rotation_config import sandbox_rotation_config
+from rotator.sandbox.rotation_config import sandbox_rotation_config, secret_group_toml
 from rotator.sandbox.sandbox import DATABASE_URL_REFERENCE, IncidentSecrets, Sandbox
 
 VARIABLE = "NEXTAUTH_SECRET"
@@ -76,18 +76,15 @@ class RotationRig:
                          if p.is_file())
 
 
+# The backend's JWT_SECRET as a second group on the same service as nextauth's.
+JWT_GROUP = secret_group_toml("jwt", "jwt", ["JWT_SECRET"], ["railway:backend@production"])
+
+
 def database_group(params: str = "{}") -> str:
     """The Postgres service's password as Railway's template holds it: POSTGRES_PASSWORD the
     one literal, PGPASSWORD and DATABASE_URL references to it (what `rotator init` proposes)."""
-    return f"""
-[[secrets]]
-name = "database"
-family = "postgres"
-variables = ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"]
-targets = ["railway:Postgres@production"]
-mode = "leak"
-params = {params}
-"""
+    return secret_group_toml("database", "postgres", ["DATABASE_URL", "PGPASSWORD", "POSTGRES_PASSWORD"],
+                             ["railway:Postgres@production"], params=params.strip()[1:-1])
 
 
 def database_end_state(rig: RotationRig, old: str, new: str | None,
@@ -148,17 +145,8 @@ def resend_group(mode: str = "leak", params: str = "", grace: str = "", *,
     """The backend's RESEND_API_KEY; ``params`` is the inside of the inline table. The seeded
     key is a sending key restricted to the sandbox's domain, which ``domain`` names."""
     inside = ", ".join(p for p in (params, f'domain_id = "{domain}"' if domain else "") if p)
-    return f"""
-[[secrets]]
-name = "{name}"
-family = "resend"
-variables = ["RESEND_API_KEY"]
-targets = ["railway:backend@production"]
-mode = "{mode}"
-{grace}
-params = {{{inside}}}
-"""
-
+    return secret_group_toml(name, "resend", ["RESEND_API_KEY"], ["railway:backend@production"],
+                             mode=mode, params=inside, extra=grace)
 
 def write_config(path: Path, sandbox: Sandbox, health_url: str, state_dir: Path,
                  extra: str = "") -> Path:

@@ -28,7 +28,7 @@ def test_clean_tree_exits_0(tmp_path):
     (tmp_path / "README.md").write_text("nothing to see\n")
     completed = run("scan", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
-    assert "0 leaked secret(s); scanned 1 file(s)" in completed.stdout
+    assert "0 leaked secrets; scanned 1 file(s)" in completed.stdout
 
 
 def test_findings_exit_1_with_redacted_text(tmp_path):

@@ -265,3 +265,12 @@ def test_incident_write_ups_keep_their_level(tmp_path):
     assert {rule: level for (incident, rule), level in levels.items() if incident == "004"} == {
         "insecure-default-random": "medium", "insecure-default-hostname": "medium",
     }
+
+
+def test_generated_mixed_case_values_are_not_keyboard_mash():
+    """A generator mixes cases; one in ~160 random 16-character values still draws 70% of its
+    letters from the top row, which alone must not demote it (it once made a test flaky)."""
+    from rotator.scan.confidence import keyboard_mash
+
+    assert keyboard_mash("asdasdasdasd") and keyboard_mash("QWERTYQWERTY") and keyboard_mash("Qwertyuiop12")
+    assert not keyboard_mash("wICtUqYXPEH8IEbQ") and not keyboard_mash("uIuR0To9Hy0AGQTO")

@@ -92,3 +92,31 @@ def test_cache_and_reports_are_private(tmp_path):
     loose = {path: oct(mode) for path, mode in modes.items()
              if mode != (0o700 if Path(path).is_dir() else 0o600)}
     assert not loose
+
+
+def test_inventory_text_escapes_names_read_from_platforms_and_reports():
+    """A service, environment or variable name on a platform, and a leaked file's path, reach
+    `locate` and `check` text escaped: the platform's names are as untrusted as a committer's."""
+    from rotator.inventory.check import Problem, render_check_text
+    from rotator.inventory.collect import Inventory, LiveVariable
+    from rotator.inventory.locate import LocateResult, render_locate_text
+
+    holder = LiveVariable("railway", "p", HOSTILE_NAME, "production\x1b[8m", "API\x9bKEY", "0" * 64)
+    finding = {"name": "API_KEY", "kind": "generic", "redacted": "ab…yz",
+               "locations": [{"path": HOSTILE_FILE, "date": "2026-12-01T00:00:00Z"}]}
+    located = render_locate_text(LocateResult(report={}, live=[(finding, [holder])], unreadable=[holder]))
+    checked = render_check_text([Problem("misplaced", f"{HOSTILE_NAME} holds API_KEY")],
+                                Inventory(variables=[holder]))
+    for text in (located, checked):
+        assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+        assert "\\x1b[2K" in text
+    assert "conf\\x1b]0;owned\\x07\\x0afake.env" in located  # a newline in a name stays on its line
+
+
+def test_rotation_printers_escape_and_redact():
+    from rotator.rotate.commands import _redacting
+
+    written: list[str] = []
+    _redacting(written.append)(f"service {HOSTILE_NAME}: postgres://u:hunter2@db:5432/x\nnext line")
+    [text] = written
+    assert "\x1b" not in text and "hunter2" not in text and text.count("\n") == 1

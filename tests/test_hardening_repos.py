@@ -164,3 +164,31 @@ def test_truncated_blob_is_named_and_the_rest_audited(tmp_path):
     assert {f.path for f in result.findings} == {"first/app.env", "second/app.env"}
     assert result.stats.missing_objects == 1
     assert any(oids["third_blob"][:12] in w for w in result.warnings)
+
+
+def _branch_at_a_missing_commit(tmp_path: Path) -> tuple[Path, str]:
+    """`main` whole with one secret; branch `side` one commit ahead, whose commit is then lost."""
+    repo, _ = _damaged_history(tmp_path)
+    git(repo, "checkout", "-qb", "side")
+    (repo / "side.env").write_text(secret_line())
+    commit_all(repo, "side")
+    lost = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-")
+    _object_file(repo, lost).unlink()
+    return repo, lost
+
+
+def test_ref_pointing_at_a_missing_commit_is_named_and_the_rest_audited(tmp_path):
+    repo, lost = _branch_at_a_missing_commit(tmp_path)
+    result = audit(repo)
+    assert {f.path for f in result.findings} == {"first/app.env", "second/app.env", "third/app.env"}
+    assert any(f"ref refs/heads/side points at missing object {lost[:12]}" in w for w in result.warnings)
+    assert result.stats.missing_objects >= 1
+
+
+def test_head_at_a_missing_commit_is_named_and_the_rest_audited(tmp_path):
+    repo, lost = _branch_at_a_missing_commit(tmp_path)
+    git(repo, "symbolic-ref", "HEAD", "refs/heads/side")
+    result = audit(repo)
+    assert {"first/app.env", "second/app.env", "third/app.env"} <= {f.path for f in result.findings}
+    assert any(w.startswith("ref HEAD points at missing object") for w in result.warnings)

@@ -31,6 +31,7 @@ from rotate_kit import (  # noqa: E402
 from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
 from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
 from rotator.sandbox.neon_server import NeonSandboxServer, NeonState, NeonTiming  # noqa: E402
+from rotator.sandbox.rotation_config import secret_group_toml  # noqa: E402
 
 
 @dataclass
@@ -56,15 +57,8 @@ class NeonRig:
 
 
 def neon_group(params: str = "") -> str:
-    return f"""
-[[secrets]]
-name = "neon"
-family = "postgres"
-variables = ["DATABASE_URL"]
-targets = ["railway:backend@production"]
-mode = "leak"
-params = {{{params}}}
-"""
+    return secret_group_toml("neon", "postgres", ["DATABASE_URL"], ["railway:backend@production"],
+                             params=params)
 
 
 @pytest.fixture

@@ -109,3 +109,25 @@ def test_hook_exit_codes_and_redaction(tmp_path):
     clean = subprocess.run([sys.executable, "-m", "rotator", "scan", "--staged"], cwd=repo,
                            capture_output=True, text=True)
     assert clean.returncode == 0
+
+
+def test_odd_staged_file_names_reach_the_report_exactly(tmp_path):
+    """Names git quotes or pads in patch headers (spaces get a trailing tab in `+++ b/…`; tabs,
+    newlines, quotes and non-ASCII are C-quoted) come from the NUL-separated raw records."""
+    repo = _repo(tmp_path)
+    names = ["sp ace.env", "café/ünïcode.env", "tab\there.env", "new\nline.env", 'quote"d.env', "plain.env"]
+    hashes = {}
+    for name in names:
+        (repo / name).parent.mkdir(exist_ok=True)
+        value = random_token(28)
+        (repo / name).write_text(f"A=1\nDB_PASSWORD={value}\n")
+        hashes[name] = secret_sha256(value)
+    git(repo, "mv", "old.txt", "renamed file.txt")
+    git(repo, "add", "-A")
+    found = {f.path: f for f in _staged(repo).findings}
+    assert sorted(found) == sorted(names)
+    assert all(found[name].secret_sha256 == hashes[name] and found[name].locations[0].line == 2
+               for name in names)
+    # named files (pre-commit passes paths) limit the diff without losing the exact names
+    assert {f.path for f in _staged(repo, ["sp ace.env", "tab\there.env"]).findings} == {
+        "sp ace.env", "tab\there.env"}

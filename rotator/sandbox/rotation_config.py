@@ -7,6 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def secret_group_toml(name: str, family: str, variables: list[str], targets: list[str], *,
+                      mode: str = "leak", params: str = "", extra: str = "") -> str:
+    """One `[[secrets]]` group as TOML text: ``params`` is the inside of its inline table,
+    ``extra`` more lines of the group (format, max_age, grace)."""
+    quoted = ", ".join(f'"{item}"' for item in variables)
+    target_list = ", ".join(f'"{item}"' for item in targets)
+    return f"""
+[[secrets]]
+name = "{name}"
+family = "{family}"
+variables = [{quoted}]
+targets = [{target_list}]
+mode = "{mode}"
+{extra}
+params = {{{params}}}
+"""
+
+
 def sandbox_rotation_config(*, railway_url: str, vercel_url: str, health_url: str,
                             state_dir: Path, key_file: Path | None = None,
                             group: str = "nextauth", max_age: str | None = None,
@@ -14,6 +32,10 @@ def sandbox_rotation_config(*, railway_url: str, vercel_url: str, health_url: st
                             extra: str = "") -> str:
     """TOML text; ``extra`` is appended after ``[rotation]`` (more keys, or more groups)."""
     max_age_line = f'max_age = "{max_age}"\n' if max_age else ""
+    nextauth = secret_group_toml(
+        group, "nextauth", ["NEXTAUTH_SECRET", "AUTH_SECRET"],
+        ["railway:backend@production", "vercel:frontend:production+preview+development+staging"],
+        extra=f'format = "base64-32"\n{max_age_line}')
     key_line = f'key_file = "{key_file}"\n' if key_file else ""
     return f"""{header}
 [platforms.railway]
@@ -24,14 +46,7 @@ url = "{railway_url}"
 project = "frontend"
 url = "{vercel_url}"
 
-[[secrets]]
-name = "{group}"
-family = "nextauth"
-variables = ["NEXTAUTH_SECRET", "AUTH_SECRET"]
-targets = ["railway:backend@production", "vercel:frontend:production+preview+development+staging"]
-format = "base64-32"
-{max_age_line}mode = "leak"
-
+{nextauth}
 [[health]]
 url = "{health_url}"
 expect_status = 200

@@ -54,6 +54,9 @@ class AuditOptions:
     include_worktree: bool = True
     progress: bool = False
     verify: bool = False  # ask providers whether each secret is live (network; opt-in)
+    # only commits after a date or ref (`--since`) and/or in a revision range (`--range A..B`)
+    since: str | None = None
+    revision_range: str | None = None
 
 
 def resolve_repository(path: Path) -> Path:
@@ -73,14 +76,17 @@ def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) 
     started = time.perf_counter()
     repo = resolve_repository(path)
     # --no-cache is about blob results; the compiled matcher is always worth reusing
-    ruleset = load_ruleset(settings.plugins, engine=settings.engine)
-    ruleset_key = f"{ruleset.version}:{settings.max_file_size}:{'/'.join(settings.exclude)}"
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine, allowlists=settings.allowlists)
+    # cached hits carry the value allowlists' verdicts: other allowlists, other cache
+    ruleset_key = (f"{ruleset.version}:{settings.max_file_size}:{'/'.join(settings.exclude)}:"
+                   f"{_allowlists_key(settings.allowlists)}")
     cache = (
         AuditCache(cache_directory() / "audit", git_history.git_dir(repo), ruleset_key)
         if options.use_cache else None
     )
+    revisions = revisions_for(repo, options.since, options.revision_range)
     try:
-        findings, stats, warnings = _history_findings(repo, ruleset, settings, options, cache)
+        findings, stats, warnings = _history_findings(repo, ruleset, settings, options, cache, revisions)
     finally:
         if cache is not None:
             cache.close()
@@ -90,13 +96,69 @@ def audit_repository(path: Path, settings: ScanSettings, options: AuditOptions) 
         warnings = warnings + worktree_stats.incompleteness()
     if options.verify:
         verify_findings(repo, findings, ruleset)
-    return ScanResult(str(path), "audit", findings, stats, time.perf_counter() - started,
+    target = str(path) + "".join(f" ({label} {value})" for label, value in
+                                 (("since", options.since), ("range", options.revision_range)) if value)
+    return ScanResult(target, "audit", findings, stats, time.perf_counter() - started,
                       ruleset.matcher.name, warnings)
 
 
-def _history_findings(repo, ruleset, settings, options, cache):
+def revisions_for(repo: Path, since: str | None, revision_range: str | None) -> tuple[str, ...] | None:
+    """The `git rev-list` arguments for an audit limited to commits after `since` (a ref: what
+    it cannot reach; otherwise a date, as `git log --since` reads it) and/or to a range `A..B`
+    (`A..` means up to HEAD); None for the whole history. Every name is checked first, so a
+    typo is an error rather than an empty audit."""
+    if since is None and revision_range is None:
+        return None
+    revisions: list[str] = []
+    if revision_range is not None:
+        start, dots, end = revision_range.partition("..")
+        if not dots or end.startswith(".") or not start:
+            raise RotatorError(f"--range {revision_range!r} is not a range",
+                               "write A..B (commits reachable from B but not from A) or A.. (up to HEAD)")
+        revisions += [_commit(repo, end or "HEAD", "--range"), "^" + _commit(repo, start, "--range")]
+    if since is not None:
+        if _is_commit(repo, since):
+            revisions.append("^" + _commit(repo, since, "--since"))
+        else:
+            revisions.append(f"--since={_date(repo, since)}")
+    if revision_range is None:
+        revisions[:0] = git_history.walk_arguments(repo)
+    return tuple(revisions)
+
+
+def _is_commit(repo: Path, name: str) -> bool:
+    return not name.startswith("-") and bool(
+        run_git(["rev-parse", "-q", "--verify", f"{name}^{{commit}}"], repo, check=False).strip())
+
+
+def _commit(repo: Path, name: str, option: str) -> str:
+    if not _is_commit(repo, name):
+        raise RotatorError(f"{option}: {name!r} is not a commit, branch or tag in {repo}",
+                           "check the name with `git rev-parse --verify NAME`")
+    return run_git(["rev-parse", "-q", "--verify", f"{name}^{{commit}}"], repo).decode().strip()
+
+
+def _date(repo: Path, text: str) -> str:
+    """`text` as git reads dates (`2024-05-01`, `2 weeks ago`, `yesterday`); git reads
+    anything it cannot parse as "now", which would audit nothing, so that is refused."""
+    out = run_git(["rev-parse", f"--since={text}"], repo, check=False).decode().strip()
+    seconds = int(out.partition("=")[2]) if out.startswith("--max-age=") else None
+    if seconds is None or (text.strip().lower() != "now" and abs(seconds - time.time()) < 2):
+        raise RotatorError(f"--since: {text!r} is neither a date nor a commit, branch or tag",
+                           "write e.g. 2024-05-01, \"2 weeks ago\" or a ref such as v1.2")
+    return str(seconds)
+
+
+def _allowlists_key(allowlists) -> str:
+    import hashlib
+
+    used = [(a.description, a.regexes, a.stopwords, a.rules) for a in allowlists if a.regexes or a.stopwords]
+    return hashlib.sha256(repr(used).encode()).hexdigest()[:16] if used else ""
+
+
+def _history_findings(repo, ruleset, settings, options, cache, revisions=None):
     refs_key = git_history.refs_fingerprint(repo)
-    if cache is not None:
+    if cache is not None and revisions is None:  # a limited audit reuses blobs, not reports
         cached = cache.report(refs_key)
         if cached is not None:
             stats = ScanStats(**{k: v for k, v in cached["stats"].items() if k != "dropped_by_filter"})
@@ -108,25 +170,26 @@ def _history_findings(repo, ruleset, settings, options, cache):
     # History is walked as if whole; only when the walk fails is it surveyed for missing
     # commits (a second full walk, which a whole repository need not pay for) and walked again.
     with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
-        env, damage = None, []
+        walk, surveyed = git_history.whole_walk(revisions), False
         while True:
-            pending_history = git_history.PendingHistory(repo, env)
+            pending_history = git_history.PendingHistory(repo, walk)
             try:
                 return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
-                                           pending_history, damage)
+                                           pending_history, walk.notes, revisions)
             except GitError:
                 pending_history.cancel()
-                if env is not None:
+                if surveyed:
                     raise
-                env, damage = git_history.survey_damage(repo, Path(scratch) / "grafts")
-                if not damage:
+                walk, surveyed = git_history.survey_damage(repo, Path(scratch) / "grafts", revisions), True
+                if not walk.notes:
                     raise
             except BaseException:
                 pending_history.cancel()
                 raise
 
 
-def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=()):
+def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=(),
+                        revisions=None):
     stats = ScanStats(missing_objects=len(damage))  # each note is one missing commit
     warnings = list(damage)
     if git_history.is_shallow(repo):
@@ -137,7 +200,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     if jobs == 1:
         # one process reads the listing as slowly as it scans: the log cannot wait for its end
         pending_history.start()
-    stream = git_history.BlobStream(repo, pending_history.env)
+    stream = git_history.BlobStream(repo, pending_history.walk)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
@@ -179,11 +242,14 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         cache.record([r for r in results if r[0] not in uncached] if uncached else results)
     history = pending_history.collect(set(hits_by_blob))
     warnings.extend(pending_history.damaged)
+    if revisions is not None:
+        _add_boundary_blobs(repo, history, hits_by_blob, set(paths_by_blob), ruleset)
     stats.commits = len(history.commits)
     in_messages = message_introductions(history.messages, ruleset, stats)
     warnings.extend(stats.incompleteness())
-    findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages)
-    if cache is not None and not stats.missing_objects and not damage and not pending_history.damaged:
+    findings = attribute(hits_by_blob, history, paths_by_blob, pending_history, in_messages,
+                         only_introduced=revisions is not None)
+    if cache is not None and revisions is None and not stats.missing_objects and not damage and not pending_history.damaged:
         # with objects missing the report is incomplete: objects that arrive later (a partial
         # clone's lazy fetch, a repaired store) must be scanned by the next audit, whose refs
         # may be the same
@@ -193,6 +259,24 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
             "warnings": warnings,
         })
     return findings, stats, warnings
+
+
+def _add_boundary_blobs(repo, history, hits_by_blob, scanned: set[str], ruleset) -> None:
+    """In a limited audit, the first commits' parents lie outside the walk, so the blobs they
+    changed were never listed: scan those few, so a secret that was already there is an edit,
+    not an introduction inside the range."""
+    before = sorted({b for change in history.changes for b in change.before
+                     if b not in scanned and b != git_history._NULL})
+    if not before:
+        return
+    reader = git_history.BlobReader(repo)
+    try:
+        results, _ = scan_blob_chunk(reader, [git_history.BlobRef(oid, 0, "") for oid in before], ruleset)
+    finally:
+        reader.close()
+    for oid, status, hits in results:
+        if status == MATCHED:
+            hits_by_blob[oid] = hits
 
 
 # ---- scanning blobs in worker processes -------------------------------------------------
@@ -330,23 +414,25 @@ def message_introductions(messages: git_history.Messages, ruleset: RuleSet,
 
 
 def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, refs,
-              in_messages: list[tuple[SecretHit, Location]] = ()) -> list[Finding]:
+              in_messages: list[tuple[SecretHit, Location]] = (), only_introduced: bool = False) -> list[Finding]:
     """Turn matched blobs into findings with the commits that introduced each secret per path;
-    secrets in messages (`in_messages`) join them, already located."""
+    secrets in messages (`in_messages`) join them, already located. With `only_introduced` (a
+    limited audit) blobs no walked commit introduced are left out: they predate the range."""
     holders: dict[tuple[str, str], set[str]] = defaultdict(set)  # (rule, sha) -> blobs
     for oid, hits in hits_by_blob.items():
         for hit in hits:
             holders[(hit.rule, hit.secret_sha256)].add(oid)
     introductions: list[tuple[SecretHit, Location]] = []
-    introduced_blobs: set[str] = set()
+    committed_blobs: set[str] = set()  # blobs some commit brought (as an introduction or an edit)
     removals: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (rule, sha, path)
     for change in history.changes:
         info = history.commits.get(change.commit)
+        if change.after in hits_by_blob:
+            committed_blobs.add(change.after)
         for hit in hits_by_blob.get(change.after, ()):
             key = (hit.rule, hit.secret_sha256)
             if any(b in holders[key] for b in change.before):
                 continue  # the secret was already there: an edit, not an introduction
-            introduced_blobs.add(change.after)
             introductions.append((hit, Location(
                 path=change.path, line=hit.line, commit=change.commit,
                 author=info.author if info else None, date=info.date if info else None,
@@ -359,7 +445,7 @@ def attribute(hits_by_blob: dict[str, list[SecretHit]], history, paths_by_blob, 
                     removals[(*key, change.path)].append(change.commit)
     tagged: dict[str, list[str]] = defaultdict(list)  # path of a tagged blob -> its refs
     for oid, hits in hits_by_blob.items():
-        if oid in introduced_blobs:
+        if oid in committed_blobs or only_introduced:
             continue
         # reachable, yet no commit brought it: a tag (or any ref) to a blob or to a tree
         places = getattr(refs, "object_refs", {}).get(oid) or [("", paths_by_blob.get(oid) or oid)]
@@ -538,7 +624,7 @@ def _index_findings(repo: Path, settings: ScanSettings) -> list[Finding]:
                 staged.append((meta.split(b" ")[1].decode(), path))
     if not staged:
         return []
-    ruleset = load_ruleset(settings.plugins, engine=settings.engine)
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine, allowlists=settings.allowlists)
     blobs = [git_history.BlobRef(oid, 0, path.decode("utf-8", "surrogateescape")) for oid, path in staged]
     reader = git_history.BlobReader(repo)
     hits = []

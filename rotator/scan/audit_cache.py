@@ -19,7 +19,7 @@ from rotator.scan.engine.matcher import private_directory
 from rotator.scan.findings import SecretHit
 
 CLEAN, MATCHED, BINARY = 0, 1, 2
-SCHEMA = 3
+SCHEMA = 4  # 4: hits carry the allowlist verdict; previews follow the 25% rule
 
 
 class AuditCache:

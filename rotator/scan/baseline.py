@@ -8,7 +8,7 @@ audited `is_secret: true` stay reported), so a team can migrate in one command.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rotator.errors import RotatorError
@@ -24,6 +24,9 @@ class BaselineEntry:
     secret_sha256: str
     redacted: str = ""
     note: str = ""
+    # the triage verdict (`rotator baseline audit`, detect-secrets' `is_secret`): True a real
+    # secret (still reported), False a false positive, None not looked at yet
+    is_secret: bool | None = None
 
 
 @dataclass
@@ -39,7 +42,8 @@ class Baseline:
 
     @property
     def _keys(self) -> set[tuple[str, str, str]]:
-        return {(e.path, e.rule, e.secret_sha256) for e in self.entries}
+        """What the baseline accepts: every entry but those triaged as real secrets."""
+        return {(e.path, e.rule, e.secret_sha256) for e in self.entries if e.is_secret is not True}
 
     def stale_entries(self, findings: list[Finding]) -> list[BaselineEntry]:
         present = {(f.path, f.rule, f.secret_sha256) for f in findings}
@@ -56,9 +60,13 @@ def load_baseline(path: Path) -> Baseline:
                            "recreate it with `rotator baseline create`") from None
     if isinstance(document, dict) and document.get("format") == FORMAT:
         try:
-            return Baseline(entries=[BaselineEntry(**e) for e in document.get("entries", [])])
+            entries = [BaselineEntry(**e) for e in document.get("entries", [])]
         except TypeError:
             raise RotatorError(f"baseline {path}: malformed entry", "recreate it with `rotator baseline create`") from None
+        if not all(e.is_secret is None or isinstance(e.is_secret, bool) for e in entries):
+            raise RotatorError(f"baseline {path}: is_secret must be true or false",
+                               "set verdicts with `rotator baseline audit`")
+        return Baseline(entries=entries)
     if isinstance(document, dict) and isinstance(document.get("results"), dict):
         return _from_detect_secrets(document)
     raise RotatorError(f"{path} is neither a rotator nor a detect-secrets baseline",
@@ -78,12 +86,13 @@ def _from_detect_secrets(document: dict) -> Baseline:
 
 
 def baseline_from_findings(findings: list[Finding], keep: Baseline | None = None) -> Baseline:
-    """Every current finding as an entry, keeping the notes of entries already accepted."""
-    notes = {(e.path, e.rule, e.secret_sha256): e.note for e in (keep.entries if keep else [])}
+    """Every current finding as an entry, keeping the notes and verdicts of entries already
+    accepted."""
+    known = {(e.path, e.rule, e.secret_sha256): e for e in (keep.entries if keep else [])}
     entries = {
-        (f.path, f.rule, f.secret_sha256): BaselineEntry(
-            f.path, f.rule, f.secret_sha256, f.redacted, notes.get((f.path, f.rule, f.secret_sha256), "")
-        )
+        (f.path, f.rule, f.secret_sha256): replace(
+            known.get((f.path, f.rule, f.secret_sha256)) or BaselineEntry(f.path, f.rule, f.secret_sha256),
+            redacted=f.redacted)
         for f in findings
         if keep is None or not keep.legacy or keep.accepts(f)
     }
@@ -99,7 +108,8 @@ def render_baseline(baseline: Baseline) -> str:
         "version": 1,
         "entries": [
             {"path": e.path, "rule": e.rule, "secret_sha256": e.secret_sha256,
-             "redacted": e.redacted, "note": e.note}
+             "redacted": e.redacted, "note": e.note,
+             **({} if e.is_secret is None else {"is_secret": e.is_secret})}
             for e in sorted(baseline.entries, key=lambda e: (e.path, e.rule, e.secret_sha256))
         ],
     }

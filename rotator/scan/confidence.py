@@ -161,6 +161,10 @@ def keyboard_mash(value: str) -> bool:
     letters = [ch for ch in value.lower() if ch.isalpha()]
     if len(letters) < 6 or len(letters) < 0.8 * len(value) or _HEX_VALUE.match(value):
         return False  # hex draws half its letters from the home row
+    capitals = sum(ch.isupper() for ch in value)
+    if 1 < capitals < len(letters):
+        return False  # a hand mashing keys keeps one case; a generator mixes them (and can
+        # draw 70% of its letters from the top row by chance: 1 in 160 at 16 characters)
     return any(sum(ch in row for ch in letters) >= 0.7 * len(letters) for row in _KEYBOARD_ROWS)
 
 
@@ -473,6 +477,10 @@ def _is_name_based(rule: Rule) -> bool:
     return rule.confidence == "medium" and rule.min_entropy == 0 and any("(?P<name>" in p for p in rule.patterns)
 
 
+# File roles whose name-based values are never above low (a provider format may reach medium).
+_ROLES_CAPPED_LOW = frozenset({"tests", "locale", "generated"})
+
+
 def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> Assessment:
     """The confidence of one candidate and the reasons for it."""
     role = file_role(path)
@@ -487,7 +495,11 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     if _is_url_password(rule):
         ledger = _assess_url_password(rule, value, line)
     elif _is_name_based(rule):
-        ledger = _assess_named_value(rule, value, name, not role.name and is_config_file(path))
+        # where the file's role caps a name-based value at low anyway (tests, translations,
+        # bundles), grading the value could only repeat that: skip it, and the word lists'
+        # 200 MB with it (a minified bundle holds thousands of `password:"…"`)
+        graded = role.name not in _ROLES_CAPPED_LOW
+        ledger = _assess_named_value(rule, value, name, not role.name and is_config_file(path), graded)
     else:
         ledger = _assess_format(rule, value, name, path)
     if example:
@@ -497,7 +509,7 @@ def assess(rule: Rule, value: str, name: str | None, line: str, path: str) -> As
     if role.name:
         specific = ledger.reasons[0].startswith("provider format") and rule.confidence == "high"
         name_based = not ledger.reasons[0].startswith("provider format")
-        if role.name in {"tests", "locale", "generated"}:
+        if role.name in _ROLES_CAPPED_LOW:
             ledger.cap("medium" if specific else "low", role.reason)
         elif name_based and role.name in {"example", "docs"} and not looks_random(value):
             # teams paste their real .env into .env.example and runbooks: a generated value
@@ -575,13 +587,15 @@ def _assess_url_password(rule: Rule, value: str, line: str) -> _Ledger:
     return ledger
 
 
-def _assess_named_value(rule: Rule, value: str, name: str | None, in_config: bool) -> _Ledger:
+def _assess_named_value(rule: Rule, value: str, name: str | None, in_config: bool,
+                        graded: bool = True) -> _Ledger:
     label = f"named {name}" if name else "under a secret-looking name"
     ledger = _Ledger("medium", f"{label}, no provider format")
     if name and _PUBLIC_NAME.search(name):
         ledger.cap("low", f"named {name}: a value shipped to browsers, public by design")
         return ledger
-    _grade_value(ledger, value, in_config)
+    if graded:
+        _grade_value(ledger, value, in_config)
     return ledger
 
 

@@ -67,6 +67,8 @@ class Finding:
     live_in: list[dict] = field(default_factory=list)
     # Why `confidence` is what it is (rotator.scan.confidence): evidence, never the value.
     confidence_reasons: list[str] = field(default_factory=list)
+    # the description of the allowlist whose value regex or stopword matched (engine)
+    allowlisted_by: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -133,6 +135,7 @@ class SecretHit:
     line: int
     secret_sha1: str = ""
     confidence_reasons: tuple[str, ...] = ()
+    allowlisted: str = ""  # the allowlist a value regex or stopword matched (engine)
 
     @classmethod
     def from_candidate(cls, candidate: Candidate) -> SecretHit:
@@ -149,6 +152,7 @@ class SecretHit:
             line=candidate.line,
             secret_sha1=hashlib.sha1(candidate.value_bytes).hexdigest(),
             confidence_reasons=candidate.confidence_reasons,
+            allowlisted=candidate.allowlisted or "",
         )
 
 
@@ -172,6 +176,7 @@ def group_into_findings(hits: Iterable[tuple[SecretHit, Location]]) -> list[Find
                 path=location.path,
                 secret_sha1=hit.secret_sha1,
                 confidence_reasons=list(hit.confidence_reasons),
+                allowlisted_by=hit.allowlisted or None,
             )
             findings[key] = finding
         else:

@@ -23,6 +23,10 @@ class ScanStats:
     accepted_by_baseline: int = 0
     # findings left out of the report for their confidence (--min-confidence)
     below_min_confidence: int = 0
+    # findings left out by rule tuning (rotator.scan.tuning) and, after --verify, for not being live
+    allowlisted: int = 0
+    in_disabled_rules: int = 0
+    not_verified_live: int = 0
     # matches left unexamined on lines holding more than the engine's per-line cap
     capped_matches: int = 0
     # the first few places behind the counts above, named so a reader can look (path[:line])
@@ -36,6 +40,7 @@ class ScanStats:
         for name in ("files", "bytes", "blobs", "commits", "skipped_binary", "skipped_large",
                      "skipped_unreadable", "missing_objects", "cached_blobs",
                      "accepted_by_baseline", "below_min_confidence",
+                     "allowlisted", "in_disabled_rules", "not_verified_live",
                      "capped_matches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.capped_at = (self.capped_at + other.capped_at)[:NAMED_PLACES]
@@ -96,6 +101,8 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     # the lowest confidence reported (findings below it are counted in stats, not listed)
     min_confidence: str = "low"
+    # findings rule tuning left out, each with its reason (rotator.scan.tuning.Suppressed)
+    suppressed: list = field(default_factory=list)
 
     @property
     def leaks(self) -> list[Finding]:

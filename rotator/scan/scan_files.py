@@ -42,7 +42,8 @@ def scan_paths(paths: list[Path], settings: ScanSettings, options: ScanOptions) 
         raise RotatorError(
             f"no such file or directory: {', '.join(selection.missing)}", "check the path"
         )
-    ruleset = load_ruleset(settings.plugins, engine=settings.engine, use_cache=options.use_cache)
+    ruleset = load_ruleset(settings.plugins, engine=settings.engine, use_cache=options.use_cache,
+                           allowlists=settings.allowlists)
     stats = ScanStats()
     for folder in selection.unreadable:
         stats.note_unreadable(_shown(folder) + "/")

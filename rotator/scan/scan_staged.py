@@ -16,7 +16,7 @@ from rotator.scan.engine.detect import find_secrets_in_blob
 from rotator.scan.engine.ruleset import load_ruleset
 from rotator.scan.engine.text import scannable_text
 from rotator.scan.findings import Location, SecretHit, group_into_findings
-from rotator.scan.result import ScanResult, ScanStats, at_least
+from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources.git import repository_root
 from rotator.scan.sources.staged import staged_changes
 
@@ -30,7 +30,7 @@ def scan_staged(named: list[str], settings: ScanSettings, cwd: Path | None = Non
     relative_names = [_relative(root, cwd, name) for name in named]
     changes = staged_changes(root, relative_names)
     engine = "python" if settings.engine == "auto" else settings.engine
-    ruleset = load_ruleset(settings.plugins, engine=engine)
+    ruleset = load_ruleset(settings.plugins, engine=engine, allowlists=settings.allowlists)
     stats = ScanStats(skipped_binary=changes.binary_files)
     hits = []
     for added in changes.files:
@@ -68,16 +68,13 @@ def staged_scan_for_hook(invocation) -> int:
     """Run the hook's scan from a parsed invocation (see rotator.entry); returns the exit code."""
     from rotator.config import find_config, load_config
     from rotator.output import write_report
+    from rotator.scan.tuning import refine, tuned_settings
 
     config_path = Path(invocation.config) if invocation.config else find_config(Path.cwd())
-    settings = load_config(config_path).scan
+    settings = tuned_settings(load_config(config_path).scan, invocation.disable_rules, invocation.enable_rules)
     result = scan_staged(invocation.files, settings)
-    baseline = Path(invocation.baseline) if invocation.baseline else settings.baseline
-    if baseline is not None:
-        from rotator.scan.baseline import filter_result
-
-        result = filter_result(result, baseline)
-    result = at_least(result, invocation.min_confidence or settings.min_confidence)
+    baseline = Path(invocation.baseline) if invocation.baseline else None
+    result = refine(result, settings, baseline, invocation.min_confidence)
     output = Path(invocation.output) if invocation.output else None
     write_report(result, invocation.format, output, invocation.quiet, invocation.verbose,
                  invocation.no_color)

@@ -48,6 +48,8 @@ class Candidate:
     line_text: str = field(default="", repr=False)  # the line, for liveness checks (--verify)
     # why the confidence is what it is (rotator.scan.confidence); no value in them
     confidence_reasons: tuple[str, ...] = ()
+    # the description of the allowlist (value regex or stopword) that suppresses it
+    allowlisted: str | None = None
 
 
 @dataclass
@@ -184,7 +186,17 @@ def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult
             )
     # judged after overlaps are resolved: only what is reported pays for the evidence
     kept = [_assess_cached(ruleset.filter_verdicts, c, path) for c in resolve_overlaps(candidates)]
+    if ruleset.allowlists:
+        kept = [_mark_allowlisted(c, ruleset.allowlists) for c in kept]
     return BlobResult(kept, dropped, capped_lines)
+
+
+def _mark_allowlisted(candidate: Candidate, allowlists) -> Candidate:
+    """Marked, not dropped: the report counts it and --verbose says which allowlist."""
+    from rotator.scan.tuning import allowlist_reason
+
+    reason = allowlist_reason(allowlists, candidate.rule.id, value=candidate.value)
+    return replace(candidate, allowlisted=reason) if reason else candidate
 
 
 def _lines_back(data: bytes, offset: int, count: int) -> int:

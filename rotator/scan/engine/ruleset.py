@@ -57,7 +57,7 @@ def builtin_plugin_files() -> list[Path]:
     """The plugin files installed as the `rotator.plugins` package."""
     spec = importlib.util.find_spec("rotator.plugins")
     if spec is None or not spec.submodule_search_locations:
-        raise PluginError("the rotator.plugins package is missing: reinstall rotator (pip install .)")
+        raise PluginError("the rotator.plugins package is missing: reinstall rotator (pip install rotator-secrets)")
     directory = Path(next(iter(spec.submodule_search_locations)))
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
 
@@ -115,6 +115,8 @@ class RuleSet:
     _compiled: dict[int, re.Pattern[bytes]] = field(default_factory=dict, repr=False)
     # memo of filter verdicts (see engine.detect); in memory only, never persisted
     filter_verdicts: dict = field(default_factory=dict, repr=False)
+    # value allowlists ([[scan.allowlists]] regexes and stopwords) the engine marks matches with
+    allowlists: tuple = ()
 
     def __post_init__(self) -> None:
         ids = [r.id for r in self.rules]
@@ -162,6 +164,7 @@ def load_ruleset(
     extra_plugins: tuple[Path, ...] = (),
     engine: str = "auto",
     use_cache: bool = True,
+    allowlists: tuple = (),
 ) -> RuleSet:
     """The rules of the built-in families plus `extra_plugins`, from cache when fresh."""
     files = builtin_plugin_files() + [Path(p) for p in extra_plugins]
@@ -183,4 +186,4 @@ def load_ruleset(
             # a read-only cache directory only costs start-up time
             with contextlib.suppress(OSError):
                 write_atomically(cache_file, json.dumps([asdict(r) for r in rules]).encode())
-    return RuleSet(rules=rules, stamp=stamp, engine=engine, cache_dir=cache_dir)
+    return RuleSet(rules=rules, stamp=stamp, engine=engine, cache_dir=cache_dir, allowlists=allowlists)

@@ -65,9 +65,21 @@ def report_to_dict(result: ScanResult) -> dict[str, Any]:
             "accepted_by_baseline": stats.accepted_by_baseline,
             "min_confidence": result.min_confidence,
             "below_min_confidence": stats.below_min_confidence,
+            "allowlisted": stats.allowlisted,
+            "in_disabled_rules": stats.in_disabled_rules,
+            "not_verified_live": stats.not_verified_live,
+            # a value copied to several places is one secret to rotate
+            "distinct_secrets": len({f.secret_sha256 for f in result.leaks}),
+            "places": sum(len(f.locations) for f in result.leaks),
             "warnings": result.warnings,
         },
         "findings": [finding_to_dict(f) for f in result.findings],
+        # left out by rule tuning, with the reason (no locations: they are not to act on)
+        "suppressed": [
+            {"fingerprint": s.finding.fingerprint, "rule": s.finding.rule, "path": s.finding.path,
+             "secret_sha256": s.finding.secret_sha256, "redacted": s.finding.redacted, "reason": s.reason}
+            for s in result.suppressed
+        ],
     }
 
 

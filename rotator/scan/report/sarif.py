@@ -1,8 +1,9 @@
-"""SARIF 2.1.0 for GitHub code scanning: one result per finding, rule metadata with help, a
-physical location with a region, partial fingerprints, and no secret value anywhere."""
+"""SARIF 2.1.0 for GitHub code scanning: one result per place a secret is found, rule metadata
+with help, a physical location with a region, partial fingerprints, and no secret value anywhere."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 from urllib.parse import quote
@@ -46,36 +47,41 @@ def _location(path: str, line: int) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
-    first = finding.locations[0]
+def _results(finding: Finding, rule_index: int) -> list[dict[str, Any]]:
+    """One result per place (as gitleaks writes them), so code scanning annotates every line
+    and every commit that holds the secret, not only the first."""
     label = finding.name or finding.kind
-    message = f"{label} ({finding.redacted}) is {STATE_LABELS.get(finding.state, finding.state)} in {finding.path}"
-    if first.commit:
-        message += f" since commit {first.commit[:12]}"
-    message += ": rotate it."
-    result: dict[str, Any] = {
-        "ruleId": finding.rule,
-        "ruleIndex": rule_index,
-        "level": _SEVERITY[finding.confidence][0],
-        "message": {"text": message},
-        "locations": [_location(finding.path, first.line)],
-        "partialFingerprints": {"rotatorFinding/v1": finding.fingerprint},
-        "properties": {
-            "secretSha256": finding.secret_sha256,
-            "redacted": finding.redacted,
-            "confidence": finding.confidence,
-            "confidenceReasons": list(finding.confidence_reasons),
-            "state": finding.state,
-            "commits": sorted({loc.commit for loc in finding.locations if loc.commit}),
-        },
-    }
-    if len(finding.locations) > 1:
-        result["relatedLocations"] = [
-            {"id": index, **_location(loc.path, loc.line),
-             "message": {"text": f"also at line {loc.line}" + (f" in {loc.commit[:12]}" if loc.commit else "")}}
-            for index, loc in enumerate(finding.locations[1:], start=1)
-        ]
-    return result
+    commits = sorted({loc.commit for loc in finding.locations if loc.commit})
+    results = []
+    for loc in finding.locations:
+        state = "" if loc.state == "file" else f" ({STATE_LABELS.get(loc.state, loc.state)})"
+        message = f"{label} {finding.redacted} in {loc.path}{state}"
+        if loc.commit:
+            message += f" in commit {loc.commit[:12]}"
+        others = len(finding.locations) - 1
+        if others:
+            message += f" (and {others} more place{'s' if others > 1 else ''})"
+        message += ": rotate it."
+        place = hashlib.sha256(f"{finding.fingerprint}:{loc.commit or ''}:{loc.line}".encode()).hexdigest()
+        results.append({
+            "ruleId": finding.rule,
+            "ruleIndex": rule_index,
+            "level": _SEVERITY[finding.confidence][0],
+            "message": {"text": message},
+            "locations": [_location(loc.path, loc.line)],
+            # the finding's identity (stable when lines move) and this place's
+            "partialFingerprints": {"rotatorFinding/v1": finding.fingerprint, "rotatorPlace/v1": place},
+            "properties": {
+                "secretSha256": finding.secret_sha256,
+                "redacted": finding.redacted,
+                "confidence": finding.confidence,
+                "confidenceReasons": list(finding.confidence_reasons),
+                "state": loc.state,
+                "commit": loc.commit,
+                "commits": commits,
+            },
+        })
+    return results
 
 
 def report_to_sarif(result: ScanResult) -> dict[str, Any]:
@@ -95,7 +101,7 @@ def report_to_sarif(result: ScanResult) -> dict[str, Any]:
                 "rules": rules,
             }},
             "automationDetails": {"id": f"rotator/{result.mode}/"},
-            "results": [_result(f, index_of[f.rule]) for f in result.findings],
+            "results": [r for f in result.findings for r in _results(f, index_of[f.rule])],
             "properties": {
                 "files": result.stats.files, "blobs": result.stats.blobs,
                 "commits": result.stats.commits, "bytes": result.stats.bytes,

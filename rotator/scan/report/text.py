@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rotator.output import printable
-from rotator.scan.findings import STATE_LABELS, Finding
+from rotator.scan.findings import STATE_LABELS, Finding, Location
 from rotator.scan.result import ScanResult
 
 _COLOURS = {"red": "31", "yellow": "33", "green": "32", "dim": "2", "bold": "1", "cyan": "36"}
@@ -57,15 +57,40 @@ def _finding_block(finding: Finding, style: _Style, verbose: bool = False) -> li
         lines.append(f"    verified: {style(finding.verified.upper(), colour, 'bold')}{reason}")
     for place in finding.live_in:
         lines.append(f"    LIVE in {place.get('platform')}:{place.get('service')} ({place.get('environment')}) as {place.get('variable')}")
-    for loc in finding.locations:
-        where = f"{loc.path}:{loc.line}"
-        extra = f"  {loc.commit[:7]}" if loc.commit else ""
-        if loc.author:
-            extra += f" by {loc.author}"
-        if loc.date:
-            extra += f" on {loc.date[:10]}"
-        lines.append(f"    {where}{style(extra, 'dim')}  [{STATE_LABELS.get(loc.state, loc.state)}]")
+    groups = group_locations(finding.locations)
+    shown = groups if verbose else groups[:GROUPS_SHOWN]
+    for group in shown:
+        first = group[0]
+        numbers = [str(loc.line) for loc in group]
+        if not verbose and len(numbers) > LINES_SHOWN:
+            numbers = [*numbers[:LINES_SHOWN], f"+{len(group) - LINES_SHOWN} more"]
+        where = f"{first.path}:{', '.join(numbers)}"
+        extra = f"  {first.commit[:7]}" if first.commit else ""
+        if first.author:
+            extra += f" by {first.author}"
+        if first.date:
+            extra += f" on {first.date[:10]}"
+        lines.append(f"    {where}{style(extra, 'dim')}  [{STATE_LABELS.get(first.state, first.state)}]")
+    if len(shown) < len(groups):
+        hidden = groups[len(shown):]
+        lines.append(style(f"    +{len(hidden)} more commit(s) with {sum(map(len, hidden))} line(s) "
+                           "(-v lists them)", "dim"))
     return lines
+
+
+# Per finding, at most this many (path, commit) groups and line numbers per group; -v shows all
+GROUPS_SHOWN = 5
+LINES_SHOWN = 5
+
+
+def group_locations(locations: list[Location]) -> list[list[Location]]:
+    """Occurrences grouped per file and commit (and state), in the order they were found."""
+    groups: dict[tuple, list[Location]] = {}
+    for loc in locations:
+        groups.setdefault((loc.path, loc.commit, loc.state), []).append(loc)
+    for group in groups.values():
+        group.sort(key=lambda loc: loc.line)
+    return list(groups.values())
 
 
 def _short_date(value: str | None) -> str:
@@ -102,9 +127,23 @@ def exposure_story(findings: list[Finding]) -> str:
     return story + "."
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def count_line(leaks: list[Finding]) -> str:
+    """"5 distinct secrets leaked in 10 places": a value copied to several files (or lines,
+    or commits) is one secret to rotate, found in several places."""
+    if not leaks:
+        return "0 leaked secrets"
+    distinct = len({f.secret_sha256 for f in leaks})
+    places = sum(len(f.locations) for f in leaks)
+    return f"{_plural(distinct, 'distinct secret')} leaked in {_plural(places, 'place')}"
+
+
 def summary_line(result: ScanResult) -> str:
     stats = result.stats
-    parts = [f"{len(result.leaks)} leaked secret(s)"]
+    parts = [count_line(result.leaks)]
     local = len(result.findings) - len(result.leaks)
     if local:
         parts.append(f"{local} local only")
@@ -127,6 +166,15 @@ def summary_line(result: ScanResult) -> str:
         parts.append("skipped " + ", ".join(skipped))
     if stats.accepted_by_baseline:
         parts.append(f"{stats.accepted_by_baseline} accepted by the baseline")
+    tuned = []
+    if stats.allowlisted:
+        tuned.append(f"{stats.allowlisted} allowlisted")
+    if stats.in_disabled_rules:
+        tuned.append(f"{stats.in_disabled_rules} in disabled rules")
+    if tuned:
+        parts.append(", ".join(tuned) + " not shown (-v says why)")
+    if stats.not_verified_live:
+        parts.append(f"{stats.not_verified_live} not confirmed live not shown (--only-verified)")
     if stats.below_min_confidence:
         parts.append(f"{stats.below_min_confidence} below {result.min_confidence} confidence not shown "
                      "(--min-confidence low shows them)")
@@ -153,6 +201,11 @@ def render_text(result: ScanResult, colour: bool = False, verbose: bool = False)
             lines.append("")
     for warning in result.warnings:
         lines.append(style(f"warning: {warning}", "yellow"))
+    if verbose:
+        for left_out in result.suppressed:
+            finding = left_out.finding
+            lines.append(style(f"not shown: {finding.name or finding.kind}  {finding.redacted}  {finding.rule}  "
+                               f"{finding.path}: {left_out.reason}", "dim"))
     if verbose and result.stats.dropped_by_filter:
         dropped = ", ".join(f"{name} {count}" for name, count in result.stats.dropped_by_filter.most_common())
         lines.append(style(f"candidates dropped by filters: {dropped}", "dim"))

@@ -55,7 +55,8 @@ class _RepoIndex:
 def _load_repo_index(root: Path) -> _RepoIndex:
     tracked = set(split_nul(run_git(["ls-files", "-z", "--cached"], root)))
     untracked = set(split_nul(run_git(["ls-files", "-z", "--others", "--exclude-standard"], root)))
-    has_head = bool(run_git(["rev-parse", "--verify", "-q", "HEAD"], root, check=False).strip())
+    # HEAD^{commit}, not HEAD: a HEAD naming a missing commit cannot be compared against
+    has_head = bool(run_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], root, check=False).strip())
     if has_head:
         changed = set(split_nul(run_git(["diff", "--name-only", "-z", "--no-renames", "HEAD"], root)))
     else:

@@ -44,9 +44,54 @@ def _has_reflogs(repo: Path) -> bool:
     return logs.is_dir() and any(logs.iterdir())
 
 
-def walk_arguments(repo: Path) -> list[str]:
-    """Every ref in every namespace, plus reflogs (older stash entries live only there)."""
-    return ["--all", "--reflog"] if _has_reflogs(repo) else ["--all"]
+def walk_arguments(repo: Path, excluded_refs: tuple[str, ...] = (),
+                   revisions: tuple[str, ...] | None = None) -> list[str]:
+    """Every ref in every namespace, plus reflogs (older stash entries live only there), less
+    refs that point at a missing object (each would stop the whole walk); or the revisions an
+    audit was limited to (`--since`, `--range`: see audit.revisions_for)."""
+    if revisions is not None:
+        return list(revisions)
+    exclusions = [f"--exclude={ref}" for ref in excluded_refs]
+    return [*exclusions, "--all", "--reflog"] if _has_reflogs(repo) else [*exclusions, "--all"]
+
+
+@dataclass(frozen=True)
+class HistoryWalk:
+    """How to walk every ref of a repository that may be damaged: the environment (a graft
+    file stepping over missing commits), the refs to leave out, and a note per damage found."""
+
+    env: dict[str, str]
+    excluded_refs: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    revisions: tuple[str, ...] | None = None  # an audit limited by --since/--range
+
+    def arguments(self, repo: Path) -> list[str]:
+        return walk_arguments(repo, self.excluded_refs, self.revisions)
+
+
+def for_each_ref(repo: Path, format: str, prefix: str = "refs") -> bytes:
+    """`git for-each-ref` under `prefix`, over refs whose objects exist. Once a format field
+    needs the object (its type, a tag's message), one ref to a missing object fails the whole
+    listing; then the readable refs are listed by name."""
+    try:
+        return run_git(["for-each-ref", f"--format={format}", prefix], repo)
+    except GitError:
+        readable = readable_refs(repo, prefix)
+        if not readable:
+            return b""
+        return run_git(["for-each-ref", f"--format={format}", *readable], repo)
+
+
+def readable_refs(repo: Path, prefix: str = "refs") -> list[str]:
+    """Names of the refs under `prefix` whose object is present (names are read without the
+    objects; `cat-file --batch-check` tells which objects are missing, fetching none)."""
+    listed = run_git(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
+    pairs = [line.split(" ", 1) for line in listed.decode("utf-8", "surrogateescape").splitlines()]
+    checked = subprocess.run(["git", "cat-file", "--batch-check=%(objectname)"], cwd=repo,
+                             input="".join(f"{oid}\n" for oid, _ in pairs).encode(), capture_output=True,
+                             env=_no_lazy_fetch(), timeout=600, check=False)
+    present = {line for line in checked.stdout.decode().splitlines() if not line.endswith(" missing")}
+    return [name for oid, name in pairs if oid in present]
 
 
 def refs_fingerprint(repo: Path) -> str:
@@ -54,7 +99,7 @@ def refs_fingerprint(repo: Path) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    digest.update(run_git(["for-each-ref", "--format=%(objectname) %(refname)"], repo))
+    digest.update(run_git(["for-each-ref", "--format=%(objectname) %(refname)"], repo))  # reads no object
     digest.update(run_git(["rev-parse", "-q", "--verify", "HEAD"], repo, check=False))
     logs = git_dir(repo) / "logs"
     if logs.is_dir():
@@ -74,16 +119,17 @@ class BlobStream:
     the path through), so scanning starts before the listing ends. Objects absent from the
     store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
         self.repo = repo
         self.missing = 0
         self.unreadable: list[str] = []
-        self.env = env or _no_lazy_fetch()
+        self.walk = walk or HistoryWalk(_no_lazy_fetch())
+        self.env = self.walk.env
 
     def __iter__(self) -> Iterator[BlobRef]:
         repo = self.repo
         lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *walk_arguments(repo), "--missing=print"],
+            ["git", "rev-list", "--objects", *self.walk.arguments(repo), "--missing=print"],
             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
         )
         checker = subprocess.Popen(
@@ -138,23 +184,41 @@ def _widen_pipe(stream) -> None:
 _OID = rb"[0-9a-f]{40,64}"
 
 
-def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[str]]:
-    """The environment for walking history past missing commits, and a note per missing
-    commit. A commit whose parent is gone stops every `git rev-list`/`git log` over all refs:
-    a graft (in `graft_file`, outside the repository, nothing written inside it) cuts that
-    parent away so the rest of history is still audited."""
+def whole_walk(revisions: tuple[str, ...] | None = None) -> HistoryWalk:
+    """The walk of a repository taken to be whole (the common case: no survey first)."""
+    return HistoryWalk(_no_lazy_fetch(), revisions=revisions)
+
+
+def survey_damage(repo: Path, graft_file: Path,
+                  revisions: tuple[str, ...] | None = None) -> HistoryWalk:
+    """How to walk history past missing commits, with a note per damage. A commit whose parent
+    is gone stops every `git rev-list`/`git log` over all refs: a graft (in `graft_file`,
+    outside the repository, nothing written inside it) cuts that parent away. A ref pointing
+    straight at a missing object stops them too: it is left out of the walk and named."""
     import re
 
     env = _no_lazy_fetch()
     notes: list[str] = []
+    excluded: list[str] = []
     grafts: dict[bytes, list[bytes]] = {}
-    for _ in range(100):  # each round cuts one missing parent
-        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo)], cwd=repo, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    for _ in range(100):  # each round steps over one missing parent or one broken ref
+        completed = subprocess.run(["git", "rev-list", *walk_arguments(repo, tuple(excluded), revisions)], cwd=repo,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        if completed.returncode == 0:
+            break
+        bad_ref = re.search(rb"fatal: bad object (\S+)", completed.stderr)
+        if bad_ref and bad_ref.group(1).decode("utf-8", "replace") not in excluded:
+            ref = bad_ref.group(1).decode("utf-8", "replace")
+            excluded.append(ref)
+            oid = run_git(["rev-parse", "-q", "--verify", "--end-of-options", ref], repo,
+                          check=False).decode().strip()
+            notes.append(f"ref {ref} points at missing object {oid[:12] or '?'}: not audited "
+                         "(the other refs were)")
+            continue
         missing = re.search(rb"Could not read (" + _OID + rb")", completed.stderr)
         child = re.search(rb"parents of commit (" + _OID + rb")", completed.stderr)
-        if completed.returncode == 0 or not (missing and child):
-            break  # whole, or damaged in a way a graft cannot step over (reported by the walk)
+        if not (missing and child):
+            break  # damaged in a way neither a graft nor leaving a ref out steps over (reported by the walk)
         header = run_git(["cat-file", "commit", child.group(1).decode()], repo, check=False)
         parents = [line.split()[1] for line in header.partition(b"\n\n")[0].splitlines()
                    if line.startswith(b"parent ")]
@@ -164,7 +228,7 @@ def survey_damage(repo: Path, graft_file: Path) -> tuple[dict[str, str], list[st
                      f"{child.group(1).decode()[:12]}): history behind it was not audited")
         graft_file.write_bytes(b"".join(c + b" " + b" ".join(ps) + b"\n" for c, ps in grafts.items()))
         env = {**env, "GIT_GRAFT_FILE": str(graft_file)}
-    return env, notes
+    return HistoryWalk(env, tuple(excluded), tuple(notes), revisions)
 
 
 def name_missing_objects(repo: Path) -> list[str]:
@@ -384,9 +448,10 @@ class PendingHistory:
     history, about 100 MB less at the peak; the log still ends long before the scanning).
     """
 
-    def __init__(self, repo: Path, env: dict[str, str] | None = None):
+    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
         self.repo = repo
-        self.env = env or _no_lazy_fetch()
+        self.walk = walk or HistoryWalk(_no_lazy_fetch())
+        self.env = self.walk.env
         self.damaged: list[str] = []  # commits whose changes could not be read
         self._process: subprocess.Popen | None = None
         self._history = History()
@@ -411,7 +476,7 @@ class PendingHistory:
     def _log(self, raw: bool) -> subprocess.Popen:
         changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
         return subprocess.Popen(
-            ["git", "log", *walk_arguments(self.repo), "--topo-order", *changes, "-z",
+            ["git", "log", *self.walk.arguments(self.repo), "--topo-order", *changes, "-z",
              # the message (%B) ends at the \x02 before the record's NUL
              "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
@@ -541,12 +606,9 @@ def _nul_tokens(stream, chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 def read_tag_messages(repo: Path, messages: Messages) -> None:
     """Every annotated tag's message (with its tagger and date), from one `git for-each-ref`."""
-    out = run_git(
-        ["for-each-ref", "refs/tags",
-         "--format=%01%(objecttype)%00%(refname:strip=2)%00%(*objecttype)%00%(*objectname)"
-         "%00%(taggername)%00%(taggerdate:iso-strict)%00%(contents)%02"],
-        repo,
-    )
+    out = for_each_ref(
+        repo, "%01%(objecttype)%00%(refname:strip=2)%00%(*objecttype)%00%(*objectname)"
+        "%00%(taggername)%00%(taggerdate:iso-strict)%00%(contents)%02", "refs/tags")
     for record in out.split(b"\x01")[1:]:
         fields = record.rsplit(b"\x02", 1)[0].split(b"\0", 6)
         if len(fields) != 7 or fields[0] != b"tag":
@@ -588,10 +650,7 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
 def ref_listing(repo: Path) -> bytes:
     """Every ref with its object and, for a tag, the object it peels to (one `for-each-ref`,
     shared by `ref_tips` and `object_refs`: peeling thousands of tags is not free)."""
-    return run_git(
-        ["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"],
-        repo,
-    )
+    return for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
 
 
 def ref_tips(repo: Path, listing: bytes | None = None) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The staged index as a source: exactly the lines a commit adds, with their line numbers.
 
-`git diff --cached -U0` gives every added line of new, modified, renamed and partially staged
+`git diff --cached --raw -z -p -U0` gives every added line of new, modified, renamed and partially staged
 files as the index holds them (not the working tree). Files pre-commit names that have nothing
 staged (as under `pre-commit run --all-files`) are read whole, so a run never passes having
 scanned nothing.
@@ -16,8 +16,6 @@ from pathlib import Path
 from rotator.scan.sources.git import GitError
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-_ESCAPES = {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\", b"a": b"\a", b"b": b"\b",
-            b"f": b"\f", b"r": b"\r", b"v": b"\v"}
 
 
 @dataclass
@@ -43,40 +41,44 @@ class StagedChanges:
     binary_files: int = 0
 
 
-def _unquote(path: bytes) -> str:
-    """git's C-style quoting of unusual paths (`"b/caf\\303\\251.md"`)."""
-    if not path.startswith(b'"'):
-        return path.decode("utf-8", "surrogateescape")
-    body, out, i = path[1:-1], bytearray(), 0
-    while i < len(body):
-        if body[i : i + 1] == b"\\":
-            nxt = body[i + 1 : i + 2]
-            if nxt.isdigit():
-                out.append(int(body[i + 1 : i + 4], 8))
-                i += 4
-                continue
-            out += _ESCAPES.get(nxt, nxt)
-            i += 2
-            continue
-        out.append(body[i])
-        i += 1
-    return bytes(out).decode("utf-8", "surrogateescape")
+def split_raw_and_patch(output: bytes) -> tuple[list[str], bytes]:
+    """Split `git diff --raw -z -p` output into the destination path of each file pair, in order,
+    and the patch text that follows.
+
+    Paths are taken from the NUL-separated raw records, never from the patch headers: there git
+    quotes unusual names, and appends a tab to `+++ b/name with spaces`, so names would reach the
+    report mangled.
+    """
+    paths: list[str] = []
+    position = 0
+    while output.startswith(b":", position):
+        status_end = output.index(b"\0", position)
+        status = output[position:status_end].rsplit(b" ", 1)[-1]
+        fields = 2 if status[:1] in (b"R", b"C") else 1
+        cursor = status_end + 1
+        for _ in range(fields):
+            name_end = output.index(b"\0", cursor)
+            name = output[cursor:name_end]
+            cursor = name_end + 1
+        paths.append(name.decode("utf-8", "surrogateescape"))
+        position = cursor
+    if output.startswith(b"\0", position):
+        position += 1  # git's separator between the raw records and the patches
+    return paths, output[position:]
 
 
-def parse_unified_diff(diff: bytes) -> StagedChanges:
+def parse_patch(patch: bytes, paths: list[str]) -> StagedChanges:
+    """Added lines per file of a `-U0` patch whose file sections follow `paths` in order."""
     changes = StagedChanges(files=[])
     current: AddedText | None = None
+    sections = iter(paths)
     line_number = 0
-    for raw in diff.split(b"\n"):
-        if raw.startswith(b"+++ "):
-            target = raw[4:]
-            if target == b"/dev/null":
-                current = None
-                continue
-            path = _unquote(target)
-            path = path[2:] if path.startswith("b/") else path
-            current = AddedText(path)
+    for raw in patch.split(b"\n"):
+        if raw.startswith(b"diff --git "):
+            current = AddedText(next(sections, ""))
             changes.files.append(current)
+        elif raw.startswith((b"+++ ", b"--- ")):
+            continue
         elif raw.startswith(b"@@"):
             match = _HUNK.match(raw)
             line_number = int(match.group(1)) if match else 0
@@ -93,8 +95,8 @@ def parse_unified_diff(diff: bytes) -> StagedChanges:
 def staged_changes(root: Path, named: list[str]) -> StagedChanges:
     """Added lines of the staged diff (limited to `named` files when given), plus the whole
     content of named files that have nothing staged."""
-    command = ["git", "-c", "core.quotepath=off", "diff", "--cached", "-U0", "--no-color",
-               "--no-ext-diff", "--diff-filter=ACMR", "-M", "--src-prefix=a/", "--dst-prefix=b/"]
+    command = ["git", "diff", "--cached", "--raw", "-z", "-p", "-U0", "--no-color", "--no-ext-diff",
+               "--no-textconv", "--diff-filter=ACMR", "-M", "--src-prefix=a/", "--dst-prefix=b/"]
     if named:
         command += ["--", *named]
     try:
@@ -105,7 +107,8 @@ def staged_changes(root: Path, named: list[str]) -> StagedChanges:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"`git diff --cached` failed: {message[-1] if message else completed.returncode}",
                        "run the hook inside a git work tree")
-    changes = parse_unified_diff(completed.stdout)
+    paths, patch = split_raw_and_patch(completed.stdout)
+    changes = parse_patch(patch, paths)
     seen = {f.path for f in changes.files}
     for name in named:
         relative = Path(name).as_posix()
