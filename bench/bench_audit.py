@@ -83,8 +83,9 @@ def build_tools(repo: Path, work: Path, args) -> list[Tool]:
                                                     "kingfisher", "detect-secrets")}
     rotator = ["rotator", "audit", str(repo), "--no-worktree", "--quiet", "-f", "json"]
     tools = [
-        Tool("floor: git cat-file --batch-all-objects --batch", [
-            "sh", "-c", f"git -C '{repo}' cat-file --batch-all-objects --batch >/dev/null"]),
+        # in pack order (--unordered): object-id order defeats the delta-base cache
+        Tool("floor: git cat-file --batch-all-objects --unordered --batch", [
+            "sh", "-c", f"git -C '{repo}' cat-file --batch-all-objects --unordered --batch >/dev/null"]),
         Tool("rotator audit (cold, --no-cache)", [*rotator, "--no-cache", "-o", str(out["rotator"])],
              distinct_rotator, out["rotator"]),
         Tool("rotator audit (again, nothing new)", [*rotator, "-o", str(out["rotator-warm"])],
