@@ -27,9 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from psycopg import sql
-
-from rotator.platforms.postgres import connect, scram_sha256_verifier
+from rotator.platforms.postgres import connect, set_password_statement
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.openapi import OpenAPIContract, RequestProblem, ValidRequest
 from rotator.sandbox.postgres_server import LocalPostgres
@@ -230,8 +228,7 @@ class NeonState:
     def _apply_password(self, role: NeonRole, new_password: str) -> None:
         """What apply_config does on Neon: the role's password changes, its sessions drop."""
         with connect(self.postgres.admin_url) as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(role.name), sql.Literal(scram_sha256_verifier(new_password))))
+            conn.execute(set_password_statement(conn, role.name, new_password)[0])
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                          "WHERE usename = %s AND pid <> pg_backend_pid()", (role.name,))
         with self.lock:
