@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from rotator.errors import ConfigError
+from rotator.inventory.config import platforms_from_config
 from rotator.platforms.http import RateLimited, RequestRejected
 from rotator.platforms.vercel import VercelClient, VercelDeployment
 from rotator.sandbox.sandbox import VERCEL_PREVIEW_BRANCHES, Sandbox
@@ -125,3 +127,19 @@ def test_deployment_listing_is_bounded_by_since_and_by_a_page_cap(
     assert capped.truncated and len(capped.deployments) == 2
     assert not recent.truncated and [d.id for d in recent.deployments] == [newest.id]
     assert len(one) == 1 and pages_for_one == 1  # limit=1 reads one page, not the history
+
+
+@pytest.mark.parametrize("days", [0, -3, "30", True, 1.5])
+def test_preview_days_must_be_a_whole_number_of_days(days: object) -> None:
+    data = {"platforms": {"vercel": {"project": "frontend", "preview_days": days}}}
+    with pytest.raises(ConfigError, match="preview_days must be a whole number of days"):
+        platforms_from_config(data, None, {})
+
+
+def test_preview_days_defaults_to_thirty_and_can_be_set() -> None:
+    def days(table: dict) -> int:
+        vercel = platforms_from_config({"platforms": {"vercel": table}}, None, {}).vercel
+        assert vercel is not None
+        return vercel.preview_days
+    assert days({"project": "frontend"}) == 30
+    assert days({"project": "frontend", "preview_days": 7}) == 7
