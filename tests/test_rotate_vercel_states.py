@@ -25,7 +25,8 @@ STALE_UNIT = f"vercel:frontend:preview@{STALE_BRANCH}"
 
 
 @pytest.mark.parametrize(("call", "kind", "says"), [
-    ("createDeployment:production", "deployment_blocked", "BLOCKED"),
+    ("createDeployment:production", "deployment_failed", "ERROR (BUILD_FAILED injected fault"),
+    ("createDeployment:production", "deployment_blocked", "BLOCKED (DEPLOYMENT_BLOCKED"),
     ("createDeployment:production", "deployment_deleted", "DELETED"),
     ("createDeployment:production", "alias_failed", "ALIAS_DOMAIN_FAILED"),
     ("createDeployment:preview", "deployment_blocked", "BLOCKED"),

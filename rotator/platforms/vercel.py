@@ -31,6 +31,7 @@ TERMINAL_STATES = READY_STATES | FAILED_STATES  # unknown values = not done yet
 IN_PROGRESS_STATES = "QUEUED,BUILDING,INITIALIZING"  # spec getDeployments `state` filter
 _MAX_PAGES = 100  # a list longer than this many pages is cut rather than looped forever
 FAILED_CHECKS = frozenset({"failed", "canceled"})  # spec checksConclusion; skipped is fine
+_MAX_REASON = 200  # characters of a platform's error message kept in statuses
 
 _HINTS = ServiceHints(
     service="Vercel",
@@ -167,12 +168,20 @@ class VercelDeployment:
         if self.alias_error:
             return f"{self.ready_state}, aliasing failed ({self.alias_error})"
         if self.ready_state == "BLOCKED" and self.error_message:
-            return f"BLOCKED ({self.error_message})"
+            return f"BLOCKED ({self.error_message[:_MAX_REASON]})"
         if self.ready_state == "READY" and self.checks_failed:
             return f"READY, checks {self.checks_conclusion}"
         if self.ready_state == "READY" and self.require_alias and not self.alias_assigned:
             return "READY, not aliased"
         return self.ready_state
+
+    @property
+    def outcome(self) -> str:
+        """``status``, with Vercel's own reason (errorCode / errorMessage) when it failed."""
+        if self.ready_state in FAILED_STATES and self.error_message \
+                and self.error_message[:_MAX_REASON] not in self.status:
+            return f"{self.status} ({self.error_message[:_MAX_REASON]})"
+        return self.status
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], *, require_alias: bool = False) -> VercelDeployment:

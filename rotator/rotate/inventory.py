@@ -372,14 +372,14 @@ class PlatformSession:
                 continue
             if scope.startswith("preview:") and not _live_preview(deployment):
                 current.notes.append(
-                    f"{unit_name}: its newest deployment {deployment.id} is {deployment.status}, "
+                    f"{unit_name}: its newest deployment {deployment.id} is {deployment.outcome}, "
                     "so the branch is not redeployed; whatever it serves keeps the old value "
                     "until its next push (and breaks once the old value is revoked)")
                 continue
             if deployment.ready_state in FAILED_STATES or deployment.checks_failed:
                 current.blockers.append(
                     f"{unit_name}: its newest deployment {deployment.id} is "
-                    f"{deployment.status}, so a redeploy of it cannot be proven healthy and it "
+                    f"{deployment.outcome}, so a redeploy of it cannot be proven healthy and it "
                     "would keep the old value; fix that deployment first, or leave its rows out "
                     "of the targets")
                 continue
@@ -565,7 +565,7 @@ class PlatformSession:
             deployment = client.wait_for_deployment(
                 deployment_id, timeout=timing.deploy_timeout,
                 poll_interval=timing.poll_interval, require_alias=True)
-        return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded)
+        return DeploymentOutcome(deployment_id, deployment.outcome, deployment.succeeded)
 
 
 def _live_preview(deployment: VercelDeployment) -> bool:
