@@ -21,6 +21,11 @@ from dataclasses import dataclass
 #                       the Railway deployment the call starts stops in NEEDS_APPROVAL or
 #                       WAITING (and stays there: a person must act) or ends SKIPPED
 #   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
+#   deployment_blocked  the Vercel deployment the call starts ends BLOCKED (with errorMessage)
+#   deployment_deleted  the Vercel deployment the call starts is DELETED while it builds
+#   alias_failed        the Vercel deployment the call starts ends READY with an aliasError
+#   http402             Vercel createDeployment answers 402 (plan / payment limits)
+#   builds_rate_limited Vercel createDeployment answers 429 builds_rate_limited (no retry)
 # A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
 #   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
 #                       then Neon retries it to finished
@@ -31,7 +36,8 @@ FAULT_KINDS = frozenset(
      "deployment_failed", "deployment_crashed",
      "deployment_canceled", "deployment_removed", "deployment_needs_approval",
      "deployment_waiting", "deployment_skipped", "checks_failed", "operation_failed",
-     "operation_error"}
+     "operation_error", "deployment_blocked", "deployment_deleted", "alias_failed", "http402",
+     "builds_rate_limited"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout", "malformed"})
 
