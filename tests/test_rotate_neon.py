@@ -28,6 +28,7 @@ from rotate_kit import (  # noqa: E402
     write_config,
 )
 
+from rotator.platforms.endpoints import ALLOW_ENV  # noqa: E402
 from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
 from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
 from rotator.sandbox.neon_server import NeonSandboxServer, NeonState, NeonTiming  # noqa: E402
@@ -74,7 +75,8 @@ def neon(rig: RotationRig) -> Iterator[NeonRig]:  # noqa: F811 - the rig fixture
     rig.sandbox.railway_state.set_variables(ids.railway_environment_id, ids.backend_service_id,
                                             {"DATABASE_URL": url})
     rig.sandbox.deploy_railway_service("backend")
-    rig.environ.update({"NEON_API_KEY": state.add_api_key(), "NEON_BASE_URL": server.api_url})
+    rig.environ.update({"NEON_API_KEY": state.add_api_key(), "NEON_BASE_URL": server.api_url,
+                        ALLOW_ENV: f"{rig.environ[ALLOW_ENV]} {server.url}"})
     write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
                  extra=neon_group())
     try:

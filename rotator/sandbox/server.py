@@ -149,8 +149,8 @@ class LoopbackServer:
         raise NotImplementedError
 
     def http_fault(self, call: str) -> Response | None:
-        """Apply a pending http500/http429/timeout/malformed fault for ``call``; a Response
-        ends the call."""
+        """Apply a pending http500/http503/http429/timeout/malformed fault for ``call``; a
+        Response ends the call."""
         fault = self.faults.take(call, kinds=HTTP_FAULT_KINDS)
         if fault is None:
             return None
@@ -165,6 +165,8 @@ class LoopbackServer:
                 response.headers = {k: v for k, v in response.headers.items()
                                     if k.lower() != "retry-after"}
             return response
+        if fault.kind == "http503":
+            return self.unavailable_response()
         return self.server_error_response()
 
     def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
@@ -178,3 +180,9 @@ class LoopbackServer:
     def server_error_response(self) -> Response:
         return Response(500, {"error": {"code": "internal_server_error",
                                         "message": "An unexpected internal error occurred"}})
+
+    def unavailable_response(self) -> Response:
+        """503 Service Unavailable, in the platform's error shape."""
+        response = self.server_error_response()
+        response.status = 503
+        return response
