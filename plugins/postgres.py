@@ -294,10 +294,12 @@ class NeonReset:
         one during a rollback), like every platform client of the run."""
         from rotator.platforms.neon import API_KEY_ENV, NeonClient
 
+        # [platforms.neon] url / NEON_BASE_URL were checked when the config was loaded
+        url = {"base_url": ctx.neon.url} if ctx.neon and ctx.neon.url else {}
         return NeonClient.from_env(ctx.environ,
                                    api_key_env=ctx.params.get("neon_api_key_env", API_KEY_ENV),
                                    timeout=ctx.timing.request_timeout,
-                                   retry=ctx.timing.retry_policy())
+                                   retry=ctx.timing.retry_policy(), **url)
 
     @staticmethod
     def _find_project(ctx: FamilyContext, client, plan: FamilyPlan,

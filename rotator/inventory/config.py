@@ -1,5 +1,5 @@
 """Which platforms to inventory: `[platforms.railway]` and `[platforms.vercel]` of the config;
-`[platforms.neon]` says how the postgres family reaches Neon's API (`org_id`).
+`[platforms.neon]` says how the postgres family reaches Neon's API (`org_id`, `url`).
 
 Tokens never come from the file: `RAILWAY_API_TOKEN` (Bearer) or `RAILWAY_TOKEN` (project
 token), `VERCEL_TOKEN`, `NEON_API_KEY`. `url` (or `ROTATOR_RAILWAY_URL` / `ROTATOR_VERCEL_URL`) points a
@@ -16,8 +16,8 @@ from typing import Any
 
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
-from rotator.platforms.endpoints import check_config_endpoint
-from rotator.platforms.neon import ORG_ID_ENV, ORG_ID_PATTERN
+from rotator.platforms.endpoints import check_config_endpoint, checked_endpoint
+from rotator.platforms.neon import API_KEY_ENV, BASE_URL_ENV, ORG_ID_ENV, ORG_ID_PATTERN
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class NeonSettings:
     # it ("org_id is required"), an organization key need not (`[platforms.neon] org_id`,
     # else NEON_ORG_ID)
     org_id: str | None = None
+    url: str | None = None  # `[platforms.neon] url`, else NEON_BASE_URL; checked at load
 
 
 @dataclass(frozen=True)
@@ -123,21 +124,31 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
 
 
 def _neon(table: Any, where: str, environ: Mapping[str, str]) -> NeonSettings:
+    """`[platforms.neon]` (optional), with NEON_ORG_ID / NEON_BASE_URL as fallbacks. A URL
+    that may not receive the Neon API key is refused here, before any request is made."""
     if table is None:
         table = {}
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
-    unknown = sorted(set(table) - {"org_id", "api_key"})
+    if any(k in table for k in ("token", "api_key")):
+        raise ConfigError(f"{where}: tokens never go in a file",
+                          f"set {API_KEY_ENV} in the environment")
+    unknown = sorted(set(table) - {"org_id", "url"})
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}", "known: org_id")
-    if "api_key" in table:
-        raise ConfigError(f"{where}: tokens never go in a file", "set NEON_API_KEY in the "
-                          "environment")
-    org_id = table.get("org_id")
-    source = f"{where}.org_id"
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}", "known: org_id, url")
+    org_id, org_source = table.get("org_id"), f"{where}.org_id"
     if org_id is None:
-        org_id, source = environ.get(ORG_ID_ENV) or None, ORG_ID_ENV
+        org_id, org_source = environ.get(ORG_ID_ENV) or None, ORG_ID_ENV
     if org_id is not None and (not isinstance(org_id, str) or not ORG_ID_PATTERN.match(org_id)):
-        raise ConfigError(f"{source} must be a Neon organization id such as org-ocean-art-12345678",
+        raise ConfigError(f"{org_source} must be a Neon organization id (org-…, lowercase "
+                          "letters, digits and dashes)",
                           "copy it from the organization's settings page or `neon orgs list`")
-    return NeonSettings(org_id=org_id)
+    url = table.get("url")
+    if url is not None:
+        if not isinstance(url, str):
+            raise ConfigError(f"{where}.url must be a string")
+        check_config_endpoint("neon", url, f"{where}.url", environ)
+    else:
+        url = checked_endpoint("neon", environ.get(BASE_URL_ENV), "", environ,
+                               source=BASE_URL_ENV) or None
+    return NeonSettings(org_id=org_id, url=url)
