@@ -98,9 +98,13 @@ class LoopbackServer:
                     query_all=query_all,
                 )
                 server.requests.append((request.method, request.path))
-                window = server.request_window.take() if server.request_window else None
+                refused = server.edge_rejection(request)
+                window = (server.request_window.take()
+                          if server.request_window and refused is None else None)
                 try:
-                    if window is not None and not window.allowed:
+                    if refused is not None:
+                        response = refused
+                    elif window is not None and not window.allowed:
                         response = server.rate_limited_response(math.ceil(window.reset_in))
                     else:
                         response = server.handle(request)
@@ -147,6 +151,11 @@ class LoopbackServer:
 
     def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def edge_rejection(self, request: Request) -> Response | None:
+        """A refusal in front of the API (a CDN's), before the request budget counts it;
+        None lets the request through (the default)."""
+        return None
 
     def http_fault(self, call: str) -> Response | None:
         """Apply a pending http500/http503/http429/timeout/malformed fault for ``call``; a
