@@ -263,9 +263,9 @@ def test_personal_key_lists_projects_only_with_an_org_id(neon: NeonWorld) -> Non
     personal = neon.state.add_api_key("personal")
     with NeonClient(personal, base_url=neon.server.api_url, timeout=5,
                     retry=RetryPolicy(base_delay=0.01)) as client:
-        with pytest.raises(RequestRejected, match="org_id is required") as info:
+        with pytest.raises(RequestRejected) as info:
             client.list_projects()
-        assert info.value.status_code == 400 and ORG_ID_REQUIRED.startswith("org_id is required")
+        assert info.value.status_code == 400 and ORG_ID_REQUIRED in str(info.value)
         assert [p.id for p in client.list_projects(org_id=SANDBOX_ORG_ID)] == [neon.project_id]
     with neon.client() as organization_key:  # an organization key needs none
         assert [p.id for p in organization_key.list_projects()] == [neon.project_id]
