@@ -1,11 +1,15 @@
 """The command line: parses arguments and calls one library function per command.
 
-Exit codes (the scanners' convention): 0 nothing found / success, 1 findings (or a rotation
-that failed and was rolled back), 2 usage or runtime error.
+One grammar for every command (click's habits): `--format/-f` and `-o/--output` wherever a
+command reports, `-q/--quiet`, `-v/--verbose` and `--no-color` beside them, `--baseline FILE`
+wherever findings are read, `--config FILE`. Exit codes (the scanners' convention): 0 nothing
+found / success, 1 findings (or what each command's help names), 2 usage or runtime error;
+`EXIT_CODES` says it per command, for each command's help and the top-level help.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -15,6 +19,42 @@ import click
 from rotator import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+_ERROR = "2 usage or runtime error (one line on stderr with the next step)"
+# The exit codes each command uses besides 2 (always an error): the help epilogs and the
+# top-level help are made from this one table.
+EXIT_CODES: dict[str, tuple[str, ...]] = {
+    "scan": ("0 no leaked secret (at --min-confidence, outside the baseline)",
+             "1 leaked secrets found"),
+    "audit": ("0 no leaked secret in any commit, ref or the working tree",
+              "1 leaked secrets found"),
+    "locate": ("0 no leaked secret is live on the configured platforms",
+               "1 a leaked secret is live"),
+    "check": ("0 no drift", "1 problems found"),
+    "plan": ("0 every group can be rotated", "1 a group is blocked"),
+    "rotate": ("0 rotated and verified (--due: nothing failed)",
+               "1 a rotation failed and was rolled back (--due: any group failed)"),
+    "rollback": ("1 rolled back: the previous values are live again (the leak is not fixed)",),
+    "init": ("0 config written", "1 nothing this version can rotate (nothing written)"),
+    "baseline create": ("0 baseline written",),
+    "baseline update": ("0 baseline written",),
+    "baseline check": ("0 every entry still matches a finding", "1 stale entries"),
+    "baseline audit": ("0 verdicts saved (or listed with --json)",),
+    "demo": ("0 rotated and verified", "1 the rotation was rolled back"),
+}
+
+
+def _exit_epilog(command: str) -> str:
+    # \b: click keeps the lines of this paragraph as written
+    return "\b\nExit codes:\n" + "\n".join(f"  {code}" for code in (*EXIT_CODES[command], _ERROR))
+
+
+def _top_level_epilog() -> str:
+    width = max(len(name) for name in EXIT_CODES)
+    rows = [f"  {name:<{width}}  {'; '.join(codes)}" for name, codes in EXIT_CODES.items()]
+    return ("\b\nExit codes (2 is always a usage or runtime error):\n" + "\n".join(rows)
+            + "\n\n\b\nEvery command that reports takes --format/-f and -o/--output FILE, and"
+            "\n-q/--quiet (only the result), -v/--verbose (more detail) and --no-color.")
 
 
 class Failure(click.ClickException):
@@ -29,33 +69,66 @@ class Failure(click.ClickException):
         click.echo(f"error: {printable(redact_urls(self.format_message()))}", err=True)
 
 
+def _format_option(*formats: str, help: str = "Report format."):  # noqa: A002 (click's name)
+    """`--format/-f`: the formats this command can write (SARIF only where findings have a
+    place in source files: scan, audit, locate)."""
+    return click.option("--format", "-f", "output_format", type=click.Choice(formats),
+                        default=formats[0], show_default=True, help=help)
+
+
+class _Size(click.ParamType):
+    """A size with a unit (`10MB`, `512KB`), checked as the option is read."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        from rotator.config import parse_size
+        from rotator.errors import RotatorError
+
+        try:
+            return parse_size(value, "size")
+        except RotatorError as error:  # click names the option itself
+            self.fail(str(error).removeprefix("size: "), param, ctx)
+
+
+_SIZE = _Size()
+_OUTPUT = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                       help="Write the report to FILE instead of stdout.")
+_BASELINE = click.option(
+    "--baseline", type=click.Path(dir_okay=False, path_type=Path),
+    help="Accepted findings (rotator or detect-secrets baseline) to leave out.")
+_CONFIG = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: nearest rotator.toml or pyproject.toml [tool.rotator]).")
+
+
+def _verbosity_options(verbose_help: str, quiet_help: str = "Print nothing but the result and errors."):
+    """`-q/--quiet`, `-v/--verbose`, `--no-color`: the same three on every command that reports."""
+
+    def decorate(function):
+        function = click.option("--no-color", is_flag=True,
+                                help="Never colour the output (also NO_COLOR=1).")(function)
+        function = click.option("--verbose", "-v", is_flag=True, help=verbose_help)(function)
+        return click.option("--quiet", "-q", is_flag=True, help=quiet_help)(function)
+
+    return decorate
+
+
 def _output_options(function):
-    function = click.option(
-        "--baseline", type=click.Path(dir_okay=False, path_type=Path),
-        help="Accepted findings (rotator or detect-secrets baseline) to leave out.",
-    )(function)
+    function = _BASELINE(function)
     function = click.option(
         "--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
         help="Report (and fail on) findings at this confidence or above. Default: medium, or "
              "`min_confidence` in the config. `high` means a reviewer would rotate it.",
     )(function)
-    function = click.option("--no-color", is_flag=True, help="Never colour the output.")(function)
-    function = click.option("--verbose", "-v", is_flag=True,
-                            help="Say what was dropped and why, and the reason for each confidence.")(function)
-    function = click.option("--quiet", "-q", is_flag=True, help="Print nothing but findings and errors.")(function)
-    function = click.option(
-        "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-        help="Write the report to FILE instead of stdout.",
-    )(function)
-    function = click.option(
-        "--format", "-f", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text",
-        show_default=True, help="Report format.",
-    )(function)
-    function = click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        help="Config file (default: nearest rotator.toml or pyproject.toml [tool.rotator]).",
-    )(function)
-    return function
+    function = _verbosity_options(
+        "Say what was dropped and why, and the reason for each confidence.",
+        "Print nothing but findings and errors.")(function)
+    function = _OUTPUT(function)
+    function = _format_option("text", "json", "sarif")(function)
+    return _CONFIG(function)
 
 
 def _tuning_options(function):
@@ -126,7 +199,8 @@ class _Group(click.Group):
             raise Failure(describe_unexpected(error)) from None
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_top_level_epilog())
 @click.version_option(__version__, prog_name="rotator")
 @click.option("--allow-endpoint", "allow_endpoints", multiple=True, metavar="URL",
               help="Also send platform tokens and new secrets to this endpoint (repeatable; "
@@ -134,10 +208,7 @@ class _Group(click.Group):
                    "https API is used, whatever the config's `url` says.")
 @click.pass_context
 def main(ctx: click.Context, allow_endpoints: tuple[str, ...]) -> None:
-    """Find committed credentials, tell where they are live, rotate them, prove it worked.
-
-    Exit codes: 0 nothing found, 1 findings, 2 usage or runtime error.
-    """
+    """Find committed credentials, tell where they are live, rotate them, prove it worked."""
     if allow_endpoints:
         from rotator.platforms.endpoints import allowing_endpoints
 
@@ -145,12 +216,12 @@ def main(ctx: click.Context, allow_endpoints: tuple[str, ...]) -> None:
         ctx.with_resource(allowing_endpoints(allow_endpoints))
 
 
-@main.command()
+@main.command(epilog=_exit_epilog("scan"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--staged", is_flag=True,
               help="Scan only what the next commit adds (the index); PATHS limit it (pre-commit).")
 @click.option("--all-files", is_flag=True, help="Also scan files .gitignore excludes (reported as local only).")
-@click.option("--max-file-size", help="Skip files larger than this (e.g. 10MB). Default 10MB.")
+@click.option("--max-file-size", type=_SIZE, help="Skip files larger than this (e.g. 10MB). Default 10MB.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (sends it ONLY to its own "
@@ -170,14 +241,14 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, only_verified, d
     """
     from dataclasses import replace
 
-    from rotator.config import find_config, load_config, parse_size
+    from rotator.config import find_config, load_config
     from rotator.scan.tuning import refine
 
     targets = list(paths) or [Path(".")]
     config = load_config(config_path or find_config(targets[0]))
     settings = config.scan
     if max_file_size:
-        settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+        settings = replace(settings, max_file_size=max_file_size)
     settings = _tuned(settings, disable_rules, enable_rules, only_verified, verify)
     if staged:
         from rotator.scan.scan_staged import scan_staged
@@ -192,11 +263,11 @@ def scan(paths, staged, all_files, max_file_size, jobs, verify, only_verified, d
     _exit_for(result, strict or settings.strict)
 
 
-@main.command()
+@main.command(epilog=_exit_epilog("audit"))
 @click.argument("repo", required=False, type=click.Path(path_type=Path), default=".")
 @click.option("--no-cache", is_flag=True, help="Rescan every blob; do not read or write the audit cache.")
 @click.option("--no-worktree", is_flag=True, help="History only: skip uncommitted and untracked files.")
-@click.option("--max-file-size", help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
+@click.option("--max-file-size", type=_SIZE, help="Skip blobs larger than this (e.g. 10MB). Default 10MB.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes (default: one per core).")
 @click.option("--verify", is_flag=True,
               help="Ask each provider whether a found secret still works (as for `scan --verify`).")
@@ -219,14 +290,14 @@ def audit(repo, no_cache, no_worktree, max_file_size, jobs, verify, only_verifie
     """
     from dataclasses import replace
 
-    from rotator.config import find_config, load_config, parse_size
+    from rotator.config import find_config, load_config
     from rotator.scan.audit import AuditOptions, audit_repository
     from rotator.scan.tuning import refine
 
     config = load_config(config_path or find_config(repo))
     settings = config.scan
     if max_file_size:
-        settings = replace(settings, max_file_size=parse_size(max_file_size, "--max-file-size"))
+        settings = replace(settings, max_file_size=max_file_size)
     settings = _tuned(settings, disable_rules, enable_rules, only_verified, verify)
     show_progress = not quiet and output_format == "text" and sys.stderr.isatty()
     result = audit_repository(
@@ -260,19 +331,53 @@ def _baseline_scan(paths, config_path):
     return apply_tuning(scan_paths(targets, settings, ScanOptions()), settings)
 
 
-_BASELINE_FILE = click.option(
-    "--file", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".rotator-baseline.json"), show_default=True, help="The baseline to write or check.",
-)
+_DEFAULT_BASELINE = Path(".rotator-baseline.json")
 
 
-@baseline.command("create")
+def _BASELINE_FILE(function):  # noqa: N802 (used as a decorator, like the options above)
+    """`--baseline FILE`, the name every command uses for the baseline; `--file`, its name
+    before 0.2, still works (hidden, with a note on stderr)."""
+
+    @functools.wraps(function)
+    def with_baseline_file(*args, baseline_file: Path | None, legacy_file: Path | None, **kwargs):
+        if legacy_file is not None:
+            if baseline_file is not None:
+                raise click.UsageError("--file is the old name of --baseline: give only --baseline")
+            click.echo("note: --file is deprecated; use --baseline", err=True)
+        return function(*args, baseline_file=baseline_file or legacy_file or _DEFAULT_BASELINE, **kwargs)
+
+    with_baseline_file = click.option("--file", "legacy_file", hidden=True,
+                                      type=click.Path(dir_okay=False, path_type=Path))(with_baseline_file)
+    return click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help=f"The baseline to write or check.  [default: {_DEFAULT_BASELINE}]",
+                        )(with_baseline_file)
+
+
+def _entry_label(entry) -> str:
+    return f"{entry.path}  {entry.rule}  {entry.redacted or entry.secret_sha256[:12]}"
+
+
+def _tell_entries(entries, baseline_file: Path, quiet: bool, verbose: bool) -> None:
+    """The one-line account of a written baseline on stderr (each entry too with -v)."""
+    if verbose:
+        for entry in entries:
+            click.echo(f"accepted: {_entry_label(entry)}", err=True)
+    if not quiet:
+        click.echo(f"{baseline_file}: {len(entries)} accepted finding(s)", err=True)
+
+
+_BASELINE_WRITE_VERBOSITY = _verbosity_options("List every accepted entry.",
+                                               "Print nothing but errors.")
+
+
+@baseline.command("create", epilog=_exit_epilog("baseline create"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_BASELINE_FILE
-@click.option("--from-detect-secrets", "legacy", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--from-detect-secrets", "legacy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Migrate: accept only what this detect-secrets .secrets.baseline accepted.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def baseline_create(paths, baseline_file, legacy, config_path):
+@_CONFIG
+@_BASELINE_WRITE_VERBOSITY
+def baseline_create(paths, baseline_file, legacy, config_path, quiet, verbose, no_color):
     """Accept every current finding under PATHS (default: .) into a new baseline."""
     from rotator.output import emit
     from rotator.scan.baseline import baseline_from_findings, load_baseline, render_baseline
@@ -281,15 +386,16 @@ def baseline_create(paths, baseline_file, legacy, config_path):
     keep = load_baseline(legacy) if legacy else None
     created = baseline_from_findings(result.findings, keep)
     emit(render_baseline(created), baseline_file)
-    click.echo(f"{baseline_file}: {len(created.entries)} accepted finding(s)", err=True)
+    _tell_entries(created.entries, baseline_file, quiet, verbose)
 
 
-@baseline.command("update")
+@baseline.command("update", epilog=_exit_epilog("baseline update"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_BASELINE_FILE
 @click.option("--prune", is_flag=True, help="Also drop entries that no longer match anything.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def baseline_update(paths, baseline_file, prune, config_path):
+@_CONFIG
+@_BASELINE_WRITE_VERBOSITY
+def baseline_update(paths, baseline_file, prune, config_path, quiet, verbose, no_color):
     """Add the current findings to an existing baseline (notes on old entries are kept)."""
     from rotator.output import emit
     from rotator.scan.baseline import (
@@ -306,34 +412,50 @@ def baseline_update(paths, baseline_file, prune, config_path):
         current = Baseline(entries=[e for e in current.entries if e not in stale])
     updated = baseline_from_findings(result.findings, current)
     emit(render_baseline(updated), baseline_file)
-    click.echo(f"{baseline_file}: {len(updated.entries)} accepted finding(s)", err=True)
+    _tell_entries(updated.entries, baseline_file, quiet, verbose)
 
 
-@baseline.command("check")
+@baseline.command("check", epilog=_exit_epilog("baseline check"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_BASELINE_FILE
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def baseline_check(paths, baseline_file, config_path):
-    """Report baseline entries that no longer match any finding (exit 1 if there are any)."""
+@_CONFIG
+@_format_option("text", "json")
+@_OUTPUT
+@_verbosity_options("Also list the entries that still match.", "Print only the stale entries.")
+def baseline_check(paths, baseline_file, config_path, output_format, output, quiet, verbose, no_color):
+    """Report baseline entries that no longer match any finding."""
+    import json
+
+    from rotator.output import emit
     from rotator.scan.baseline import load_baseline
 
     current = load_baseline(baseline_file)
     result = _baseline_scan(paths, config_path)
     stale = current.stale_entries(result.findings)
-    for entry in stale:
-        click.echo(f"stale: {entry.path}  {entry.rule}  {entry.redacted or entry.secret_sha256[:12]}")
-    click.echo(f"{len(stale)} stale of {len(current.entries)} entr{'y' if len(current.entries) == 1 else 'ies'}")
+    if output_format == "json":
+        stale_json = [{"path": e.path, "rule": e.rule, "secret_sha256": e.secret_sha256,
+                       "redacted": e.redacted} for e in stale]
+        emit(json.dumps({"version": 1, "baseline": str(baseline_file), "entries": len(current.entries),
+                         "stale": stale_json}, indent=2) + "\n", output)
+    else:
+        lines = [f"stale: {_entry_label(entry)}" for entry in stale]
+        if verbose:
+            lines += [f"matches: {_entry_label(entry)}" for entry in current.entries if entry not in stale]
+        if not quiet:
+            lines.append(f"{len(stale)} stale of {len(current.entries)} "
+                         f"entr{'y' if len(current.entries) == 1 else 'ies'}")
+        emit("".join(f"{line}\n" for line in lines), output)
     sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
 
 
-@baseline.command("audit")
+@baseline.command("audit", epilog=_exit_epilog("baseline audit"))
 @_BASELINE_FILE
 @click.option("--json", "as_json", is_flag=True,
               help="Print the entries and their verdicts as JSON (no questions), for tools.")
 @click.option("--mark", "marks", multiple=True, metavar="HASH=real|false",
               help="Set a verdict without asking (repeatable); HASH is the entry's secret_sha256 "
                    "or 8+ leading hex digits of it.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
+@_CONFIG
 def baseline_audit(baseline_file, as_json, marks, config_path):
     """Label each unlabelled finding of the baseline a real secret or a false positive, from
     the lines around it (secrets redacted): keys y (real), n (false positive), s (skip), q
@@ -372,66 +494,81 @@ def baseline_audit(baseline_file, as_json, marks, config_path):
                + (" (run it again to resume)" if outcome.remaining else ""))
 
 
-@main.command()
+@main.command(epilog=_exit_epilog("locate"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Match the findings of a saved JSON report instead of scanning.")
 @click.option("--audit", "audit_history", is_flag=True, help="Audit the repository's history instead of scanning files.")
-@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def locate(paths, report_file, audit_history, output_format, output, config_path):
+@_CONFIG
+@_format_option("text", "json", "sarif",
+                help="Report format (sarif: the live leaks, each with the places it is live).")
+@_OUTPUT
+@_verbosity_options("Also list where each live secret leaked (file, line, commit).",
+                    "Print only the live secrets.")
+@_BASELINE
+def locate(paths, report_file, audit_history, output_format, output, config_path, quiet, verbose,
+           no_color, baseline):
     """Tell which leaked secrets are live, and where: every variable of the platforms in
     [platforms.*] of the config is read, hashed, and matched against the findings by SHA-256.
 
-    Tokens come from RAILWAY_API_TOKEN / RAILWAY_TOKEN and VERCEL_TOKEN. Exit 1 if a leaked
-    secret is live, 0 if none is.
+    Tokens come from RAILWAY_API_TOKEN / RAILWAY_TOKEN and VERCEL_TOKEN.
     """
     import json
 
     from rotator.config import find_config, load_config
-    from rotator.errors import RotatorError
     from rotator.inventory.collect import collect_inventory
     from rotator.inventory.config import platforms_from_config
-    from rotator.inventory.locate import locate_findings, render_locate_text
+    from rotator.inventory.locate import locate_findings, locate_sarif, render_locate_text
     from rotator.output import emit
+    from rotator.rotate.init_config import load_report
     from rotator.scan.report.json_report import report_to_dict
 
+    if report_file is not None and (audit_history or paths or baseline):
+        raise click.UsageError("--report replaces scanning (its baseline was applied when it was "
+                               "written): drop PATHS, --audit and --baseline, or drop --report")
+    if report_file is not None and output_format == "sarif":
+        raise click.UsageError("SARIF needs the findings themselves, not a saved JSON report: "
+                               "run `rotator locate --format sarif [PATHS]` (or with --audit)")
     targets = list(paths) or [Path(".")]
     config = load_config(config_path or find_config(targets[0]))
     platforms = platforms_from_config(config.data, config.source, os.environ)
+    scanned = None
     if report_file is not None:
-        try:
-            report = json.loads(report_file.read_text("utf-8"))
-        except (OSError, ValueError) as error:
-            raise RotatorError(f"cannot read report {report_file} ({type(error).__name__})",
-                               "write one with `rotator scan -f json -o FILE`") from None
-    elif audit_history:
-        from rotator.scan.audit import AuditOptions, audit_repository
-
-        report = report_to_dict(audit_repository(targets[0], config.scan, AuditOptions()))
+        report = load_report(report_file)
     else:
-        from rotator.scan.scan_files import ScanOptions, scan_paths
+        if audit_history:
+            from rotator.scan.audit import AuditOptions, audit_repository
 
-        report = report_to_dict(scan_paths(targets, config.scan, ScanOptions()))
+            scanned = audit_repository(targets[0], config.scan, AuditOptions())
+        else:
+            from rotator.scan.scan_files import ScanOptions, scan_paths
+
+            scanned = scan_paths(targets, config.scan, ScanOptions())
+        from rotator.scan.tuning import refine
+
+        # tuning and the baseline apply; every confidence is matched (a live "placeholder" is news)
+        scanned = refine(scanned, config.scan, baseline, "low")
+        report = report_to_dict(scanned)
     result = locate_findings(report, collect_inventory(platforms, os.environ))
     if output_format == "json":
         emit(json.dumps(result.report, indent=2) + "\n", output)
+    elif output_format == "sarif":
+        emit(locate_sarif(scanned, result), output)
     else:
-        emit(render_locate_text(result), output)
+        emit(render_locate_text(result, quiet=quiet, verbose=verbose), output)
     sys.exit(EXIT_FINDINGS if result.any_live else EXIT_CLEAN)
 
 
-@main.command()
-@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path))
-def check(output_format, output, config_path):
+@main.command(epilog=_exit_epilog("check"))
+@_CONFIG
+@_format_option("text", "json")
+@_OUTPUT
+@_verbosity_options("Also list every service and environment that was read.",
+                    "Print only the problems.")
+def check(output_format, output, config_path, quiet, verbose, no_color):
     """Find the configuration drift behind the incidents on the live platforms: linked
     secrets that differ (NEXTAUTH_SECRET backend vs frontend), app secrets set on the database
-    service instead of the app, references to missing services, weak values. Exit 1 if any.
+    service instead of the app, references to missing services, weak values.
     """
     import json
 
@@ -448,11 +585,11 @@ def check(output_format, output, config_path):
         emit(json.dumps({"problems": [p.__dict__ for p in problems],
                          "variables": len(inventory.variables)}, indent=2) + "\n", output)
     else:
-        emit(render_check_text(problems, inventory), output)
+        emit(render_check_text(problems, inventory, quiet=quiet, verbose=verbose), output)
     sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
 
 
-@main.command("init")
+@main.command("init", epilog=_exit_epilog("init"))
 @click.option("--railway-project", metavar="NAME", help="Railway project (name or id) to read.")
 @click.option("--vercel-project", metavar="NAME", help="Vercel project (name or id) to read.")
 @click.option("--vercel-team", metavar="TEAM", help="Vercel team (id team_… or URL slug) the project belongs to.")
@@ -476,8 +613,6 @@ def init_command(railway_project, vercel_project, vercel_team, railway_url, verc
     (aliases, other services, Vercel rows) become one [[secrets]] group. The file holds names
     and places only, never a value. Tokens come from RAILWAY_API_TOKEN / RAILWAY_TOKEN and
     VERCEL_TOKEN.
-
-    Exit codes: 0 written, 1 nothing this version can rotate, 2 error.
     """
     from rotator.config import load_config
     from rotator.rotate.init_config import InitOptions, run_init
@@ -511,68 +646,94 @@ _UNREADABLE = click.option(
          "a rollback cannot restore those.")
 
 
-@main.command("plan")
-@_ROTATION_CONFIG
-@click.option("--secret", "secret_names", multiple=True, help="Only this group (repeatable).")
-@click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True)
-@_UNREADABLE
-def plan_command(config_path, secret_names, output_format, allow_unreadable):
-    """Show what a rotation would change, redeploy and check. No side effects.
+def _report_writer(output: Path | None):
+    from rotator.output import report_writer
 
-    Exit codes: 0 every group can be rotated, 1 a group is blocked, 2 error.
-    """
+    return report_writer(output)
+
+
+_ROTATION_VERBOSITY = _verbosity_options(
+    "Prefix each step on stderr with the seconds since the start (which step is slow).",
+    "No step lines on stderr: only the outcome.")
+
+
+@main.command("plan", epilog=_exit_epilog("plan"))
+@_ROTATION_CONFIG
+@click.option("--secret", "secret_names", multiple=True, metavar="NAME",
+              help="Only this group (repeatable; default: every group).")
+@_format_option("text", "json")
+@_OUTPUT
+@_verbosity_options("(the plan is complete as it is; accepted for one grammar)",
+                    "Only whether each group is ready, and what blocks it.")
+@_UNREADABLE
+def plan_command(config_path, secret_names, output_format, output, quiet, verbose, no_color, allow_unreadable):
+    """Show what a rotation would change, redeploy and check. No side effects."""
     from rotator.rotate.commands import run_plan
 
-    sys.exit(run_plan(config_path, secret_names, output_format, allow_unreadable, click.echo))
+    with _report_writer(output) as write:
+        code = run_plan(config_path, secret_names, output_format, allow_unreadable, write, quiet=quiet)
+    sys.exit(code)
 
 
-_RUN_FORMAT = click.option("--format", "-f", "output_format", type=click.Choice(["text", "json"]),
-                           default="text", show_default=True,
-                           help="json: one object with the run's outcome (progress stays on "
-                                "stderr).")
+_RUN_FORMAT = _format_option("text", "json",
+                             help="json: one object with the runs' outcome (steps stay on stderr).")
 
 
-@main.command("rotate")
+@main.command("rotate", epilog=_exit_epilog("rotate"))
 @_ROTATION_CONFIG
-@click.option("--secret", "secret_name", help="The [[secrets]] group to rotate.")
-@click.option("--resume", is_flag=True, help="Continue the group's interrupted run.")
+@click.option("--secret", "secret_names", multiple=True, metavar="NAME",
+              help="A [[secrets]] group to rotate (repeatable: one run each, in turn).")
+@click.option("--all", "every_group", is_flag=True, help="Rotate every configured group, one run each.")
+@click.option("--resume", is_flag=True, help="Continue the named groups' interrupted runs.")
 @click.option("--due", is_flag=True,
               help="Rotate every group older than its max_age (and revoke credentials whose "
                    "grace window has ended); for the scheduled job.")
 @_UNREADABLE
 @_RUN_FORMAT
-def rotate_command(config_path, secret_name, resume, due, allow_unreadable, output_format):
-    """Rotate one secret group on every target, redeploy, verify; or put it all back.
+@_OUTPUT
+@_ROTATION_VERBOSITY
+def rotate_command(config_path, secret_names, every_group, resume, due, allow_unreadable, output_format,
+                   output, quiet, verbose, no_color):
+    """Rotate secret groups on every target, redeploy, verify; or put it all back.
 
-    Exit codes: 0 rotated (with --due: nothing failed), 1 failed and rolled back, 2
-    usage/runtime error (or a rollback that could not finish: run `rotator rollback RUN_ID`).
+    Name what to rotate: --secret NAME (repeatable), --all, or --due.
     """
-    from rotator.rotate.commands import run_due, run_rotate
+    from rotator.rotate.commands import progress_printer, run_due, run_rotate
 
+    progress = progress_printer(quiet, verbose)
     if due:
-        if secret_name or resume:
-            raise click.UsageError("--due picks the groups itself; drop --secret/--resume")
-        sys.exit(run_due(config_path, output_format, click.echo))
-    sys.exit(run_rotate(config_path, secret_name, resume, allow_unreadable, output_format,
-                        click.echo))
+        if secret_names or resume or every_group:
+            raise click.UsageError("--due picks the groups itself; drop --secret/--all/--resume")
+        with _report_writer(output) as write:
+            code = run_due(config_path, output_format, write, progress)
+        sys.exit(code)
+    if not secret_names and not every_group:
+        raise click.UsageError("name what to rotate: --secret NAME (repeatable), --all, or --due "
+                               "(`rotator plan` lists the groups)")
+    if secret_names and every_group:
+        raise click.UsageError("--all rotates every group: drop --secret, or drop --all")
+    with _report_writer(output) as write:
+        code = run_rotate(config_path, secret_names, every_group, resume, allow_unreadable,
+                          output_format, write, progress)
+    sys.exit(code)
 
 
-@main.command("rollback")
+@main.command("rollback", epilog=_exit_epilog("rollback"))
 @_ROTATION_CONFIG
 @click.argument("run_id")
 @_RUN_FORMAT
-def rollback_command(config_path, run_id, output_format):
-    """Restore the previous values of an unfinished run everywhere, redeploy, verify.
+@_OUTPUT
+@_ROTATION_VERBOSITY
+def rollback_command(config_path, run_id, output_format, output, quiet, verbose, no_color):
+    """Restore the previous values of an unfinished run everywhere, redeploy, verify."""
+    from rotator.rotate.commands import progress_printer, run_rollback
 
-    Exit codes: 1 rolled back, 2 error.
-    """
-    from rotator.rotate.commands import run_rollback
-
-    sys.exit(run_rollback(config_path, run_id, output_format, click.echo))
+    with _report_writer(output) as write:
+        code = run_rollback(config_path, run_id, output_format, write, progress_printer(quiet, verbose))
+    sys.exit(code)
 
 
-@main.command("demo")
+@main.command("demo", epilog=_exit_epilog("demo"))
 @click.option("--keep", is_flag=True,
               help="Keep the temporary directory (leaky repository, config, rotation state) and "
                    "print its path.")
@@ -586,8 +747,6 @@ def demo_command(keep, family, no_color):
     throwaway repository's history is audited, located on a local Railway/Vercel sandbox,
     planned, rotated and verified. Nothing leaves loopback; nothing is written outside one
     temporary directory, removed at the end.
-
-    Exit codes: 0 rotated and verified, 1 the rotation was rolled back, 2 error.
     """
     from rotator.demo import run_demo
     from rotator.interrupt import terminate_as_interrupt

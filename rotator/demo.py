@@ -185,7 +185,7 @@ def _run_steps(echo: Echo, root: Path, cleanup: ExitStack, family: DemoFamily, *
             postgres.start()
         except PostgresUnavailable as error:
             raise RotatorError(f"the demo needs PostgreSQL: {error}",
-                               "pip install 'rotator[demo]' brings a self-contained one") from None
+                               "pip install 'rotator-secrets[demo]' brings a self-contained one") from None
         _tighten(root)
     sandbox = Sandbox(postgres=postgres, step_delay=0.02)
     cleanup.callback(_best_effort, echo, "stop the sandbox", sandbox.stop)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rotator.errors import RotatorError
@@ -51,6 +53,23 @@ def emit(text: str, output: Path | None) -> None:
         write_atomically(output, text.encode("utf-8"), private_parent=False)
     except OSError as error:
         raise RotatorError(f"cannot write {output}: {error.strerror}", "choose another --output path") from None
+
+
+@contextmanager
+def report_writer(output: Path | None) -> Iterator[Callable[[str], None]]:
+    """A `write(text)` for a command's report, one line or block per call: straight to stdout
+    as it comes, or collected and written to `output` (atomically) when the command ends
+    without an error."""
+    if output is None:
+        def to_stdout(text: str) -> None:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+
+        yield to_stdout
+        return
+    lines: list[str] = []
+    yield lines.append
+    emit("".join(f"{line}\n" for line in lines), output)
 
 
 def write_report(result, output_format: str, output: Path | None, quiet: bool, verbose: bool,

@@ -76,6 +76,10 @@ class RotationRig:
                          if p.is_file())
 
 
+# The backend's JWT_SECRET as a second group on the same service as nextauth's.
+JWT_GROUP = secret_group_toml("jwt", "jwt", ["JWT_SECRET"], ["railway:backend@production"])
+
+
 def database_group(params: str = "{}") -> str:
     """The Postgres service's password as Railway's template holds it: POSTGRES_PASSWORD the
     one literal, PGPASSWORD and DATABASE_URL references to it (what `rotator init` proposes)."""

@@ -150,7 +150,8 @@ def test_unreadable_row_without_a_known_old_value_blocks_the_rotation(rig: Rotat
 
 def test_cli_rotate_exits_0_and_prints_no_values(rig: RotationRig) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["rotate", "--config", str(rig.config_path)], env=rig.environ)
+    result = runner.invoke(main, ["rotate", "--secret", "nextauth", "--config", str(rig.config_path)],
+                           env=rig.environ)
     assert result.exit_code == 0, result.output
     assert "rotated" in result.output
     assert end_state(rig) == "rotated"
@@ -173,11 +174,11 @@ def test_second_run_refuses_while_one_is_unfinished(rig: RotationRig) -> None:
                        on_step=kill)
     with pytest.raises(GroupLocked, match="unfinished rotation"):
         start_rotation(rig.settings, "nextauth", environ=rig.environ, echo=lambda _: None)
-    result = CliRunner().invoke(main, ["rotate", "--config", str(rig.config_path)],
-                                env=rig.environ)
+    result = CliRunner().invoke(main, ["rotate", "--secret", "nextauth", "--config",
+                                       str(rig.config_path)], env=rig.environ)
     assert result.exit_code == 2 and "--resume" in result.output
-    resumed = CliRunner().invoke(main, ["rotate", "--config", str(rig.config_path),
-                                        "--resume"], env=rig.environ)
+    resumed = CliRunner().invoke(main, ["rotate", "--secret", "nextauth", "--config",
+                                        str(rig.config_path), "--resume"], env=rig.environ)
     assert resumed.exit_code == 0, resumed.output
     assert end_state(rig) == "rotated"
 

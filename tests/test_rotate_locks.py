@@ -15,6 +15,7 @@ import pytest
 pytest.register_assert_rewrite("rotate_kit")
 
 from rotate_kit import (  # noqa: E402
+    JWT_GROUP,
     RotationRig,
     SimulatedKill,
     assert_no_plaintext,
@@ -29,14 +30,6 @@ pytestmark = pytest.mark.slow
 pytest_plugins = ("rotate_kit",)
 
 _WAIT = 60.0
-JWT_GROUP = """
-[[secrets]]
-name = "jwt"
-family = "jwt"
-variables = ["JWT_SECRET"]
-targets = ["railway:backend@production"]
-mode = "leak"
-"""
 
 
 @pytest.fixture

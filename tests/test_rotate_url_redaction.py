@@ -84,8 +84,8 @@ def test_rotate_progress_account_and_files_mask_them(secret_health: RotationRig)
 def test_error_lines_mask_urls_too(secret_health: RotationRig) -> None:
     rig = secret_health
     rig.health.fail_next = 10_000
-    result = CliRunner().invoke(main, ["rotate", "--config", str(rig.config_path)],
-                                env=rig.environ)
+    result = CliRunner().invoke(main, ["rotate", "--secret", "nextauth", "--config",
+                                       str(rig.config_path)], env=rig.environ)
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: services are not healthy before the rotation: "

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,14 @@ def check_drift(inventory: Inventory, settings: CheckSettings) -> list[Problem]:
     return problems
 
 
-def render_check_text(problems: list[Problem], inventory: Inventory) -> str:
-    lines = [f"[{p.kind}] {p.message}" for p in problems]
-    lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
-    return printable_lines("\n".join(lines)) + "\n"
+def render_check_text(problems: list[Problem], inventory: Inventory, *, quiet: bool = False,
+                      verbose: bool = False) -> str:
+    """The problems, then (unless `quiet`) a summary; `verbose` first lists what was read."""
+    lines = []
+    if verbose:
+        read = Counter(f"{v.platform}:{v.service} ({v.environment})" for v in inventory.variables)
+        lines.extend(f"read {place}: {count} variable(s)" for place, count in sorted(read.items()))
+    lines.extend(f"[{p.kind}] {p.message}" for p in problems)
+    if not quiet:
+        lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
+    return "".join(f"{printable_lines(line)}\n" for line in lines)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -16,7 +12,6 @@ from psycopg import sql
 from rotator.platforms.http import redact
 
 DEFAULT_CONNECT_TIMEOUT = 5
-SCRAM_ITERATIONS = 4096  # PostgreSQL's own default (scram_iterations), RFC 7677 minimum
 # SQLSTATEs of class 28: the server answered and refused the credentials.
 _AUTH_SQLSTATES = {"28P01", "28000"}
 _AUTH_MESSAGE_MARKERS = ("password authentication failed", "authentication failed")
@@ -26,25 +21,23 @@ class PostgresError(Exception):
     """A PostgreSQL rotation step failed; the message never contains a password or URL."""
 
 
-def scram_sha256_verifier(
-    password: str, *, iterations: int = SCRAM_ITERATIONS, salt: bytes | None = None
-) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802 / RFC 7677).
+def scram_verifier(conn: psycopg.Connection, role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `role`, made by libpq on the client
+    (PQencryptPasswordConn; the server's `scram_iterations` where it reports one, else 4096).
 
-    Sending this instead of the plaintext in ALTER ROLE keeps the password out of server
-    logs and pg_stat_activity. PostgreSQL applies SASLprep; for the ASCII passwords rotator
-    generates that is the identity, so the plain UTF-8 bytes are hashed.
+    Sending this instead of the plaintext in ALTER ROLE keeps the password out of server logs
+    and pg_stat_activity; libpq applies SASLprep as the server does.
     """
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    return conn.pgconn.encrypt_password(
+        password.encode("utf-8"), role.encode("utf-8"), b"scram-sha-256").decode("ascii")
 
-    def b64(data: bytes) -> str:
-        return base64.b64encode(data).decode("ascii")
 
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+def set_password_statement(conn: psycopg.Connection, role: str, password: str,
+                           template: str = "ALTER ROLE {} PASSWORD {}") -> tuple[sql.Composed, str]:
+    """`template` with the role and its SCRAM verifier filled in, and the verifier (to redact
+    from errors)."""
+    verifier = scram_verifier(conn, role, password)
+    return sql.SQL(template).format(sql.Identifier(role), sql.Literal(verifier)), verifier
 
 
 @dataclass(frozen=True)
@@ -163,19 +156,15 @@ def set_role_password(
     new_password: str,
     *,
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
-    iterations: int = SCRAM_ITERATIONS,
 ) -> None:
     """``ALTER ROLE <role> PASSWORD '<SCRAM verifier>'`` over ``admin_url``.
 
     ``admin_url`` may be the role's own URL: ordinary roles may change their own password.
     Established sessions keep working; only new logins need the new password.
     """
-    verifier = scram_sha256_verifier(new_password, iterations=iterations)
-    statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-        sql.Identifier(role), sql.Literal(verifier)
-    )
     target = parse_database_url(admin_url)
     with connect(admin_url, connect_timeout=connect_timeout) as conn:
+        statement, verifier = set_password_statement(conn, role, new_password)
         try:
             conn.execute(statement)
         except psycopg.Error as exc:

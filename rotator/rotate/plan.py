@@ -178,13 +178,17 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
     return plan
 
 
-def render_plan_text(plans: list[GroupPlan]) -> str:
+def render_plan_text(plans: list[GroupPlan], *, quiet: bool = False) -> str:
+    """Each group's steps; `quiet`: only whether each group is ready, and what blocks it."""
     lines: list[str] = []
     for plan in plans:
         data = plan.to_json()
         lines.append(f"secret group {data['group']} ({data['family']}, {data['mode']}, "
                      f"new value {data['format']}): "
                      + ("ready" if plan.ready else "BLOCKED"))
+        if quiet:
+            lines.extend(f"  blocked: {blocker}" for blocker in data["blockers"])
+            continue
         if plan.group.rotation.issues_for(plan.family.provider):
             lines.append("  1. record the run in the encrypted journal, then issue the new "
                          "credential at the provider:")

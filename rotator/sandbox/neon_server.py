@@ -35,9 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from psycopg import sql
-
-from rotator.platforms.postgres import connect, scram_sha256_verifier
+from rotator.platforms.postgres import connect, set_password_statement
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.openapi import OpenAPIContract, RequestProblem, ValidRequest
 from rotator.sandbox.postgres_server import LocalPostgres
@@ -275,8 +273,7 @@ class NeonState:
 
     def _set_real_password(self, role_name: str, password: str) -> None:
         with connect(self.postgres.admin_url) as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(role_name), sql.Literal(scram_sha256_verifier(password))))
+            conn.execute(set_password_statement(conn, role_name, password)[0])
 
     def _drop_endpoint_connections(self, role_names: list[str]) -> None:
         """Every session on the endpoint goes, whichever role it logged in as (the sandbox's

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from rotator.platforms.postgres import connect, scram_sha256_verifier
+from rotator.platforms.postgres import connect, set_password_statement
 
 # Postgres refuses to run as root. pgserver solves this by running its binaries as a system
 # user named "pgserver" (created with useradd); we do the same so a fresh root container needs
@@ -161,11 +161,7 @@ class LocalPostgres:
     def create_role_and_database(self, role: str, password: str, database: str) -> str:
         """Create a login role owning a new database; return its URL."""
         with connect(self.admin_url) as conn:
-            conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(scram_sha256_verifier(password))
-                )
-            )
+            conn.execute(set_password_statement(conn, role, password, "CREATE ROLE {} LOGIN PASSWORD {}")[0])
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(database), sql.Identifier(role)

@@ -54,3 +54,13 @@ def test_dangling_reference_and_weak_value(tmp_path, seeded_sandbox):
     assert "refers to ${{Redis.REDIS_URL}}, but there is no service 'Redis'" in completed.stdout
     assert "railway:backend (production) SESSION_SECRET is weak: a well-known default value" in completed.stdout
     assert "changeme" not in completed.stdout.replace("SESSION_SECRET is weak", "")
+
+
+def test_quiet_prints_only_problems_and_verbose_lists_what_was_read(tmp_path, seeded_sandbox):
+    quiet = _check(tmp_path, seeded_sandbox, "-q")
+    assert quiet.returncode == 0 and quiet.stdout == ""
+    verbose = _check(tmp_path, seeded_sandbox, "-v", "-o", "check.txt")
+    assert verbose.returncode == 0 and verbose.stdout == ""
+    lines = (tmp_path / "check.txt").read_text().splitlines()
+    assert "read railway:backend (production): " in "\n".join(lines)
+    assert lines[-1].startswith("0 problem(s)")

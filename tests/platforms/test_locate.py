@@ -105,3 +105,39 @@ def _incident_values(sandbox) -> dict[str, str]:
                                                         ids.postgres_service_id)
     return {"NEXTAUTH_SECRET": backend["NEXTAUTH_SECRET"], "RESEND_API_KEY": backend["RESEND_API_KEY"],
             "DATABASE_URL": postgres["DATABASE_URL"]}
+
+
+def test_sarif_lists_the_live_leaks_with_where_they_are_live(tmp_path, seeded_sandbox):
+    import jsonschema
+
+    secrets = _incident_values(seeded_sandbox)
+    runbook = (f"NEXTAUTH_SECRET={secrets['NEXTAUTH_SECRET']}\n"
+               f"OLD_API_TOKEN={'Zq4' * 10}Xy\n")
+    project = _project(tmp_path, seeded_sandbox, runbook)
+    completed = _locate(project, seeded_sandbox, "--format", "sarif", "-o", "live.sarif")
+    assert completed.returncode == 1, completed.stderr
+    text = (project / "live.sarif").read_text("utf-8")
+    assert secrets["NEXTAUTH_SECRET"] not in text
+    sarif = json.loads(text)
+    schema = Path(__file__).resolve().parents[2].parent / "shared/anchors/sarif/sarif-schema-2.1.0.json"
+    jsonschema.validate(sarif, json.loads(schema.read_text("utf-8")))
+    results = sarif["runs"][0]["results"]
+    assert results and {r["properties"]["redacted"] for r in results} == {
+        f"{secrets['NEXTAUTH_SECRET'][:4]}…{secrets['NEXTAUTH_SECRET'][-4:]}"}
+    for result in results:
+        assert {"platform": "railway", "service": "backend", "environment": "production",
+                "variable": "NEXTAUTH_SECRET"} in result["properties"]["liveIn"]
+        assert "LIVE in railway:backend (production)" in result["message"]["text"]
+
+
+def test_quiet_prints_only_live_leaks_and_verbose_adds_where_they_leaked(tmp_path, seeded_sandbox):
+    secrets = _incident_values(seeded_sandbox)
+    runbook = f"NEXTAUTH_SECRET={secrets['NEXTAUTH_SECRET']}\nOLD_API_TOKEN={'Zq4' * 10}Xy\n"
+    project = _project(tmp_path, seeded_sandbox, runbook)
+    quiet = _locate(project, seeded_sandbox, "-q")
+    assert quiet.returncode == 1
+    (line,) = quiet.stdout.splitlines()
+    assert line.startswith("NEXTAUTH_SECRET leaked in docs/RUNBOOK.md is LIVE in ")
+    verbose = _locate(project, seeded_sandbox, "-v").stdout.splitlines()
+    assert verbose[1] == "    leaked at docs/RUNBOOK.md:1"
+    assert any(line.startswith("not live on the configured platforms") for line in verbose)

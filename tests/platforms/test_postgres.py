@@ -13,10 +13,11 @@ from rotator.platforms.postgres import (
     LoginResult,
     PostgresError,
     check_login,
+    connect,
     parse_database_url,
     prove_password_rejected,
     rotate_url_password,
-    scram_sha256_verifier,
+    scram_verifier,
     set_role_password,
     url_with_password,
 )
@@ -29,16 +30,20 @@ def role_url(postgres_server: LocalPostgres) -> str:
     return postgres_server.create_role_and_database(name, "initial-" + secrets.token_hex(8), name)
 
 
-def test_scram_verifier_matches_rfc_5802_derivation() -> None:
-    salt = b"0123456789abcdef"
-    verifier = scram_sha256_verifier("pencil", iterations=4096, salt=salt)
+def test_libpq_scram_verifier_matches_rfc_5802_derivation(postgres_server: LocalPostgres) -> None:
+    """The verifier comes from libpq (PQencryptPasswordConn); recomputed here from its salt
+    and iteration count, it is the RFC 5802 / RFC 7677 one the server checks logins against."""
+    with connect(postgres_server.admin_url) as conn:
+        verifier = scram_verifier(conn, "app", "pencil")
+        again = scram_verifier(conn, "app", "pencil")
     method, rest = verifier.split("$", 1)
     iterations_salt, keys = rest.split("$")
     iterations, salt_b64 = iterations_salt.split(":")
     stored_b64, server_b64 = keys.split(":")
-    assert method == "SCRAM-SHA-256" and iterations == "4096"
-    assert base64.b64decode(salt_b64) == salt
-    salted = hashlib.pbkdf2_hmac("sha256", b"pencil", salt, 4096)
+    assert method == "SCRAM-SHA-256" and int(iterations) >= 4096
+    salt = base64.b64decode(salt_b64)
+    assert len(salt) == 16 and again.split("$")[1] != rest.split("$")[0], "a fresh salt each time"
+    salted = hashlib.pbkdf2_hmac("sha256", b"pencil", salt, int(iterations))
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     assert base64.b64decode(stored_b64) == hashlib.sha256(client_key).digest()
     assert base64.b64decode(server_b64) == hmac.new(salted, b"Server Key", hashlib.sha256).digest()

@@ -57,7 +57,7 @@ def builtin_plugin_files() -> list[Path]:
     """The plugin files installed as the `rotator.plugins` package."""
     spec = importlib.util.find_spec("rotator.plugins")
     if spec is None or not spec.submodule_search_locations:
-        raise PluginError("the rotator.plugins package is missing: reinstall rotator (pip install .)")
+        raise PluginError("the rotator.plugins package is missing: reinstall rotator (pip install rotator-secrets)")
     directory = Path(next(iter(spec.submodule_search_locations)))
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
 
