@@ -27,12 +27,12 @@ def _rotate(rig: RotationRig) -> str:
     return end_state(rig)
 
 
-def test_a_preview_that_cannot_be_redeployed_blocks_the_plan_before_anything_changes(
+def test_a_custom_environment_that_cannot_be_redeployed_blocks_the_plan_before_anything_changes(
     rig: RotationRig,
 ) -> None:
     sandbox, project = rig.sandbox, rig.sandbox.ids.vercel_project_id
-    broken = sandbox.vercel_state.deploy(project, target=None,
-                                         git_branch=VERCEL_PREVIEW_BRANCHES[1],
+    broken = sandbox.vercel_state.deploy(project, target=None, git_branch="main",
+                                         custom_environment_id=sandbox.vercel_custom_environment_id(),
                                          fault_kind="deployment_failed")
     assert broken.done.wait(30)
     rows_before = json.dumps(sandbox.vercel_state.envs[project], sort_keys=True)
@@ -40,13 +40,29 @@ def test_a_preview_that_cannot_be_redeployed_blocks_the_plan_before_anything_cha
     result = CliRunner().invoke(main, ["plan", "--config", str(rig.config_path), "--format",
                                        "json"], env=rig.environ)
     (plan,) = json.loads(result.output)["plans"]
-    unit = f"vercel:frontend:preview@{VERCEL_PREVIEW_BRANCHES[1]}"
+    unit = "vercel:frontend:env@staging"
     assert not plan["ready"]
     assert any(b.startswith(unit) and broken.id in b and "ERROR" in b for b in plan["blockers"])
     with pytest.raises(Exception, match="cannot be rotated"):
         start_rotation(rig.settings, "nextauth", environ=rig.environ, echo=lambda _: None)
     assert json.dumps(sandbox.vercel_state.envs[project], sort_keys=True) == rows_before
     assert len(sandbox.vercel_state.deployments) == deployments_before
+
+
+def test_a_failed_preview_branch_is_named_in_a_note_not_a_blocker_nor_a_redeploy(
+    rig: RotationRig,
+) -> None:
+    sandbox, project = rig.sandbox, rig.sandbox.ids.vercel_project_id
+    broken = sandbox.vercel_state.deploy(project, target=None,
+                                         git_branch=VERCEL_PREVIEW_BRANCHES[1],
+                                         fault_kind="deployment_failed")
+    assert broken.done.wait(30)
+    (plan,) = plan_rotation(rig.settings, environ=rig.environ)
+    unit = f"vercel:frontend:preview@{VERCEL_PREVIEW_BRANCHES[1]}"
+    assert plan.ready, plan.blockers
+    assert unit not in [u["unit"] for u in plan.units]
+    assert any(n.startswith(unit) and broken.id in n and "ERROR" in n and "next push" in n
+               for n in plan.notes)
 
 
 def test_project_without_automatic_aliasing_is_promoted_not_waited_on(rig: RotationRig) -> None:

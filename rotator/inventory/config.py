@@ -36,6 +36,8 @@ class VercelTarget:
     project: str
     team: str | None = None  # the team's id (team_…) or its URL slug
     url: str | None = None
+    # preview branches deployed within this many days count as live (redeployed on rotation)
+    preview_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,12 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
         raise ConfigError(f"{where}: unknown platform {unknown[0]!r}",
                           "known: railway, vercel, neon")
     railway = _table(platforms, "railway", {"project", "environments", "services", "url", "workspace", "token", "api_token"}, where)
-    vercel = _table(platforms, "vercel", {"project", "team", "url", "token", "api_token"}, where)
+    vercel = _table(platforms, "vercel", {"project", "team", "url", "preview_days", "token",
+                                          "api_token"}, where)
+    preview_days = 30 if vercel is None else vercel.get("preview_days", 30)
+    if isinstance(preview_days, bool) or not isinstance(preview_days, int) or preview_days < 1:
+        raise ConfigError(f"{where}.vercel.preview_days must be a whole number of days (1 or more)",
+                          "e.g. preview_days = 30")
     for name, table in (("railway", railway), ("vercel", vercel)):
         if table is not None and table.get("url"):
             check_config_endpoint(name, table["url"], f"{where}.{name}.url", environ)
@@ -119,6 +126,7 @@ def _platforms(data: Mapping[str, Any], source: Path | None,
         vercel=None if vercel is None else VercelTarget(
             project=vercel["project"], team=vercel.get("team"),
             url=vercel.get("url") or environ.get("ROTATOR_VERCEL_URL"),
+            preview_days=preview_days,
         ),
     )
 

@@ -174,12 +174,17 @@ def _json_parses(response: httpx.Response) -> bool:
 
 def _is_quota(response: httpx.Response) -> bool:
     """Resend's daily/monthly email quotas are 429s too, but no wait within a run ends them
-    (api/resend.md §6): never retried."""
+    (api/resend.md §6); so is Vercel's deployment-creation limit, `builds_rate_limited`, which
+    Vercel's CLI never retries (api/vercel.md §12): neither is retried."""
     try:
-        name = response.json().get("name") or ""
+        body = response.json()
+        name = body.get("name") or ""
+        error = body.get("error")
+        code = error.get("code") if isinstance(error, dict) else None
     except (ValueError, AttributeError):
         return False
-    return isinstance(name, str) and name.endswith("_quota_exceeded")
+    return (isinstance(name, str) and name.endswith("_quota_exceeded")
+            or code == "builds_rate_limited")
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,14 @@ from rotator.platforms.http import (
 VERCEL_API_URL = "https://api.vercel.com"
 
 READY_STATES = frozenset({"READY"})
-FAILED_STATES = frozenset({"ERROR", "CANCELED", "DELETED"})
-TERMINAL_STATES = READY_STATES | FAILED_STATES  # BLOCKED and unknown values = not done yet
+# BLOCKED: the SDK's newer readyState (api/vercel.md §10); "treat ERROR/CANCELED/BLOCKED ... as
+# failure" (§13 step 4). DELETED: a listed deployment removed (by hand or by retention, §9).
+FAILED_STATES = frozenset({"ERROR", "CANCELED", "BLOCKED", "DELETED"})
+TERMINAL_STATES = READY_STATES | FAILED_STATES  # unknown values = not done yet
+IN_PROGRESS_STATES = "QUEUED,BUILDING,INITIALIZING"  # spec getDeployments `state` filter
 _MAX_PAGES = 100  # a list longer than this many pages is cut rather than looped forever
 FAILED_CHECKS = frozenset({"failed", "canceled"})  # spec checksConclusion; skipped is fine
+_MAX_REASON = 200  # characters of a platform's error message kept in statuses
 
 _HINTS = ServiceHints(
     service="Vercel",
@@ -63,12 +67,25 @@ class VercelEnvRow:
     def readable(self) -> bool:
         return not self.is_sensitive and self.value is not None
 
+    @property
+    def is_legacy(self) -> bool:
+        """A legacy Vercel Secret reference or a system variable (api/vercel.md §2): what
+        `PATCH {"value"}` does to those is not documented."""
+        return self.type in ("secret", "system")
+
     @classmethod
-    def from_api(cls, body: Mapping[str, Any]) -> VercelEnvRow:
+    def from_api(cls, body: Mapping[str, Any], *, read_one: bool = False) -> VercelEnvRow:
+        """``read_one``: the body of `getProjectEnv`, whose value-bearing variants carry
+        ``decrypted`` as optional (spec), so a value is trusted unless it says
+        ``decrypted: false``; a list row's value only when ``decrypted`` is true (the list's
+        `decrypt` is deprecated and unreliable, §3)."""
         target = body.get("target") or ()
         if isinstance(target, str):  # the read side may return one string (spec: oneOf)
             target = (target,)
-        decrypted = body.get("decrypted") or body.get("type") == "plain"
+        if read_one:
+            decrypted = body.get("decrypted") is not False or body.get("type") == "plain"
+        else:
+            decrypted = bool(body.get("decrypted")) or body.get("type") == "plain"
         value = body.get("value") if decrypted and body.get("type") != "sensitive" else None
         return cls(id=body["id"], key=body["key"], type=body.get("type", "encrypted"),
                    target=tuple(target), git_branch=body.get("gitBranch"),
@@ -80,6 +97,9 @@ class VercelEnvRow:
 class VercelEnvListing:
     rows: tuple[VercelEnvRow, ...]
     hidden_production: int = 0  # production rows this token is not allowed to see
+    # the answer said more rows follow (``pagination.next``), which v10 gives no documented
+    # way to read: ``rows`` may be missing some
+    incomplete: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,13 @@ class VercelDeployment:
     created_at: int = 0
     project_id: str | None = None
     require_alias: bool = False  # production of a project that assigns its domains itself
+    alias_error: str | None = None  # `aliasError` "code: message": the aliasing failed
+    retention_deleted: bool = False  # `softDeletedByRetention` (spec getDeployments item)
+
+    @property
+    def gone(self) -> bool:
+        """Deleted, by hand or by the project's retention policy: nothing to redeploy."""
+        return self.ready_state == "DELETED" or self.retention_deleted
 
     @property
     def scope(self) -> str:
@@ -118,7 +145,7 @@ class VercelDeployment:
     def finished(self) -> bool:
         """Nothing more will change that decides success: failed, or READY with checks done
         (when there are checks) and, where required, the alias assigned."""
-        if self.ready_state in FAILED_STATES or self.checks_failed:
+        if self.ready_state in FAILED_STATES or self.checks_failed or self.alias_error:
             return True
         if self.ready_state != "READY":
             return False
@@ -128,18 +155,33 @@ class VercelDeployment:
 
     @property
     def succeeded(self) -> bool:
-        """READY, no check failed or canceled (`checksConclusion`), and aliased where the
-        project aliases production automatically (api/vercel.md §10, Vercel's own client)."""
-        return (self.ready_state == "READY" and not self.checks_failed and self.finished)
+        """READY, no check failed or canceled (`checksConclusion`), no `aliasError`, and
+        aliased where the project aliases production automatically (api/vercel.md §10,
+        Vercel's own client)."""
+        return (self.ready_state == "READY" and not self.checks_failed
+                and not self.alias_error and self.finished)
 
     @property
     def status(self) -> str:
-        """readyState, with the reason when it is READY but not a success."""
+        """readyState, with the reason when it is READY but not a success, or the platform's
+        message when it is BLOCKED."""
+        if self.alias_error:
+            return f"{self.ready_state}, aliasing failed ({self.alias_error})"
+        if self.ready_state == "BLOCKED" and self.error_message:
+            return f"BLOCKED ({self.error_message[:_MAX_REASON]})"
         if self.ready_state == "READY" and self.checks_failed:
             return f"READY, checks {self.checks_conclusion}"
         if self.ready_state == "READY" and self.require_alias and not self.alias_assigned:
             return "READY, not aliased"
         return self.ready_state
+
+    @property
+    def outcome(self) -> str:
+        """``status``, with Vercel's own reason (errorCode / errorMessage) when it failed."""
+        if self.ready_state in FAILED_STATES and self.error_message \
+                and self.error_message[:_MAX_REASON] not in self.status:
+            return f"{self.status} ({self.error_message[:_MAX_REASON]})"
+        return self.status
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], *, require_alias: bool = False) -> VercelDeployment:
@@ -149,10 +191,14 @@ class VercelDeployment:
         meta = body.get("meta") or {}
         git_source = body.get("gitSource") or {}
         custom = body.get("customEnvironment") or {}
+        alias_error = body.get("aliasError")
+        if alias_error:  # spec: "a `code` and a `message` when the aliasing fails"
+            alias_error = (f"{alias_error.get('code') or ''}: {alias_error.get('message') or ''}"
+                           if isinstance(alias_error, dict) else str(alias_error))
         return cls(id=body.get("id") or body["uid"],
                    ready_state=body.get("readyState") or body.get("state") or "QUEUED",
                    url=body.get("url"), target=body.get("target"),
-                   alias_assigned=bool(body.get("aliasAssigned")) and not body.get("aliasError"),
+                   alias_assigned=bool(body.get("aliasAssigned")) and not alias_error,
                    error_message=message,
                    git_branch=meta.get("githubCommitRef") or meta.get("gitlabCommitRef")
                    or meta.get("bitbucketCommitRef") or git_source.get("ref"),
@@ -161,13 +207,35 @@ class VercelDeployment:
                    checks_state=body.get("checksState"),
                    checks_conclusion=body.get("checksConclusion"),
                    created_at=int(body.get("createdAt") or body.get("created") or 0),
-                   project_id=body.get("projectId"), require_alias=require_alias)
+                   project_id=body.get("projectId"), require_alias=require_alias,
+                   alias_error=alias_error or None,
+                   retention_deleted=bool(body.get("softDeletedByRetention")))
 
 
 @dataclass(frozen=True)
 class VercelCustomEnvironment:
     id: str
     slug: str
+    # spec customEnvironments[].currentDeploymentAliases: a host getDeployment accepts
+    current_alias: str | None = None
+
+
+@dataclass(frozen=True)
+class VercelDeploymentListing:
+    """Deployments of a project, newest first; ``truncated``: the page cap was reached and
+    older ones were not listed."""
+
+    deployments: tuple[VercelDeployment, ...]
+    truncated: bool = False
+
+    def newest_by_scope(self) -> dict[str, VercelDeployment]:
+        """scope -> its newest deployment that still exists (not DELETED, not removed by
+        retention); production included as listed."""
+        found: dict[str, VercelDeployment] = {}
+        for deployment in self.deployments:
+            if not deployment.gone:
+                found.setdefault(deployment.scope, deployment)
+        return found
 
 
 @dataclass(frozen=True)
@@ -238,11 +306,13 @@ class VercelClient:
     def _p(project: str) -> str:
         return quote(project, safe="")
 
-    def _pages(self, call: str, path: str, **query: Any) -> Iterator[dict[str, Any]]:
-        """Every page of a list, following ``pagination.next`` (a timestamp sent back as
-        ``until``, spec `Pagination`) until it is null."""
+    def _pages(self, call: str, path: str, *, max_pages: int = _MAX_PAGES,
+               **query: Any) -> Iterator[dict[str, Any]]:
+        """Pages of a list whose operation documents ``until`` (getDeployments), following
+        ``pagination.next`` (a timestamp sent back as ``until``, spec `Pagination`) until it
+        is null or ``max_pages`` were read; the last page yielded says whether more follow."""
         until = None
-        for _ in range(_MAX_PAGES):
+        for _ in range(max_pages):
             body = self.http.request(call, "GET", path,
                                      params=self._params(until=until, **query)).json()
             if not isinstance(body, dict):
@@ -261,17 +331,32 @@ class VercelClient:
     # -- env rows -----------------------------------------------------------------------
     def env_listing(self, project: str) -> VercelEnvListing:
         """Every env row the token may see (all targets, branches and custom environments),
-        and how many production rows it may not (``hiddenProductionEnvCount``, api/vercel.md §3)."""
-        rows: list[VercelEnvRow] = []
-        hidden = 0
-        for page in self._pages("filterProjectEnvs", f"/v10/projects/{self._p(project)}/env"):
-            rows += [VercelEnvRow.from_api(row) for row in page.get("envs") or ()]
-            hidden = max(hidden, int(page.get("hiddenProductionEnvCount") or 0))
-        return VercelEnvListing(tuple(rows), hidden)
+        and how many production rows it may not (``hiddenProductionEnvCount``, api/vercel.md §3).
+
+        One request: `filterProjectEnvs` (v10) documents no `limit`/`until` (spec; §3), so
+        none is sent. An answer whose ``pagination.next`` is set is marked ``incomplete``
+        rather than paged with a parameter the endpoint does not define.
+        """
+        body = self.http.request("filterProjectEnvs", "GET",
+                                 f"/v10/projects/{self._p(project)}/env",
+                                 params=self._params()).json()
+        if not isinstance(body, dict):
+            return VercelEnvListing(())
+        rows = tuple(VercelEnvRow.from_api(row) for row in body.get("envs") or ())
+        more = (body.get("pagination") or {}).get("next") is not None
+        return VercelEnvListing(rows, int(body.get("hiddenProductionEnvCount") or 0), more)
 
     def list_env(self, project: str) -> list[VercelEnvRow]:
-        """Every env row of the project the token may see."""
-        return list(self.env_listing(project).rows)
+        """Every env row of the project the token may see; an error rather than a partial
+        list when Vercel says more rows follow (see ``env_listing``)."""
+        listing = self.env_listing(project)
+        if listing.incomplete:
+            raise self.http.error(
+                RequestRejected, "filterProjectEnvs",
+                f"project {project!r}: Vercel answered {len(listing.rows)} env rows with more "
+                "to follow (pagination.next), and the v10 list documents no parameter to read "
+                "them; rows could be missed, so nothing was decided from a partial list")
+        return list(listing.rows)
 
     def rows_for_key(self, project: str, key: str) -> list[VercelEnvRow]:
         return [row for row in self.list_env(project) if row.key == key]
@@ -281,7 +366,7 @@ class VercelClient:
         body = self.http.request("getProjectEnv", "GET",
                                  f"/v1/projects/{self._p(project)}/env/{self._p(env_id)}",
                                  params=self._params()).json()
-        row = VercelEnvRow.from_api(body)
+        row = VercelEnvRow.from_api(body, read_one=True)
         self.http.add_secret(row.value)
         return row
 
@@ -345,7 +430,9 @@ class VercelClient:
 
     @staticmethod
     def _custom_environment(body: Mapping[str, Any]) -> VercelCustomEnvironment:
-        return VercelCustomEnvironment(id=body["id"], slug=body.get("slug") or body["id"])
+        aliases = body.get("currentDeploymentAliases") or ()
+        return VercelCustomEnvironment(id=body["id"], slug=body.get("slug") or body["id"],
+                                       current_alias=aliases[0] if aliases else None)
 
     def custom_environments(self, project: str) -> list[VercelCustomEnvironment]:
         """`GET /v9/projects/{idOrName}/custom-environments` (spec "Retrieve custom environments")."""
@@ -361,26 +448,43 @@ class VercelClient:
         return [d["name"] for d in body.get("domains", [])]
 
     # -- deployments --------------------------------------------------------------------
+    def deployment_listing(self, project: str, *, target: str | None = None,
+                           state: str | None = None, since: int | None = None,
+                           limit: int = 100,
+                           max_pages: int = _MAX_PAGES) -> VercelDeploymentListing:
+        """Deployments of the project, newest first, created after ``since`` (ms), at most
+        ``max_pages`` pages of ``limit``; ``truncated`` when more were left unread."""
+        found: list[VercelDeployment] = []
+        more = False
+        for page in self._pages("getDeployments", "/v6/deployments", max_pages=max_pages,
+                                projectId=project, target=target, state=state, since=since,
+                                limit=limit):
+            found += [VercelDeployment.from_api(d) for d in page.get("deployments") or ()]
+            more = (page.get("pagination") or {}).get("next") is not None
+        return VercelDeploymentListing(tuple(found), more)
+
     def list_deployments(self, project: str, *, target: str | None = None,
-                         state: str | None = None, limit: int = 100) -> list[VercelDeployment]:
-        """Deployments of the project, newest first, every page."""
-        pages = self._pages("getDeployments", "/v6/deployments", projectId=project,
-                            target=target, state=state, limit=limit)
-        return [VercelDeployment.from_api(d) for page in pages
-                for d in page.get("deployments") or ()]
+                         state: str | None = None, since: int | None = None, limit: int = 100,
+                         max_pages: int = _MAX_PAGES) -> list[VercelDeployment]:
+        """Deployments of the project, newest first (see ``deployment_listing``)."""
+        return list(self.deployment_listing(project, target=target, state=state, since=since,
+                                            limit=limit, max_pages=max_pages).deployments)
 
     def list_production_deployments(self, project: str, *, state: str | None = "READY",
                                     limit: int = 10) -> list[VercelDeployment]:
-        return self.list_deployments(project, target="production", state=state, limit=limit)
+        """The newest ``limit`` production deployments: one page, never the whole history."""
+        return self.list_deployments(project, target="production", state=state, limit=limit,
+                                     max_pages=1)
 
-    def serving_deployments(self, project: str) -> dict[str, VercelDeployment]:
+    def serving_deployments(self, project: str, *, since: int | None = None,
+                            max_pages: int = _MAX_PAGES) -> dict[str, VercelDeployment]:
         """scope -> the deployment each stable URL serves or is about to: production is
         ``targets.production`` (else the newest READY one); each preview branch and custom
-        environment is its newest deployment."""
-        found: dict[str, VercelDeployment] = {}
-        for deployment in self.list_deployments(project):  # newest first
-            if deployment.scope != "production":
-                found.setdefault(deployment.scope, deployment)
+        environment is its newest deployment that still exists (see ``deployment_listing``
+        for ``since`` and ``max_pages``)."""
+        listing = self.deployment_listing(project, since=since, max_pages=max_pages)
+        found = {scope: d for scope, d in listing.newest_by_scope().items()
+                 if scope != "production"}
         with contextlib.suppress(NotFound):
             found["production"] = self.current_production_deployment(project)
         return found

@@ -7,14 +7,16 @@ values, writes new ones, redeploys a deploy unit and waits for the deployment.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rotator.errors import RotatorError
 from rotator.platforms.clients import railway_client, vercel_client
-from rotator.platforms.http import RateLimitStatus, RetryPolicy
+from rotator.platforms.http import NotFound, RateLimitStatus, RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
     RailwayClient,
@@ -24,13 +26,19 @@ from rotator.platforms.railway import (
 )
 from rotator.platforms.vercel import (
     FAILED_STATES,
+    IN_PROGRESS_STATES,
     READY_STATES,
     VercelClient,
+    VercelDeployment,
     VercelEnvRow,
     VercelProject,
 )
 from rotator.rotate.config import VERCEL_TARGETS, RotationSettings, SecretGroup, Target, Timing
 from rotator.rotate.railway_references import SHARED_SCOPE, literal_sources, rendered_from
+
+# Pages of 100 deployments read to find the live preview branches and custom environments:
+# a cap (with a note when reached) rather than a project's whole history.
+VERCEL_LISTING_MAX_PAGES = 20
 
 
 @dataclass
@@ -261,6 +269,11 @@ class PlatformSession:
                           if not named or e.slug in customs or e.id in customs}
         listing = client.env_listing(project_name)
         rows = listing.rows
+        if listing.incomplete:
+            current.blockers.append(
+                f"{target.spec}: Vercel answered {len(rows)} env rows with more to follow "
+                "(pagination.next), and the v10 env list documents no parameter to read the "
+                "rest, so rows of the key could be missed; nothing is changed")
         if listing.hidden_production and (not named or "production" in named):
             current.blockers.append(
                 f"{target.spec}: this token cannot see {listing.hidden_production} production "
@@ -280,6 +293,13 @@ class PlatformSession:
                 current.notes.append(f"{target.spec}: {variable} is not set there; not created")
             for row in wanted:
                 found += 1
+                if row.is_legacy:
+                    current.blockers.append(
+                        f"{target.spec}: the {variable} row for {_row_scope(row, project)} is "
+                        f"of legacy type {row.type!r} (api/vercel.md §2), whose value Vercel "
+                        "documents no way to edit; re-create it as a sensitive or encrypted "
+                        "variable (remove it, then add it again), then rotate")
+                    continue
                 wanted_rows.append(row)
                 value = None if row.is_sensitive else client.get_env_value(
                     project_name, row.id).value
@@ -297,37 +317,69 @@ class PlatformSession:
 
     def _vercel_units(self, target: Target, project: VercelProject, rows: list[VercelEnvRow],
                       current: CurrentValues) -> None:
-        """One redeploy per deployment the rows feed: production, each preview branch's
-        newest deployment, each custom environment's. Env changes reach only new deployments
-        (api/vercel.md §2), so one left out keeps the old value and breaks at revocation."""
-        serving = self.vercel.serving_deployments(target.name)
+        """One redeploy per live deployment the rows feed: production, each custom
+        environment's, and each preview branch's newest deployment. Env changes reach only
+        new deployments (api/vercel.md §2), so one left out keeps the old value.
+
+        A preview row without a branch feeds every branch, but only branches deployed within
+        ``preview_days`` whose newest deployment is READY are live; older, failed or deleted
+        ones (retention, api/vercel.md §9) are named in notes, not redeployed: they keep the
+        old value until their next push.
+        """
+        assert self.settings.vercel is not None
+        days = self.settings.vercel.preview_days
+        since = int((time.time() - days * 86400) * 1000)
+        listing = self.vercel.deployment_listing(target.name, since=since,
+                                                 max_pages=VERCEL_LISTING_MAX_PAGES)
+        serving = listing.newest_by_scope()
+        serving.pop("production", None)  # production is what the project serves, below
+        if listing.truncated:
+            current.notes.append(
+                f"vercel:{target.name}: only the newest {len(listing.deployments)} deployments "
+                f"of the last {days} days were read (cap); preview branches deployed only "
+                "before those are not redeployed and keep the old value until their next push")
         scopes: set[str] = set()
+        every_branch = False
         for row in rows:
             if "production" in row.target:
                 scopes.add("production")
             if "preview" in row.target:
-                scopes |= ({f"preview:{row.git_branch}"} if row.git_branch else
-                           {s for s in serving if s.startswith("preview:")})
+                if row.git_branch:
+                    scopes.add(f"preview:{row.git_branch}")
+                else:
+                    every_branch = True
             scopes |= {f"env:{env_id}" for env_id in row.custom_environment_ids}
             if "development" in row.target:
                 current.notes.append(f"{target.spec}: the development row is used by `vercel "
                                      "dev` / `vercel env pull` on developers' machines: nothing "
                                      "is deployed to redeploy; developers pull it again")
+        if every_branch:
+            scopes |= {s for s in serving if s.startswith("preview:")}
+        if "production" in scopes:
+            with contextlib.suppress(NotFound):
+                serving["production"] = self.vercel.current_production_deployment(target.name)
         known = {u["unit"] for u in current.vercel_units}
         for scope in sorted(scopes, key=lambda s: (s != "production", s)):
             label = _scope_label(scope, project)
             unit_name = f"vercel:{target.name}:{label}"
-            deployment = serving.get(scope)
+            if unit_name in known:
+                continue
+            deployment = serving.get(scope) or self._custom_environment_deployment(project, scope)
             if deployment is None:
-                current.notes.append(f"{unit_name}: no deployment yet; the next one gets the "
+                when = f" in the last {days} days" if scope.startswith("preview:") else ""
+                current.notes.append(f"{unit_name}: no deployment{when}; the next one gets the "
                                      "new value")
                 continue
-            if unit_name in known:
+            if scope.startswith("preview:") and not _live_preview(deployment):
+                current.notes.append(
+                    f"{unit_name}: its newest deployment {deployment.id} is {deployment.outcome}, "
+                    "so the branch is not redeployed; whatever it serves keeps the old value "
+                    "until its next push (and breaks once the old value is revoked)")
                 continue
             if deployment.ready_state in FAILED_STATES or deployment.checks_failed:
                 current.blockers.append(
                     f"{unit_name}: its newest deployment {deployment.id} is "
-                    f"{deployment.status}, so a redeploy of it cannot be proven healthy and it "
+                    f"{deployment.outcome}, so a redeploy of it cannot be proven healthy and it "
                     "would keep the old value; fix that deployment first, or leave its rows out "
                     "of the targets")
                 continue
@@ -341,6 +393,19 @@ class PlatformSession:
                 "project_id": project.id, "project_name": project.name, "scope": scope,
                 "source_deployment_id": deployment.id, "promote": promote})
             known.add(unit_name)
+
+    def _custom_environment_deployment(self, project: VercelProject,
+                                       scope: str) -> VercelDeployment | None:
+        """A custom environment not deployed within the listing's window still serves its
+        current deployment (spec customEnvironments[].currentDeploymentAliases)."""
+        kind, _, env_id = scope.partition(":")
+        environment = project.custom_environment(env_id) if kind == "env" else None
+        if environment is None or not environment.current_alias:
+            return None
+        try:
+            return self.vercel.get_deployment(environment.current_alias)
+        except NotFound:
+            return None
 
     def _follow_references(self, group: SecretGroup, environment: str, current: CurrentValues,
                            references: list[tuple[Target, str]]) -> None:
@@ -461,7 +526,9 @@ class PlatformSession:
                                                      timeout=timing.deploy_timeout,
                                                      poll_interval=timing.poll_interval)
             return
-        for deployment in self.vercel.list_deployments(unit["project"]):
+        # only what is still building: BLOCKED waits on a person, not on time (§10, §13)
+        for deployment in self.vercel.list_deployments(unit["project"],
+                                                       state=IN_PROGRESS_STATES):
             if deployment.scope == unit["scope"] and not deployment.finished \
                     and deployment.ready_state not in READY_STATES:
                 self.vercel.wait_for_deployment(deployment.id, timeout=timing.deploy_timeout,
@@ -498,7 +565,14 @@ class PlatformSession:
             deployment = client.wait_for_deployment(
                 deployment_id, timeout=timing.deploy_timeout,
                 poll_interval=timing.poll_interval, require_alias=True)
-        return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded)
+        return DeploymentOutcome(deployment_id, deployment.outcome, deployment.succeeded)
+
+
+def _live_preview(deployment: VercelDeployment) -> bool:
+    """A branch is live when its newest deployment is READY, checks not failed, and it still
+    exists (not DELETED nor removed by retention)."""
+    return (deployment.ready_state in READY_STATES and not deployment.checks_failed
+            and not deployment.gone)
 
 
 def _scope_label(scope: str, project: VercelProject) -> str:

@@ -20,6 +20,11 @@ from dataclasses import dataclass
 #   deployment_removed  the Railway deployment the call starts is superseded before it goes
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
 #   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
+#   deployment_blocked  the Vercel deployment the call starts ends BLOCKED (with errorMessage)
+#   deployment_deleted  the Vercel deployment the call starts is DELETED while it builds
+#   alias_failed        the Vercel deployment the call starts ends READY with an aliasError
+#   http402             Vercel createDeployment answers 402 (plan / payment limits)
+#   builds_rate_limited Vercel createDeployment answers 429 builds_rate_limited (no retry)
 # A Vercel ``createDeployment:production|preview|custom`` call name hits only that kind.
 #   operation_failed    (call "neon-operation") the next Neon reset's apply_config fails once,
 #                       then Neon retries it to finished
@@ -29,7 +34,8 @@ FAULT_KINDS = frozenset(
     {"http500", "http503", "http429", "timeout", "malformed",
      "deployment_failed", "deployment_crashed",
      "deployment_canceled", "deployment_removed", "checks_failed", "operation_failed",
-     "operation_error"}
+     "operation_error", "deployment_blocked", "deployment_deleted", "alias_failed", "http402",
+     "builds_rate_limited"}
 )
 HTTP_FAULT_KINDS = frozenset({"http500", "http503", "http429", "timeout", "malformed"})
 

@@ -127,6 +127,13 @@ class OpenAPIContract:
         if isinstance(matched, RequestProblem):
             return matched
         op, raw_path = matched
+        documented = {p["name"] for p in op.parameters if p.get("in") == "query"}
+        unknown = sorted((set(request.query) | set(request.query_all or ())) - documented)
+        if unknown:
+            # A parameter the operation does not define is refused, not silently honoured or
+            # ignored: a sandbox that pages or filters by it would be kinder than the contract.
+            return self._problem(op, "query", unknown[0], "additionalProperties",
+                                 f"query parameter `{unknown[0]}` is not accepted by this endpoint")
         path_params: dict[str, Any] = {}
         query: dict[str, Any] = {}
         for param in op.parameters:

@@ -27,9 +27,11 @@ from rotator.sandbox.server import LoopbackServer, Request, Response
 ALIAS_PREFIX = "/_sandbox/alias/"  # sandbox-only: stable URLs that follow a target's deployment
 _KNOWN_TARGETS = ("production", "preview", "development")
 _DEPLOY_FAULTS = frozenset({"deployment_failed", "deployment_crashed", "deployment_canceled",
-                            "checks_failed"})
-ENV_PAGE_SIZE = 4  # small on purpose: the client must follow pagination.next
-DEPLOYMENTS_PAGE_SIZE = 5
+                            "checks_failed", "deployment_blocked", "deployment_deleted",
+                            "alias_failed"})
+# Faults that refuse the createDeployment call itself (api/vercel.md §5, §12)
+_CREATE_REFUSALS = frozenset({"http402", "builds_rate_limited"})
+DEPLOYMENTS_PAGE_SIZE = 5  # small on purpose: the client must follow pagination.next
 
 
 def _vercel_id(prefix: str) -> str:
@@ -66,6 +68,8 @@ class VercelDeploymentRecord:
     promoted: bool = False  # has served production traffic (readySubstate PROMOTED)
     error_code: str | None = None
     error_message: str | None = None
+    alias_error: dict[str, str] | None = None  # spec aliasError {code, message}
+    soft_deleted_by_retention: bool = False  # spec getDeployments item softDeletedByRetention
     meta: dict[str, Any] = field(default_factory=dict)
     app: AppProcess | None = field(default=None, repr=False)
     done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -88,7 +92,7 @@ class VercelDeploymentRecord:
             "uid" if listing else "id": self.id, "name": self.name, "projectId": self.project_id,
             "url": self.url, "readyState": self.ready_state, "state": self.ready_state,
             "target": self.target, "createdAt": self.created_at, "created": self.created_at,
-            "aliasAssigned": self.alias_assigned, "aliasError": None, "meta": meta,
+            "aliasAssigned": self.alias_assigned, "aliasError": self.alias_error, "meta": meta,
             "type": "LAMBDAS", "creator": {"uid": "user_sandbox", "username": "sandbox"},
             "inspectorUrl": f"https://vercel.com/sandbox/{self.id}",
         }
@@ -102,6 +106,8 @@ class VercelDeploymentRecord:
                          "routes": None})
         if self.custom_environment:
             body["customEnvironment"] = dict(self.custom_environment)
+        if listing and self.soft_deleted_by_retention:
+            body["softDeletedByRetention"] = True
         if self.ready_state == "READY":
             body["readySubstate"] = "PROMOTED" if self.promoted else "STAGED"
         if self.checks_state:
@@ -142,6 +148,10 @@ class VercelState:
         self.deployments: list[VercelDeploymentRecord] = []  # newest first
         self.live: dict[tuple[str, str], str] = {}  # (project, scope) -> deployment behind it
         self.provided_variables: dict[str, str] = {}  # what every deployment is handed
+        # The v10 env list documents no paging parameter (spec filterProjectEnvs; api/vercel.md
+        # §3), so it answers every row at once; set, it answers only this many and says more
+        # follow (pagination.next), to model an API that pages anyway.
+        self.env_page_limit: int | None = None
         self._last_ms = 0
 
     def now(self) -> int:
@@ -246,6 +256,18 @@ class VercelState:
                          name=f"vercel-deploy-{record.id}").start()
         return record
 
+    def delete_by_retention(self, record: VercelDeploymentRecord) -> None:
+        """What a project's deployment retention policy does to an old deployment: it is
+        listed DELETED with ``softDeletedByRetention`` (spec getDeployments item) and no
+        longer serves."""
+        with self.lock:
+            record.ready_state = "DELETED"
+            record.soft_deleted_by_retention = True
+            record.alias_assigned = False
+            self.live = {k: v for k, v in self.live.items() if v != record.id}
+        if record.app is not None:
+            record.app.stop()
+
     def _set(self, record: VercelDeploymentRecord, state: str, code: str | None = None,
              message: str | None = None) -> None:
         with self.lock:
@@ -266,6 +288,16 @@ class VercelState:
                 # e.g. an Ignored Build Step that skips same-commit redeploys (api/vercel.md §8)
                 self._set(record, "CANCELED")
                 return
+            if fault_kind == "deployment_blocked":
+                # readyState BLOCKED (SDK HEAD, api/vercel.md §9-§10): waits on a person, not
+                # on time; the platform says why in errorCode/errorMessage
+                self._set(record, "BLOCKED", "DEPLOYMENT_BLOCKED",
+                          "injected fault: the deployment is blocked until a member approves it")
+                return
+            if fault_kind == "deployment_deleted":
+                # a deployment deleted while it builds (readyState DELETED, spec getDeployments)
+                self._set(record, "DELETED")
+                return
             self._set(record, "INITIALIZING")
             if not self._start_app(record):
                 return
@@ -282,6 +314,14 @@ class VercelState:
                     record.checks_state = "completed"
                     record.checks_conclusion = ("failed" if fault_kind == "checks_failed"
                                                 else "succeeded")
+            if fault_kind == "alias_failed":
+                # READY, but "aliasError … will contain a `code` and a `message` when the
+                # aliasing fails" (spec getDeployment; api/vercel.md §10): the URL stays put
+                with self.lock:
+                    record.alias_error = {"code": "ALIAS_DOMAIN_FAILED",
+                                          "message": "injected fault: the alias could not be "
+                                                     "assigned"}
+                return
             self._alias(record)
         finally:
             record.done.set()
@@ -492,11 +532,19 @@ class VercelSandboxServer(LoopbackServer):
             environment = self.state.custom_environment(project_id, wanted_env)
             rows = [r for r in rows if environment and environment["id"]
                     in r["customEnvironmentIds"]]
-        # The list never decrypts (`decrypt=true` is deprecated and unreliable, §3), and it
-        # pages: the `{envs, pagination}` variant of the spec's 200, `until` as for v8 (§3).
-        page, pagination = _page(rows, query, "createdAt", ENV_PAGE_SIZE)
-        body: dict[str, Any] = {"envs": [self._row(r, decrypted=False) for r in page],
-                                "pagination": pagination}
+        # The list never decrypts (`decrypt=true` is deprecated and unreliable, §3). v10
+        # documents no `limit`/`until` (the contract refuses them), so every row comes at once,
+        # unless env_page_limit models an API that pages anyway.
+        limit = self.state.env_page_limit
+        page = sorted(rows, key=lambda r: r["createdAt"], reverse=True)
+        more = limit is not None and len(page) > limit
+        page = page[:limit] if more else page
+        pagination = {"count": len(page), "next": page[-1]["createdAt"] if more else None,
+                      "prev": None}
+        envs = [self._row(r, decrypted=False) for r in page]
+        for env in envs:  # every list variant requires `value`: a sensitive row's is empty
+            env.setdefault("value", "")
+        body: dict[str, Any] = {"envs": envs, "pagination": pagination}
         if hidden:
             body["hiddenProductionEnvCount"] = hidden
         return Response(200, body)
@@ -505,7 +553,12 @@ class VercelSandboxServer(LoopbackServer):
         row = next((r for r in self.state.envs[project_id] if r["id"] == params["env"]), None)
         if row is None:
             return _error(404, "not_found", "Environment Variable not found")
-        return Response(200, self._row(row, decrypted=True))
+        body = self._row(row, decrypted=True)
+        if "value" in body:
+            # `decrypted` is optional in the value-bearing 200 variants (spec getProjectEnv):
+            # the harsher reading leaves it out
+            body.pop("decrypted", None)
+        return Response(200, body)
 
     def _op_createProjectEnv(self, request: Request, project_id: str, _: dict) -> Response:  # noqa: N802
         payload = request.json()
@@ -599,7 +652,7 @@ class VercelSandboxServer(LoopbackServer):
             "deploymentHostname": record.url.removesuffix(".vercel.app"), "plan": "pro",
             "private": True, "type": "LAMBDAS", "userId": "user_sandbox",
             "target": "production"}} if record else {}
-        project["customEnvironments"] = [self._custom_environment(e) for e in
+        project["customEnvironments"] = [self._custom_environment(e, project_id) for e in
                                          self.state.custom_environments[project_id]]
         return Response(200, project)
 
@@ -612,11 +665,15 @@ class VercelSandboxServer(LoopbackServer):
 
     def _op_listCustomEnvironments(self, request: Request, project_id: str, _: dict) -> Response:  # noqa: N802
         return Response(200, {"accountLimit": {"total": 12}, "environments": [
-            self._custom_environment(e) for e in self.state.custom_environments[project_id]]})
+            self._custom_environment(e, project_id)
+            for e in self.state.custom_environments[project_id]]})
 
-    @staticmethod
-    def _custom_environment(environment: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in environment.items() if v is not None}
+    def _custom_environment(self, environment: dict[str, Any], project_id: str) -> dict[str, Any]:
+        body = {k: v for k, v in environment.items() if v is not None}
+        record = self.state.live_deployment(project_id, f"env:{environment['id']}")
+        # spec: "List of aliases for the current deployment"
+        body["currentDeploymentAliases"] = [record.url] if record else []
+        return body
 
     def _op_requestPromote(self, request: Request, project_id: str, params: dict) -> Response:  # noqa: N802
         record = self.state.deployment(params["deployment"])
@@ -674,7 +731,7 @@ class VercelSandboxServer(LoopbackServer):
                 return _error(400, "bad_request", "Invalid request: the custom environment "
                                                   f"{environment_ref!r} was not found.")
         kind = "custom" if environment else "production" if target == "production" else "preview"
-        refused = self.http_fault(f"createDeployment:{kind}")
+        refused = self.http_fault(f"createDeployment:{kind}") or self._create_refusal(kind)
         if refused is not None:
             return refused
         fault = (self.faults.take(f"createDeployment:{kind}", kinds=_DEPLOY_FAULTS)
@@ -685,6 +742,21 @@ class VercelSandboxServer(LoopbackServer):
             custom_environment_id=environment["id"] if environment else None,
             fault_kind=fault.kind if fault else None)
         return Response(200, record.as_json())
+
+    def _create_refusal(self, kind: str) -> Response | None:
+        """A plan limit (402, spec createDeployment) or the deployment-creation limit
+        (`builds_rate_limited`, a 429 Vercel's CLI never retries: api/vercel.md §12)."""
+        fault = (self.faults.take(f"createDeployment:{kind}", kinds=_CREATE_REFUSALS)
+                 or self.faults.take("createDeployment", kinds=_CREATE_REFUSALS))
+        if fault is None:
+            return None
+        if fault.kind == "http402":
+            # the message is the spec's 402 text; the code is not documented
+            return _error(402, "payment_required", "The account is missing a payment so "
+                          "payment method must be updated")
+        return _error(429, "builds_rate_limited", "You have reached the limit of deployments "
+                      "for your plan. Try again later or upgrade.", ctaLabel="Upgrade",
+                      ctaUrl="https://vercel.com/account/plans")
 
     def _op_getDeployment(self, request: Request, _: None, params: dict) -> Response:  # noqa: N802
         wanted = params["deployment"]

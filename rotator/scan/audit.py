@@ -35,12 +35,16 @@ from rotator.scan.findings import (
 from rotator.scan.progress import Progress
 from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources import history as git_history
-from rotator.scan.sources.git import run_git
+from rotator.scan.sources.git import GitError, run_git
 
 # Work is handed to the workers in small batches (each worker keeps one cat-file process, so
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
 CHUNK_BYTES = 8 * 1024 * 1024
 CHUNK_BLOBS = 2000
+# Below this much packed history (flask's 12k commits pack into 33 MB), one process scans it
+# all: workers (a fork, a `git cat-file` and a delta-base cache each) cost more CPU and memory
+# than they save; on a busy 2-core machine, time too.
+IN_PROCESS_BELOW_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -163,15 +167,25 @@ def _history_findings(repo, ruleset, settings, options, cache, revisions=None):
             return findings, stats, cached["warnings"]
     import tempfile
 
+    # History is walked as if whole; only when the walk fails is it surveyed for missing
+    # commits (a second full walk, which a whole repository need not pay for) and walked again.
     with tempfile.TemporaryDirectory(prefix="rotator-audit-") as scratch:
-        walk = git_history.survey_damage(repo, Path(scratch) / "grafts", revisions)
-        pending_history = git_history.PendingHistory(repo, walk)
-        try:
-            return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
-                                       pending_history, walk.notes, revisions)
-        except BaseException:
-            pending_history.cancel()
-            raise
+        walk, surveyed = git_history.whole_walk(revisions), False
+        while True:
+            pending_history = git_history.PendingHistory(repo, walk)
+            try:
+                return _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key,
+                                           pending_history, walk.notes, revisions)
+            except GitError:
+                pending_history.cancel()
+                if surveyed:
+                    raise
+                walk, surveyed = git_history.survey_damage(repo, Path(scratch) / "grafts", revisions), True
+                if not walk.notes:
+                    raise
+            except BaseException:
+                pending_history.cancel()
+                raise
 
 
 def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pending_history, damage=(),
@@ -182,6 +196,10 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
+    jobs = options.jobs or (1 if _stored_bytes(repo) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
+    if jobs == 1:
+        # one process reads the listing as slowly as it scans: the log cannot wait for its end
+        pending_history.start()
     stream = git_history.BlobStream(repo, pending_history.walk)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
@@ -207,8 +225,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 stats.blobs += 1
                 if status == MATCHED:
                     matched_oids.append(blob.oid)
+        pending_history.start()  # the listing has ended (see PendingHistory)
 
-    results = _scan_blobs(repo, blobs_to_scan(), ruleset, options, stats)
+    results = _scan_blobs(repo, blobs_to_scan(), ruleset, jobs, options.progress, stats)
     stats.missing_objects += stream.missing
     if stats.missing_objects:
         warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
@@ -265,9 +284,9 @@ def _add_boundary_blobs(repo, history, hits_by_blob, scanned: set[str], ruleset)
 _worker: tuple[git_history.BlobReader, RuleSet] | None = None
 
 
-def _init_worker(repo: Path, ruleset: RuleSet) -> None:
+def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int) -> None:
     global _worker  # set once per worker process by the pool initializer
-    _worker = (git_history.BlobReader(repo), ruleset)
+    _worker = (git_history.BlobReader(repo, delta_cache_mb), ruleset)
 
 
 def _scan_chunk(chunk):
@@ -318,11 +337,10 @@ def _chunks(blobs, progress: Progress):
         yield chunk
 
 
-def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
-    """Scan a stream of blobs in chunks, in worker processes when there is more than one core;
+def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: ScanStats):
+    """Scan a stream of blobs in chunks, in `jobs` worker processes (in this one for 1);
     returns every blob's (oid, status, hits)."""
-    progress = Progress(0, 0, options.progress)
-    jobs = options.jobs or os.cpu_count() or 1
+    progress = Progress(0, 0, show_progress)
     results = []
 
     def absorb(outcome) -> None:
@@ -333,7 +351,7 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
 
     try:
         if jobs <= 1 or "fork" not in get_all_start_methods():
-            reader = git_history.BlobReader(repo)
+            reader = git_history.BlobReader(repo, git_history.delta_cache_share(1))
             try:
                 for chunk in _chunks(blobs, progress):
                     absorb(scan_blob_chunk(reader, chunk, ruleset))
@@ -342,13 +360,30 @@ def _scan_blobs(repo, blobs, ruleset, options, stats: ScanStats):
             return results
         _ = ruleset.matcher  # compiled once here; forked workers inherit it
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
-                                 initargs=(repo, ruleset)) as pool:
+                                 initargs=(repo, ruleset, git_history.delta_cache_share(jobs))) as pool:
             futures = [pool.submit(_scan_chunk, chunk) for chunk in _chunks(blobs, progress)]
             for future in futures:
                 absorb(future.result())
         return results
     finally:
         progress.close()
+
+
+def _stored_bytes(repo: Path) -> int:
+    """The size of the object store on disk (packs and loose objects), without running git;
+    a large number when it cannot be told (alternates, unusual layouts): then workers."""
+    directory = git_history.git_dir(repo)
+    common = directory / "commondir"  # a linked work tree keeps its objects in the main one
+    if common.is_file():
+        directory = (directory / common.read_text().strip()).resolve()
+    objects = directory / "objects"
+    if not objects.is_dir() or (objects / "info" / "alternates").exists():
+        return IN_PROCESS_BELOW_BYTES
+    total = 0
+    for entry in os.scandir(objects):
+        if entry.is_dir() and entry.name != "info":
+            total += sum(f.stat().st_size for f in os.scandir(entry.path) if f.is_file())
+    return total
 
 
 # ---- messages: commit and annotated tag messages ------------------------------------------

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rotator.rules import Rule
 from rotator.scan.filters import shannon_entropy
+from rotator.scan.wordlists import available_languages, word_list
 
 LEVELS = ("low", "medium", "high")
 # Vendors' documented sample values, as hashes with their sources (package data).
@@ -200,24 +201,22 @@ _ASCII_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "nb", 
                     "cs", "fi", "ro", "hu", "ca", "ms", "fil", "sk", "sl", "lt", "lv", "is", "sh")
 
 
-@lru_cache(maxsize=64)
-def _word_list(language: str) -> frozenset[str] | None:
-    try:
-        import wordfreq  # imported here: the hook must not pay for it when no value needs it
-    except ImportError:
-        return None
-    try:
-        return frozenset(wordfreq.get_frequency_dict(language, wordlist="small"))
-    except (LookupError, ValueError, OSError):
-        return None
+def _word_list(language: str):
+    """`language`'s words (anything supporting `in`), or None without wordfreq. English is a
+    set (compound splitting looks up every substring); the others are searched in place."""
+    if language == "en":
+        return _english()
+    return word_list(language)
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str] | None:
+    words = word_list("en")
+    return None if words is None else words.as_set()
 
 
 def _all_languages() -> tuple[str, ...]:
-    try:
-        import wordfreq
-    except ImportError:
-        return _ASCII_LANGUAGES
-    others = sorted(set(wordfreq.available_languages("small")) - set(_ASCII_LANGUAGES))
+    others = sorted(set(available_languages()) - set(_ASCII_LANGUAGES))
     return _ASCII_LANGUAGES + tuple(others)
 
 

@@ -16,19 +16,22 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rotator.scan.sources.git import GitError, run_git
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: an audit holds one per unique blob
 class BlobRef:
     oid: str
     size: int
     path: str  # the first path git saw the blob at (for path-based filters)
 
 
+@lru_cache(maxsize=64)
 def git_dir(repo: Path) -> Path:
+    """The repository's git directory (asked once per process: an audit needs it often)."""
     return Path(run_git(["rev-parse", "--absolute-git-dir"], repo).decode().strip())
 
 
@@ -181,6 +184,11 @@ def _widen_pipe(stream) -> None:
 _OID = rb"[0-9a-f]{40,64}"
 
 
+def whole_walk(revisions: tuple[str, ...] | None = None) -> HistoryWalk:
+    """The walk of a repository taken to be whole (the common case: no survey first)."""
+    return HistoryWalk(_no_lazy_fetch(), revisions=revisions)
+
+
 def survey_damage(repo: Path, graft_file: Path,
                   revisions: tuple[str, ...] | None = None) -> HistoryWalk:
     """How to walk history past missing commits, with a note per damage. A commit whose parent
@@ -248,6 +256,19 @@ def _no_lazy_fetch() -> dict[str, str]:
     return {**os.environ, "GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
 
 
+# Delta-base cache for all readers of one audit together, split between them. Consecutive
+# versions of a file are deltas of each other: the bigger the cache, the fewer bases are
+# inflated again (sqlalchemy, two readers: 96 MiB each costs ~1.3x the cat-file CPU of
+# 256 MiB each, and ~300 MB less memory; bench/bench_delta_cache.py measures it).
+DELTA_CACHE_BUDGET_MB = 128
+MIN_DELTA_CACHE_MB = 48
+
+
+def delta_cache_share(readers: int) -> int:
+    """Each reader's share of the delta-base cache budget, in MiB."""
+    return max(MIN_DELTA_CACHE_MB, DELTA_CACHE_BUDGET_MB // max(1, readers))
+
+
 class BlobReader:
     """Reads blob contents through one long-lived `git cat-file --batch` process.
 
@@ -256,15 +277,15 @@ class BlobReader:
     spreads evenly over the cores. Memory holds one blob at a time.
     """
 
-    def __init__(self, repo: Path):
+    def __init__(self, repo: Path, delta_cache_mb: int = DELTA_CACHE_BUDGET_MB):
         self.repo = repo
+        self.delta_cache_mb = delta_cache_mb
         self._process: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
-            # 256 MiB of delta-base cache halves cat-file's CPU on long histories
             self._process = subprocess.Popen(
-                ["git", "-c", "core.deltaBaseCacheLimit=256m", "cat-file", "--batch"],
+                ["git", "-c", f"core.deltaBaseCacheLimit={self.delta_cache_mb}m", "cat-file", "--batch"],
                 cwd=self.repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, env=_no_lazy_fetch(), bufsize=1024 * 1024,
             )
@@ -330,7 +351,7 @@ class BlobReader:
         process.wait()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per commit of the history
 class CommitInfo:
     oid: str
     parents: tuple[str, ...]
@@ -421,6 +442,10 @@ class PendingHistory:
     resolution produced (differing from every parent) is attributed to the merge. The same
     pass keeps each commit's message; the same thread then reads the annotated tags' messages,
     the default branch's tree and the ref tips the exposure story needs.
+
+    `start` it once the blob listing has ended: `git rev-list --objects` and `git log` each
+    hold the whole commit graph, and one after the other they never hold it at once (on a big
+    history, about 100 MB less at the peak; the log still ends long before the scanning).
     """
 
     def __init__(self, repo: Path, walk: HistoryWalk | None = None):
@@ -428,16 +453,25 @@ class PendingHistory:
         self.walk = walk or HistoryWalk(_no_lazy_fetch())
         self.env = self.walk.env
         self.damaged: list[str] = []  # commits whose changes could not be read
-        self._process = self._log(raw=True)
+        self._process: subprocess.Popen | None = None
         self._history = History()
-        self._raw_changes: list[tuple[str, bytes, tuple[bytes, ...], bytes]] = []
+        # every change as git wrote it (`\x01commit\0` before a commit's `meta\0path\0`
+        # pairs), parsed only in `collect`: tuples of bytes for 100k changes would cost the
+        # peak several times the bytes themselves
+        self._raw_changes = bytearray()
+        self._raw_commit = ""
         self.head: dict[str, str] = {}
         self.head_commit = ""
         self.tips: dict[str, str] = {}
         self.object_refs: dict[str, list[tuple[str, str]]] = {}
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+
+    def start(self) -> None:
+        """Start reading the log in the background (again: nothing)."""
+        if self._process is None:
+            self._process = self._log(raw=True)
+            self._thread.start()
 
     def _log(self, raw: bool) -> subprocess.Popen:
         changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
@@ -458,8 +492,9 @@ class PendingHistory:
             self.head_commit = run_git(
                 ["rev-parse", "-q", "--verify", "HEAD^{commit}"], self.repo, check=False
             ).decode().strip()
-            self.tips = ref_tips(self.repo)
-            self.object_refs = object_refs(self.repo)
+            listing = ref_listing(self.repo)
+            self.tips = ref_tips(self.repo, listing)
+            self.object_refs = object_refs(self.repo, listing)
         except BaseException as error:  # handed to the caller of collect()
             self._error = error
 
@@ -488,7 +523,7 @@ class PendingHistory:
     def _read_commit_by_commit(self) -> None:
         """`git log --raw` stops at the first tree it cannot read: read the commits without
         their changes, then each commit's changes on its own, noting those that fail."""
-        self._history, self._raw_changes = History(), []
+        self._history, self._raw_changes, self._raw_commit = History(), bytearray(), ""
         self._process = self._log(raw=False)
         self._parse(self._process.stdout)
         if self._process.wait() != 0:
@@ -508,12 +543,30 @@ class PendingHistory:
                     self._add_change(oid, token, next(tokens, b""))
 
     def _add_change(self, commit: str, meta: bytes, path: bytes) -> None:
-        colons = len(meta) - len(meta.lstrip(b":"))
-        # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-        blob_ids = meta.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
-        self._raw_changes.append((commit, path, tuple(blob_ids[:-1]), blob_ids[-1]))
+        if commit != self._raw_commit:
+            self._raw_commit = commit
+            self._raw_changes += b"\x01" + commit.encode("ascii") + b"\0"
+        self._raw_changes += meta + b"\0" + path + b"\0"
+
+    def _changes(self):
+        """(commit, path, blobs before, blob after) of every change kept by `_add_change`."""
+        tokens = iter(bytes(self._raw_changes).split(b"\0"))
+        commit = ""
+        for token in tokens:
+            if token.startswith(b"\x01"):
+                commit = token[1:].decode("ascii")
+                continue
+            if not token:
+                continue
+            path = next(tokens, b"")
+            colons = len(token) - len(token.lstrip(b":"))
+            # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
+            blob_ids = token.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
+            yield commit, path, blob_ids[:-1], blob_ids[-1]
 
     def cancel(self) -> None:
+        if self._process is None:
+            return
         if self._process.poll() is None:
             self._process.kill()
         self._process.wait()
@@ -521,18 +574,19 @@ class PendingHistory:
 
     def collect(self, interesting: set[str]) -> History:
         """Commits (parents, author, date) and the path changes touching `interesting` blobs."""
+        self.start()
         self._thread.join()
         if self._error is not None:
             raise self._error
         wanted = {oid.encode() for oid in interesting}
         history = self._history
-        for commit, path, before, after in self._raw_changes:
+        for commit, path, before, after in self._changes():
             if after in wanted or any(b in wanted for b in before):
                 history.changes.append(PathChange(
                     commit, path.decode("utf-8", "surrogateescape"),
                     tuple(b.decode() for b in before), after.decode(),
                 ))
-        self._raw_changes = []
+        self._raw_changes = bytearray()
         return history
 
 
@@ -593,9 +647,15 @@ def head_tree(repo: Path, ref: str = "HEAD") -> dict[str, str]:
     return tree
 
 
-def ref_tips(repo: Path) -> dict[str, str]:
+def ref_listing(repo: Path) -> bytes:
+    """Every ref with its object and, for a tag, the object it peels to (one `for-each-ref`,
+    shared by `ref_tips` and `object_refs`: peeling thousands of tags is not free)."""
+    return for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
+
+
+def ref_tips(repo: Path, listing: bytes | None = None) -> dict[str, str]:
     """ref name -> the commit it points at (tags peeled); refs to non-commits are left out."""
-    out = for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
+    out = ref_listing(repo) if listing is None else listing
     tips = {}
     for line in out.decode("utf-8", "replace").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
@@ -606,11 +666,11 @@ def ref_tips(repo: Path) -> dict[str, str]:
     return tips
 
 
-def object_refs(repo: Path) -> dict[str, list[tuple[str, str]]]:
+def object_refs(repo: Path, listing: bytes | None = None) -> dict[str, list[tuple[str, str]]]:
     """blob id -> (ref, path) for refs that point (through a tag or directly) at a blob or a
     tree instead of a commit: such a blob entered no commit, and only these refs reach it
     (`path` is its path inside the tagged tree, "" for a tagged blob)."""
-    out = for_each_ref(repo, "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)")
+    out = ref_listing(repo) if listing is None else listing
     found: dict[str, list[tuple[str, str]]] = {}
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         name, kind, oid, peeled_kind, peeled = line.split("\0")
