@@ -246,6 +246,8 @@ class PostgresPassword(FamilyRotation):
 
     def deactivate(self, ctx: FamilyContext) -> str | None:
         if "neon" in ctx.provider:
+            if ctx.provider["neon"].get("not_reset") and "new_secret" not in ctx.provider:
+                return None  # Neon refused the reset: the old password never stopped working
             return NeonReset.reset_again(ctx)
         self._switch(ctx, "old", via="new")
         return None
@@ -272,8 +274,10 @@ class NeonReset:
 
     The reset (``POST …/roles/{role}/reset_password``) is the issue step: Neon chooses the
     password and answers with it and the operations that apply it; that value is what the
-    locations get. The activate step waits for every operation to be terminal, after which
-    the new password logs in and the old one is refused (Neon drops the role's connections).
+    locations get. The old password may stop working at once (Neon's FAQ: "The reset is
+    immediate"; the spec: when the operations finish) and every connection to the endpoint
+    is dropped. The activate step waits for every operation to be terminal, after which the
+    new password logs in.
     Neon cannot set a chosen password, so a rollback cannot bring the old one back: it resets
     again and writes that third password everywhere, redeploying every unit.
     """
@@ -286,13 +290,47 @@ class NeonReset:
 
     @staticmethod
     def _client(ctx: FamilyContext):
-        from rotator.platforms.http import RetryPolicy
+        """A client on the run's timing: its retries and rate-limit wait budget (the longer
+        one during a rollback), like every platform client of the run."""
         from rotator.platforms.neon import API_KEY_ENV, NeonClient
 
+        # [platforms.neon] url / NEON_BASE_URL were checked when the config was loaded
+        url = {"base_url": ctx.neon.url} if ctx.neon and ctx.neon.url else {}
         return NeonClient.from_env(ctx.environ,
                                    api_key_env=ctx.params.get("neon_api_key_env", API_KEY_ENV),
                                    timeout=ctx.timing.request_timeout,
-                                   retry=RetryPolicy(base_delay=ctx.timing.retry_base_delay))
+                                   retry=ctx.timing.retry_policy(), **url)
+
+    @staticmethod
+    def _find_project(ctx: FamilyContext, client, plan: FamilyPlan,
+                      endpoint_id: str | None) -> tuple[str | None, list]:
+        """(project id, its endpoints) of the project serving ``endpoint_id``; (None, [])
+        with a blocker when the key's projects do not include it."""
+        from rotator.platforms.http import RequestRejected
+        from rotator.platforms.neon import ORG_ID_ENV
+
+        org_id = ctx.neon.org_id if ctx.neon else None
+        set_org = (f"set [platforms.neon] org_id (or {ORG_ID_ENV}) to the organization's id "
+                   "(`neon orgs list`), or params.neon_project")
+        try:
+            projects = client.list_projects(org_id=org_id)
+        except RequestRejected as error:
+            if org_id:
+                raise
+            # a personal API key must name the organization: HTTP 400 "org_id is required"
+            plan.blockers.append(f"Neon refused to list the projects ({error.problem}); "
+                                 f"a personal API key lists one organization's: {set_org}")
+            return None, []
+        for project in projects:
+            endpoints = client.list_endpoints(project.id)
+            if any(e.id == endpoint_id for e in endpoints):
+                return project.id, endpoints
+        scope = (f"organization {org_id}" if org_id else
+                 "this API key (without an organization id)")
+        plan.blockers.append(f"Neon: no project of {scope} has endpoint {endpoint_id} "
+                             f"({len(projects)} project(s) seen); "
+                             + (set_org if not org_id else "set params.neon_project"))
+        return None, []
 
     @classmethod
     def plan(cls, ctx: FamilyContext, plan: FamilyPlan, role: str, url: str) -> FamilyPlan:
@@ -308,17 +346,12 @@ class NeonReset:
         endpoint_id = endpoint_id_from_host(host)
         with cls._client(ctx) as client:
             project_id = ctx.params.get("neon_project")
-            endpoints = client.list_endpoints(project_id) if project_id else []
-            if project_id is None:
-                for project in client.list_projects():
-                    endpoints = client.list_endpoints(project.id)
-                    if any(e.id == endpoint_id for e in endpoints):
-                        project_id = project.id
-                        break
-            if project_id is None:
-                plan.blockers.append(f"Neon: no project of this API key has endpoint "
-                                     f"{endpoint_id}; set params.neon_project")
-                return plan
+            if project_id:
+                endpoints = client.list_endpoints(project_id)
+            else:
+                project_id, endpoints = cls._find_project(ctx, client, plan, endpoint_id)
+                if project_id is None:
+                    return plan
             branches = client.list_branches(project_id)
             wanted = ctx.params.get("neon_branch")
             on_endpoint = next((e.branch_id for e in endpoints if e.id == endpoint_id), None)
@@ -347,18 +380,30 @@ class NeonReset:
         plan.calls.append(f"GET /projects/{project_id}/operations/{{id}} until every operation "
                           "of the reset is finished")
         plan.calls.append("verify: the new password logs in, the old one is refused")
-        plan.notes.append("Neon: the old password stops working when the reset's operations "
-                          "finish (the role's connections are dropped) until the redeployed "
-                          "services use the new one. Neon cannot set a chosen password, so a "
-                          "rollback resets again and writes that password everywhere")
+        plan.notes.append("Neon: the old password stops working at the reset and every "
+                          "connection to the endpoint is dropped; the services are down until "
+                          "they are redeployed with the new one (apps must reconnect). Neon "
+                          "cannot set a chosen password, so a rollback resets again and writes "
+                          "that password everywhere")
         return plan
 
     @classmethod
     def reset(cls, ctx: FamilyContext) -> str:
+        """reset_password; when Neon answers that it did not reset (a 4xx, a 503 that
+        outlasted the retries), say so in ``neon["not_reset"]``: the old password still
+        works and a rollback has nothing to undo."""
+        from rotator.platforms.http import PlatformError
+        from rotator.platforms.neon import reset_not_applied
+
         neon = ctx.provider["neon"]
-        with cls._client(ctx) as client:
-            answer = client.reset_role_password(neon["project_id"], neon["branch_id"],
-                                                ctx.provider["role"])
+        try:
+            with cls._client(ctx) as client:
+                answer = client.reset_role_password(neon["project_id"], neon["branch_id"],
+                                                    ctx.provider["role"])
+        except PlatformError as error:
+            neon["not_reset"] = reset_not_applied(error)
+            raise
+        neon["not_reset"] = False
         neon["operations"] = [op.id for op in answer.operations]
         return answer.password
 

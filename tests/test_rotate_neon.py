@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from click.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 pytest.register_assert_rewrite("rotate_kit")
@@ -28,10 +30,26 @@ from rotate_kit import (  # noqa: E402
     write_config,
 )
 
-from rotator.platforms.postgres import LoginResult, check_login, parse_database_url  # noqa: E402
+from rotator.cli import main  # noqa: E402
+from rotator.platforms.endpoints import ALLOW_ENV  # noqa: E402
+from rotator.platforms.http import RateLimited  # noqa: E402
+from rotator.platforms.postgres import (  # noqa: E402
+    LoginResult,
+    check_login,
+    connect,
+    parse_database_url,
+)
 from rotator.rotate.run import plan_rotation, start_rotation  # noqa: E402
-from rotator.sandbox.neon_server import NeonSandboxServer, NeonState, NeonTiming  # noqa: E402
-from rotator.sandbox.rotation_config import secret_group_toml  # noqa: E402
+from rotator.sandbox.neon_server import (  # noqa: E402
+    SANDBOX_ORG_ID,
+    NeonSandboxServer,
+    NeonState,
+    NeonTiming,
+)
+from rotator.sandbox.rotation_config import (  # noqa: E402
+    sandbox_rotation_config,
+    secret_group_toml,
+)
 
 
 @dataclass
@@ -74,7 +92,8 @@ def neon(rig: RotationRig) -> Iterator[NeonRig]:  # noqa: F811 - the rig fixture
     rig.sandbox.railway_state.set_variables(ids.railway_environment_id, ids.backend_service_id,
                                             {"DATABASE_URL": url})
     rig.sandbox.deploy_railway_service("backend")
-    rig.environ.update({"NEON_API_KEY": state.add_api_key(), "NEON_BASE_URL": server.api_url})
+    rig.environ.update({"NEON_API_KEY": state.add_api_key(), "NEON_BASE_URL": server.api_url,
+                        ALLOW_ENV: f"{rig.environ[ALLOW_ENV]} {server.url}"})
     write_config(rig.config_path, rig.sandbox, rig.health.url, rig.state_dir,
                  extra=neon_group())
     try:
@@ -179,4 +198,98 @@ def test_operation_in_error_rolls_back_healthy(neon: NeonRig) -> None:
     restored = neon.backend_url()
     assert parse_database_url(restored).password == neon.neon_password()
     assert _login(restored) is LoginResult.ACCEPTED
+    _healthy(neon)
+
+
+def _apply_operations(neon: NeonRig) -> int:
+    return sum(1 for op in neon.state.operations.values() if op["action"] == "apply_config")
+
+
+def test_reset_answered_503_is_retried_and_the_rotation_ends_rotated(neon: NeonRig) -> None:
+    # A 503 is "always safe to retry" (Neon spec GeneralError): retried, not rolled back
+    # into a third password.
+    neon.rig.sandbox.faults.add("resetProjectBranchRolePassword", kind="http503")
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ,
+                            echo=lambda _: None)
+    assert result.state == "rotated", result.account
+    assert neon.resets() == 2 and _apply_operations(neon) == 1  # one new password
+    new_url = neon.backend_url()
+    assert parse_database_url(new_url).password == neon.neon_password()
+    assert _login(new_url) is LoginResult.ACCEPTED
+    assert _login(neon.old_url) is LoginResult.REJECTED
+    _healthy(neon)
+
+
+def test_reset_refused_with_503_throughout_rolls_back_to_the_old_password(
+        neon: NeonRig) -> None:
+    neon.rig.sandbox.faults.add("resetProjectBranchRolePassword", kind="http503", times=50)
+    result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ,
+                            echo=lambda _: None)
+    assert result.state == "rolled_back", result.account
+    assert _apply_operations(neon) == 0  # Neon never reset: no second reset, no third password
+    assert neon.backend_url() == neon.old_url
+    assert _login(neon.old_url) is LoginResult.ACCEPTED
+    _healthy(neon)
+
+
+def test_plain_http_neon_url_is_refused_in_one_line_before_any_request(neon: NeonRig) -> None:
+    environ = {**neon.rig.environ, ALLOW_ENV: neon.rig.sandbox.client_environment()[ALLOW_ENV]}
+    answer = CliRunner().invoke(main, ["plan", "--config", str(neon.rig.config_path)],
+                                env=environ)
+    assert answer.exit_code == 2, answer.output
+    first = answer.stderr.splitlines()[0]
+    assert first.startswith(f"error: NEON_BASE_URL: {neon.server.url} is not Neon's API")
+    assert "--allow-endpoint" in answer.stderr
+    assert neon.server.requests == [] and neon.rig.sandbox.railway.requests == []
+    assert environ["NEON_API_KEY"] not in answer.output
+
+
+def _config_with(neon: NeonRig, header: str = "", rotation: str = "") -> None:
+    sandbox = neon.rig.sandbox
+    neon.rig.config_path.write_text(sandbox_rotation_config(
+        railway_url=sandbox.railway.graphql_url, vercel_url=sandbox.vercel.url,
+        health_url=neon.rig.health.url, state_dir=neon.rig.state_dir, request_timeout=1.0,
+        header=header, extra=rotation + "\n" + neon_group()), encoding="utf-8")
+
+
+def test_personal_key_plan_is_blocked_until_the_organization_is_named(neon: NeonRig) -> None:
+    environ = {**neon.rig.environ, "NEON_API_KEY": neon.state.add_api_key("personal")}
+    (blocked,) = plan_rotation(neon.rig.settings, ["neon"], environ=environ)
+    assert not blocked.ready
+    (blocker,) = blocked.blockers
+    assert "org_id is required" in blocker and "[platforms.neon] org_id" in blocker
+    assert "NEON_ORG_ID" in blocker
+    neon.rig.environ["NEON_ORG_ID"] = SANDBOX_ORG_ID  # read with the config, as settings
+    (by_env,) = plan_rotation(neon.rig.settings, ["neon"], environ=environ)
+    assert by_env.ready, by_env.blockers
+    del neon.rig.environ["NEON_ORG_ID"]
+    _config_with(neon, header=f'[platforms.neon]\norg_id = "{SANDBOX_ORG_ID}"\n')
+    (by_config,) = plan_rotation(neon.rig.settings, ["neon"], environ=environ)
+    assert by_config.ready, by_config.blockers
+
+
+def test_organization_without_the_endpoint_names_org_id_in_the_blocker(neon: NeonRig) -> None:
+    _config_with(neon, header='[platforms.neon]\norg_id = "org-other-12345678"\n')
+    (plan,) = plan_rotation(neon.rig.settings, ["neon"], environ=neon.rig.environ)
+    assert any("organization org-other-12345678" in b and "params.neon_project" in b
+               for b in plan.blockers), plan.blockers
+
+
+def test_neon_calls_keep_to_the_runs_rate_limit_wait_budget(neon: NeonRig) -> None:
+    _config_with(neon, rotation="max_rate_limit_wait = 1\nrollback_rate_limit_wait = 1")
+    neon.rig.sandbox.faults.add("listProjects", kind="http429", retry_after=30)
+    with pytest.raises(RateLimited, match=r"rate-limit wait budget \(1s"):
+        plan_rotation(neon.rig.settings, ["neon"], environ=neon.rig.environ)
+
+
+def test_open_sessions_are_dropped_and_the_rotation_still_verifies(neon: NeonRig) -> None:
+    # Neon drops every connection to the endpoint at the reset (spec) and the old password
+    # dies at once (FAQ): apps must reconnect, with the new password once redeployed.
+    with connect(neon.old_url) as session:
+        result = start_rotation(neon.rig.settings, "neon", environ=neon.rig.environ,
+                                echo=lambda _: None)
+        with pytest.raises(psycopg.OperationalError):
+            session.execute("SELECT 1")
+    assert result.state == "rotated", result.account
+    assert _login(neon.backend_url()) is LoginResult.ACCEPTED
     _healthy(neon)

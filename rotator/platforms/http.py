@@ -338,12 +338,15 @@ class PlatformHttp:
         idempotent: bool = True,
         accept_statuses: Collection[int] = (),
         extra_secrets: Iterable[str | None] = (),
+        never_applied: Collection[int] = (),
     ) -> httpx.Response:
         """Send one logical call, retrying what is safe to retry; raise a PlatformError otherwise.
 
         Non-idempotent calls are retried only when the platform provably did not act:
-        a 429 answer or a failure to connect. A 5xx or a read timeout could hide a
-        completed side effect (a second Resend key, a second deployment).
+        a 429 answer, a failure to connect, or a 5xx status in ``never_applied`` (the
+        platform documents that it is always safe to retry, e.g. Neon's 503). Any other 5xx
+        or a read timeout could hide a completed side effect (a second Resend key, a second
+        deployment).
         """
         extra = list(extra_secrets)
         attempt = 0
@@ -404,14 +407,16 @@ class PlatformHttp:
                 waited += delay
                 continue
             if status >= 500:
-                if idempotent and attempt < self.retry.max_attempts:
+                retryable = idempotent or status in never_applied
+                if retryable and attempt < self.retry.max_attempts:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     delay = self.retry.backoff(attempt, self._rng)
                     if retry_after is not None:
                         delay = max(delay, min(retry_after, self.retry.max_rate_limit_wait))
                     self._wait(call, delay, f"HTTP {status} ({message})", extra)
                     continue
-                suffix = "" if idempotent else "; not retried because the call is not idempotent"
+                suffix = ("" if retryable
+                          else "; not retried because the call is not idempotent")
                 raise self.error(
                     PlatformUnavailable, call,
                     f"HTTP {status} after {attempt} attempt(s): {message}{suffix}",

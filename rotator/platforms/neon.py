@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from rotator.platforms.endpoints import checked_endpoint
 from rotator.platforms.http import (
     PlatformError,
     PlatformHttp,
@@ -29,6 +30,9 @@ from rotator.platforms.http import (
 NEON_API_URL = "https://console.neon.tech/api/v2"
 API_KEY_ENV = "NEON_API_KEY"
 BASE_URL_ENV = "NEON_BASE_URL"
+ORG_ID_ENV = "NEON_ORG_ID"
+# Spec `listProjects` parameter org_id: pattern ^[a-z0-9-]{1,60}$.
+ORG_ID_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
 # Operation statuses (spec OperationStatus). Terminal per Neon's docs: finished, skipped,
 # cancelled; "A failed operation is not terminal and may be retried". ``error`` is in the enum
 # but not in that sentence: treated as the end of a failed operation.
@@ -37,6 +41,9 @@ FAILED_FOR_GOOD = frozenset({"cancelled", "error"})
 # ep-<words>-<digits>[-pooler].<region>.aws.neon.tech (api/neon…md §A.2)
 _NEON_HOST = re.compile(r"^(?P<endpoint>ep-[a-z0-9-]+?)(?:-pooler)?\.[a-z0-9.-]+\.neon\.tech$")
 _LOCKED = 423
+# Spec `GeneralError` (every operation's default answer): "Any request that returns a 503
+# Service Unavailable response is always safe to retry" (api/neon-and-postgres.md §A.1).
+_UNAVAILABLE = 503
 
 _HINTS = ServiceHints(
     service="Neon",
@@ -123,7 +130,9 @@ class NeonClient:
         key = env.get(api_key_env)
         if not key:
             raise ValueError(f"{api_key_env} is not set")
-        kwargs.setdefault("base_url", env.get(BASE_URL_ENV) or NEON_API_URL)
+        if "base_url" not in kwargs:
+            kwargs["base_url"] = checked_endpoint("neon", env.get(BASE_URL_ENV), NEON_API_URL,
+                                                  env, source=BASE_URL_ENV)
         return cls(key, **kwargs)
 
     def __repr__(self) -> str:
@@ -149,11 +158,15 @@ class NeonClient:
         return NeonProject(project["id"], project.get("name", ""),
                            bool(project.get("store_passwords")))
 
-    def list_projects(self, *, page_size: int = 100) -> list[NeonProject]:
+    def list_projects(self, *, org_id: str | None = None,
+                      page_size: int = 100) -> list[NeonProject]:
+        """The key's projects; ``org_id`` names the organization (spec: "You may need to
+        specify an org_id parameter depending on your API key type": a personal key must)."""
         projects: list[NeonProject] = []
         cursor: str | None = None
         while True:
-            params: dict[str, Any] = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
+            params: dict[str, Any] = {"limit": page_size, **({"cursor": cursor} if cursor else {}),
+                                      **({"org_id": org_id} if org_id else {})}
             body = self.http.request("listProjects", "GET", "/projects", params=params).json()
             page = body.get("projects") or []
             projects += [NeonProject(p["id"], p.get("name", ""), bool(p.get("store_passwords")))
@@ -213,8 +226,9 @@ class NeonClient:
     # -- the reset ------------------------------------------------------------------------
     def reset_role_password(self, project_id: str, branch_id: str, role: str, *,
                             locked_wait: float = 60.0) -> NeonPasswordReset:
-        """POST …/reset_password. Not retried on 5xx or a lost answer (each call mints another
-        password); 423 Locked, which Neon documents as safe to retry, is waited out."""
+        """POST …/reset_password. Not retried on a lost answer or a 5xx that may hide a reset
+        (each call mints another password); 503 and 423 Locked, which Neon documents as safe
+        to retry, are retried (503 with backoff and Retry-After, 423 until ``locked_wait``)."""
         path = self._path("projects", project_id, "branches", branch_id, "roles", role,
                           "reset_password")
         deadline = time.monotonic() + locked_wait
@@ -222,7 +236,8 @@ class NeonClient:
         while True:
             attempt += 1
             response = self.http.request("resetProjectBranchRolePassword", "POST", path,
-                                         idempotent=False, accept_statuses={_LOCKED})
+                                         idempotent=False, accept_statuses={_LOCKED},
+                                         never_applied={_UNAVAILABLE})
             if response.status_code != _LOCKED:
                 break
             if time.monotonic() >= deadline:
@@ -263,6 +278,14 @@ class NeonClient:
                     + (f": {last.error}" if last.error else ""))
             finished.append(last)
         return finished
+
+
+def reset_not_applied(error: PlatformError) -> bool:
+    """Did Neon answer that a reset_password did not happen? A 4xx (refused, locked) or a
+    503 (documented as always safe to retry) says so; other 5xx and lost answers may hide
+    a reset that went through."""
+    status = error.status_code
+    return status is not None and (400 <= status < 500 or status == _UNAVAILABLE)
 
 
 def _operation(raw: Mapping[str, Any]) -> NeonOperation:

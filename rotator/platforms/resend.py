@@ -13,7 +13,7 @@ from rotator.platforms.endpoints import checked_endpoint
 from rotator.platforms.http import PlatformHttp, RetryPolicy, ServiceHints, make_http_client
 
 RESEND_API_URL = "https://api.resend.com"
-# Resend rejects requests without a User-Agent (403, error 1010).
+# Resend rejects requests without a User-Agent (403, error 1010; api/resend.md §1).
 USER_AGENT = "rotator"
 # List endpoints: "Default is 20, maximum is 100, and minimum is 1" (docs api-reference/pagination).
 MAX_PAGE_SIZE = 100
@@ -152,14 +152,20 @@ class ResendClient:
             accept_statuses={400, 401, 403}, extra_secrets=(token,),
         )
         try:
-            name = response.json().get("name")
-        except (ValueError, AttributeError):
-            name = None
+            body = response.json()
+        except ValueError:
+            body = None
+        name = body.get("name") if isinstance(body, dict) else None
         status = response.status_code
         if status == 200:
             return ResendKeyStatus(True, "full_access", "key can list API keys")
         if status == 401 and name == "restricted_api_key":
             return ResendKeyStatus(True, "sending_access", "key is restricted to sending")
+        if status == 403 and body is None:
+            # not Resend's JSON: the edge refused the request before the API saw the key
+            # (error 1010, a missing User-Agent, api/resend.md §1)
+            return ResendKeyStatus(None, None, "refused before Resend's API (HTTP 403, "
+                                   f"{response.text[:40].strip()!r}); the key was not checked")
         if status == 403 and name in ("invalid_api_key", None):
             return ResendKeyStatus(False, None, "Resend says the key is invalid")
         if status == 400 and name == "validation_error":

@@ -15,7 +15,12 @@ from typing import Any
 from rotator.config import RotatorConfig
 from rotator.config_lines import pointing_at_lines
 from rotator.errors import ConfigError
-from rotator.inventory.config import RailwayTarget, VercelTarget, platforms_from_config
+from rotator.inventory.config import (
+    NeonSettings,
+    RailwayTarget,
+    VercelTarget,
+    platforms_from_config,
+)
 from rotator.platforms.http import RetryPolicy
 from rotator.redact import redact_url
 from rotator.rotate.family import FamilyRotation, load_family
@@ -121,6 +126,7 @@ class RotationSettings:
     key_file: Path
     timing: Timing = field(default_factory=Timing)
     record_file: Path | None = None  # rotation record kept in the repository (see --due)
+    neon: NeonSettings = NeonSettings()  # for roles on Neon (postgres family)
 
     @property
     def record_path(self) -> Path:
@@ -331,4 +337,4 @@ def _rotation_settings(config: RotatorConfig,
     record_file = _string(rotation, "record_file", where, required=False)
     return RotationSettings(path, railway, vercel, groups, health, state_dir, key_file, timing,
                             record_file=(path.parent / record_file).resolve()
-                            if record_file else None)
+                            if record_file else None, neon=platforms.neon)

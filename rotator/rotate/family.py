@@ -24,6 +24,7 @@ from rotator.errors import ConfigError
 from rotator.rotate.generate import generate_secret, parse_format
 
 if TYPE_CHECKING:
+    from rotator.inventory.config import NeonSettings
     from rotator.rotate.config import RotationSettings, SecretGroup, Timing
     from rotator.rotate.record import RotationRecord
 
@@ -46,6 +47,7 @@ class FamilyContext:
     # key (`railway:Postgres@production:DATABASE_URL`); the PostgreSQL template's connection
     # URLs are only there
     rendered: Mapping[str, str] = field(default_factory=dict, repr=False)
+    neon: NeonSettings | None = None  # `[platforms.neon]`: how to reach Neon's API
 
     @property
     def params(self) -> Mapping[str, Any]:
@@ -62,7 +64,7 @@ def family_context(environ: Mapping[str, str], settings: RotationSettings, group
 
         record = RotationRecord.load(settings.record_path)
     return FamilyContext(group, environ, settings.timing, {} if provider is None else provider,
-                         record.last(group.name), run_id)
+                         record.last(group.name), run_id, neon=settings.neon)
 
 
 @dataclass

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 # What a fault does when its call comes in:
 #   http500             answer 500 instead of handling the call
+#   http503             answer 503 Service Unavailable (Neon documents it as never applied:
+#                       "always safe to retry", api/neon-and-postgres.md §A.1)
 #   http429             answer 429 with a Retry-After header (retry_after seconds; with
 #                       ``retry_after_header=False`` the platform's other signals only:
 #                       Vercel's body ``error.limit.reset``, Resend's ``ratelimit-reset``)
@@ -32,14 +34,14 @@ from dataclasses import dataclass
 #   operation_error     (call "neon-operation") the next Neon reset's apply_config ends in
 #                       error: the password is not changed
 FAULT_KINDS = frozenset(
-    {"http500", "http429", "timeout", "malformed",
+    {"http500", "http503", "http429", "timeout", "malformed",
      "deployment_failed", "deployment_crashed",
      "deployment_canceled", "deployment_removed", "deployment_needs_approval",
      "deployment_waiting", "deployment_skipped", "checks_failed", "operation_failed",
      "operation_error", "deployment_blocked", "deployment_deleted", "alias_failed", "http402",
      "builds_rate_limited"}
 )
-HTTP_FAULT_KINDS = frozenset({"http500", "http429", "timeout", "malformed"})
+HTTP_FAULT_KINDS = frozenset({"http500", "http503", "http429", "timeout", "malformed"})
 
 
 @dataclass

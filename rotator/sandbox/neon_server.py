@@ -3,12 +3,20 @@ backed by a real local PostgreSQL.
 
 Requests are validated against the vendored subset of Neon's OpenAPI document
 (``openapi_specs/neon.json``, from anchors/neon) and errors use its ``GeneralError`` shape
-``{"code", "message", "request_id"}``. ``reset_password`` behaves as the spec describes it
-(api/neon-and-postgres.md §A.3): it answers at once with a new, Neon-chosen password and
-the operations that apply it; "the old password remains valid until the last operation
-finishes", when the role's real password changes and its connections are dropped. Operations
+``{"code", "message", "request_id"}``. ``reset_password`` answers at once with a new,
+Neon-chosen password and the operations that apply it (api/neon-and-postgres.md §A.3).
+Neon's texts disagree on when the old password dies (the spec: when the last operation
+finishes; the FAQ: "The reset is immediate: the old password stops working"); the sandbox
+takes the harsher reading, which rotator must survive: the old password stops working at
+the reset, every connection to the endpoint is dropped ("Connections to the compute endpoint
+are dropped", spec), and the new password works once apply_config has finished. Operations
 walk Neon's statuses (scheduling → running → finished; a failed one is retried, §A.4), and a
 reset that conflicts with a running operation gets 423 Locked.
+
+API keys have Neon's kinds (docs manage/api-keys): an organization key sees its
+organization's projects; a personal key must name the organization, or ``GET /projects``
+answers 400 "org_id is required" (the spec's "You may need to specify an org_id parameter
+depending on your API key type"; the message as Neon's CLI docs and users report it).
 
 Each sandbox endpoint's host has Neon's shape (``ep-…-123456.<region>.aws.neon.tech``); the
 URLs handed out reach the local server through libpq's ``hostaddr`` parameter, so the host a
@@ -39,6 +47,12 @@ _NOUNS = ("brook", "cloud", "darkness", "dew", "field", "forest", "moon", "river
 # Passwords Neon generates: the docs' examples are 12 alphanumerics (api/neon…md §A.3).
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 TERMINAL_STATUSES = frozenset({"finished", "skipped", "cancelled"})
+SANDBOX_ORG_ID = "org-quiet-sun-12345678"  # Neon's org id shape: "always starts with org-"
+# What Neon answers a personal key that lists projects without org_id (neon.com/docs/cli/api:
+# "`neon api /projects` returns `ERROR: org_id is required` unless you add -Q org_id=… or
+# authenticate with an organization API key"; the full text as users report the HTTP 400,
+# neondatabase/website#5671).
+ORG_ID_REQUIRED = "org_id is required, you can find it on your organization settings page"
 
 
 def _now() -> str:
@@ -56,11 +70,22 @@ def _error(status: int, code: str, message: str) -> Response:
                              "request_id": str(uuid.uuid4())})
 
 
+@dataclass(frozen=True)
+class NeonApiKey:
+    """``organization``: every project of ``org_ids[0]``; ``personal``: the projects of the
+    organizations its user belongs to, one organization per request (``org_id``)."""
+
+    kind: str
+    org_ids: tuple[str, ...]
+
+
 @dataclass
 class NeonRole:
     branch_id: str
     name: str
-    password: str = field(repr=False)  # what the real PostgreSQL role accepts now
+    # the password Neon holds for the role (reveal_password); the real PostgreSQL role
+    # accepts it once the reset's apply_config has finished
+    password: str = field(repr=False)
     database: str = ""
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
@@ -87,7 +112,7 @@ class NeonState:
         self.postgres = postgres
         self.timing = timing or NeonTiming()
         self.lock = threading.Lock()
-        self.api_keys: set[str] = set()
+        self.api_keys: dict[str, NeonApiKey] = {}
         self.projects: dict[str, dict[str, Any]] = {}
         self.branches: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
@@ -96,16 +121,20 @@ class NeonState:
         self._workers: list[threading.Thread] = []
 
     # -- seeding --------------------------------------------------------------------------
-    def add_api_key(self) -> str:
+    def add_api_key(self, kind: str = "organization",
+                    org_ids: tuple[str, ...] = (SANDBOX_ORG_ID,)) -> str:
+        if kind not in ("organization", "personal"):
+            raise ValueError(f"unknown Neon API key kind {kind!r}")
         key = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(64))
-        self.api_keys.add(key)
+        self.api_keys[key] = NeonApiKey(kind, org_ids)
         return key
 
-    def add_project(self, name: str, *, store_passwords: bool = True) -> tuple[str, str, str]:
-        """A project with its default branch ``main`` and that branch's read-write endpoint;
-        returns (project id, branch id, endpoint id)."""
+    def add_project(self, name: str, *, store_passwords: bool = True,
+                    org_id: str = SANDBOX_ORG_ID) -> tuple[str, str, str]:
+        """A project of organization ``org_id`` with its default branch ``main`` and that
+        branch's read-write endpoint; returns (project id, branch id, endpoint id)."""
         project_id, now = _neon_id(), _now()
-        self.projects[project_id] = {
+        self.projects[project_id] = {"org_id": org_id,
             "id": project_id, "platform_id": "aws", "region_id": NEON_REGION, "name": name,
             "pg_version": 17, "proxy_host": f"{NEON_REGION.removeprefix('aws-')}.aws.neon.tech",
             "branch_logical_size_limit": 3072, "branch_logical_size_limit_bytes": 3221225472,
@@ -170,9 +199,15 @@ class NeonState:
                    and op["status"] != "error" for op in self.operations.values())
 
     def reset_password(self, project_id: str, role: NeonRole) -> tuple[str, list[dict]]:
-        """Pick the new password and start the operations that apply it (caller holds lock)."""
+        """Pick the new password and start the operations that apply it (caller holds lock).
+
+        The old password stops working now and every connection to the endpoint is dropped
+        (the harsher of Neon's two readings, see the module docstring)."""
         endpoint = next(e for e in self.endpoints.values() if e["branch_id"] == role.branch_id)
-        new_password = self.generate_password()
+        old_password, new_password = role.password, self.generate_password()
+        self._set_real_password(role.name, self.generate_password())  # nobody knows this one
+        self._drop_endpoint_connections(self._branch_role_names(role.branch_id))
+        role.password, role.updated_at = new_password, _now()
         fault = self.faults.take("neon-operation",
                                  kinds=frozenset({"operation_failed", "operation_error"}))
         operations = [self._operation(project_id, role.branch_id, endpoint["id"], action,
@@ -181,7 +216,7 @@ class NeonState:
                                              ("suspend_compute", "scheduling"))]
         worker = threading.Thread(
             target=self._run_operations, name="neon-operations", daemon=True,
-            args=(role, new_password, [op["id"] for op in operations],
+            args=(role, old_password, new_password, [op["id"] for op in operations],
                   fault.kind if fault else None))
         self._workers.append(worker)
         worker.start()
@@ -202,13 +237,17 @@ class NeonState:
             operation = self.operations[operation_id]
             operation.update(status=status, updated_at=_now(), **extra)
 
-    def _run_operations(self, role: NeonRole, new_password: str, operation_ids: list[str],
-                        fault: str | None) -> None:
+    def _run_operations(self, role: NeonRole, old_password: str, new_password: str,
+                        operation_ids: list[str], fault: str | None) -> None:
         apply_id, suspend_id = operation_ids
         delay = self.timing.step_delay
         time.sleep(delay)
         if fault == "operation_error":
-            # The configuration never reached the compute: the old password stays.
+            # The configuration never reached the compute, which keeps its previous one: the
+            # old password works again (what Neon does here is not documented).
+            self._set_real_password(role.name, old_password)
+            with self.lock:
+                role.password = old_password
             self._set_status(apply_id, "error", error="compute is not reachable")
             self._set_status(suspend_id, "cancelled")
             return
@@ -219,21 +258,29 @@ class NeonState:
             time.sleep(self.timing.retry_delay)
             self._set_status(apply_id, "running")
             time.sleep(delay)
-        self._apply_password(role, new_password)
+        self._set_real_password(role.name, new_password)
         self._set_status(apply_id, "finished", total_duration_ms=int(delay * 1000))
         self._set_status(suspend_id, "running")
         time.sleep(delay)
+        # suspend_compute: the compute restarts, so its connections drop once more
+        with self.lock:
+            names = self._branch_role_names(role.branch_id)
+        self._drop_endpoint_connections(names)
         self._set_status(suspend_id, "finished", total_duration_ms=int(delay * 1000))
 
-    def _apply_password(self, role: NeonRole, new_password: str) -> None:
-        """What apply_config does on Neon: the role's password changes, its sessions drop."""
+    def _branch_role_names(self, branch_id: str) -> list[str]:
+        return [name for (branch, name) in self.roles if branch == branch_id]
+
+    def _set_real_password(self, role_name: str, password: str) -> None:
         with connect(self.postgres.admin_url) as conn:
-            conn.execute(set_password_statement(conn, role.name, new_password)[0])
+            conn.execute(set_password_statement(conn, role_name, password)[0])
+
+    def _drop_endpoint_connections(self, role_names: list[str]) -> None:
+        """Every session on the endpoint goes, whichever role it logged in as (the sandbox's
+        one PostgreSQL also serves other tests: only this branch's roles count)."""
+        with connect(self.postgres.admin_url) as conn:
             conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE usename = %s AND pid <> pg_backend_pid()", (role.name,))
-        with self.lock:
-            role.password = new_password
-            role.updated_at = _now()
+                         "WHERE usename = ANY(%s) AND pid <> pg_backend_pid()", (role_names,))
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Let running operations finish (tests, shutdown)."""
@@ -270,6 +317,9 @@ class NeonSandboxServer(LoopbackServer):
     def server_error_response(self) -> Response:
         return _error(500, "", "Internal server error")
 
+    def unavailable_response(self) -> Response:
+        return _error(503, "", "Service Unavailable")
+
     def handle(self, request: Request) -> Response:
         checked = self.contract.validate(request)
         if isinstance(checked, RequestProblem):
@@ -282,22 +332,24 @@ class NeonSandboxServer(LoopbackServer):
         fault = self.http_fault(operation)
         if fault is not None:
             return fault
-        token = request.bearer_token()
-        if not token or token not in self.state.api_keys:
+        key = self.state.api_keys.get(request.bearer_token() or "")
+        if key is None:
             return _error(401, "", "authentication required")
         handler = getattr(self, f"_{operation}", None)
         if handler is None:
             return _error(404, "", "Not Found")
         with self.state.lock:
-            return handler(checked)
+            return handler(checked, key)
 
     # -- lookups (all under the state lock) -----------------------------------------------
-    def _project(self, request: ValidRequest) -> dict[str, Any] | Response:
+    def _project(self, request: ValidRequest, key: NeonApiKey) -> dict[str, Any] | Response:
         project = self.state.projects.get(request.path_params["project_id"])
-        return project if project is not None else _error(404, "", "project not found")
+        if project is None or project["org_id"] not in key.org_ids:
+            return _error(404, "", "project not found")
+        return project
 
-    def _branch(self, request: ValidRequest) -> dict[str, Any] | Response:
-        project = self._project(request)
+    def _branch(self, request: ValidRequest, key: NeonApiKey) -> dict[str, Any] | Response:
+        project = self._project(request, key)
         if isinstance(project, Response):
             return project
         branch = self.state.branches.get(request.path_params["branch_id"])
@@ -305,8 +357,8 @@ class NeonSandboxServer(LoopbackServer):
             return _error(404, "", "branch not found")
         return branch
 
-    def _role(self, request: ValidRequest) -> NeonRole | Response:
-        branch = self._branch(request)
+    def _role(self, request: ValidRequest, key: NeonApiKey) -> NeonRole | Response:
+        branch = self._branch(request, key)
         if isinstance(branch, Response):
             return branch
         role = self.state.roles.get((branch["id"], request.path_params["role_name"]))
@@ -324,8 +376,16 @@ class NeonSandboxServer(LoopbackServer):
         return page, ({"cursor": page[-1]["id"]} if page else None)
 
     # -- operations (named after the spec's operationIds) ---------------------------------
-    def _listProjects(self, request: ValidRequest) -> Response:  # noqa: N802
-        items = sorted(self.state.projects.values(), key=lambda p: p["created_at"])
+    def _listProjects(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        org_id = request.query.get("org_id")
+        if org_id is None and key.kind == "personal":
+            return _error(400, "", ORG_ID_REQUIRED)
+        # An organization key names its own organization or none; another org_id shows
+        # nothing of it (not documented).
+        wanted = org_id or key.org_ids[0]
+        items = sorted((p for p in self.state.projects.values()
+                        if p["org_id"] == wanted and wanted in key.org_ids),
+                       key=lambda p: p["created_at"])
         page, pagination = self._page([{**p, "active_time": 0} for p in items], request.query,
                                       10)
         body: dict[str, Any] = {"projects": page, "applications": {}, "integrations": {}}
@@ -333,12 +393,12 @@ class NeonSandboxServer(LoopbackServer):
             body["pagination"] = pagination
         return Response(200, body)
 
-    def _getProject(self, request: ValidRequest) -> Response:  # noqa: N802
-        project = self._project(request)
+    def _getProject(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        project = self._project(request, key)
         return project if isinstance(project, Response) else Response(200, {"project": project})
 
-    def _listProjectBranches(self, request: ValidRequest) -> Response:  # noqa: N802
-        project = self._project(request)
+    def _listProjectBranches(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        project = self._project(request, key)
         if isinstance(project, Response):
             return project
         items = [b for b in self.state.branches.values() if b["project_id"] == project["id"]]
@@ -350,33 +410,33 @@ class NeonSandboxServer(LoopbackServer):
                                   "sort_order": request.query.get("sort_order", "desc")}
         return Response(200, body)
 
-    def _getProjectBranch(self, request: ValidRequest) -> Response:  # noqa: N802
-        branch = self._branch(request)
+    def _getProjectBranch(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        branch = self._branch(request, key)
         if isinstance(branch, Response):
             return branch
         return Response(200, {"branch": branch, "annotation": {"object": {
             "type": "console", "id": branch["id"]}, "value": {}}})
 
-    def _listProjectEndpoints(self, request: ValidRequest) -> Response:  # noqa: N802
-        project = self._project(request)
+    def _listProjectEndpoints(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        project = self._project(request, key)
         if isinstance(project, Response):
             return project
         return Response(200, {"endpoints": [e for e in self.state.endpoints.values()
                                             if e["project_id"] == project["id"]]})
 
-    def _listProjectBranchRoles(self, request: ValidRequest) -> Response:  # noqa: N802
-        branch = self._branch(request)
+    def _listProjectBranchRoles(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        branch = self._branch(request, key)
         if isinstance(branch, Response):
             return branch
         return Response(200, {"roles": [r.to_json() for (b, _), r in self.state.roles.items()
                                         if b == branch["id"]]})
 
-    def _getProjectBranchRole(self, request: ValidRequest) -> Response:  # noqa: N802
-        role = self._role(request)
+    def _getProjectBranchRole(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        role = self._role(request, key)
         return role if isinstance(role, Response) else Response(200, {"role": role.to_json()})
 
-    def _resetProjectBranchRolePassword(self, request: ValidRequest) -> Response:  # noqa: N802
-        role = self._role(request)
+    def _resetProjectBranchRolePassword(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        role = self._role(request, key)
         if isinstance(role, Response):
             return role
         project_id = request.path_params["project_id"]
@@ -389,16 +449,16 @@ class NeonSandboxServer(LoopbackServer):
         return Response(200, {"role": {**role.to_json(), "password": password},
                               "operations": operations})
 
-    def _getProjectBranchRolePassword(self, request: ValidRequest) -> Response:  # noqa: N802
-        role = self._role(request)
+    def _getProjectBranchRolePassword(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        role = self._role(request, key)
         if isinstance(role, Response):
             return role
         if not self.state.projects[request.path_params["project_id"]]["store_passwords"]:
             return _error(412, "", "Storing passwords is disabled")
         return Response(200, {"password": role.password})
 
-    def _listProjectOperations(self, request: ValidRequest) -> Response:  # noqa: N802
-        project = self._project(request)
+    def _listProjectOperations(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        project = self._project(request, key)
         if isinstance(project, Response):
             return project
         items = sorted((dict(op) for op in self.state.operations.values()
@@ -408,8 +468,8 @@ class NeonSandboxServer(LoopbackServer):
         return Response(200, {"operations": page, **({"pagination": pagination}
                                                      if pagination else {})})
 
-    def _getProjectOperation(self, request: ValidRequest) -> Response:  # noqa: N802
-        project = self._project(request)
+    def _getProjectOperation(self, request: ValidRequest, key: NeonApiKey) -> Response:  # noqa: N802
+        project = self._project(request, key)
         if isinstance(project, Response):
             return project
         operation = self.state.operations.get(request.path_params["operation_id"])

@@ -67,7 +67,9 @@ class DeployTiming:
     """Delays between status changes, and how patiently the healthcheck waits."""
 
     step_delay: float = 0.05
-    startup_timeout: float = 20.0
+    # Railway waits up to 300 s by default; 60 s lets a loaded CI machine start the apps (an
+    # app that exits or answers unhealthy ends the wait at once, so faults stay quick)
+    startup_timeout: float = 60.0
     unhealthy_attempts: int = 3
 
 

@@ -4,6 +4,10 @@ Every request is first validated against the vendored subset of Resend's OpenAPI
 (``openapi_specs/resend.json``, from anchors/resend) by ``rotator.sandbox.openapi``; rules the
 spec leaves to prose are enforced here with their source (``api/resend.md`` §…). Error bodies
 are Resend's ``{"statusCode", "message", "name"}`` (api/resend.md §5).
+
+Two prose rules shape every request: a request without a ``User-Agent`` is refused at the
+edge (403, "error code: 1010", §1), and the team's budget of 2 requests per second (§6) is
+on by default, stated in ``ratelimit-*`` headers on every answer, so clients must pace.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import math
 import secrets
 import string
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,16 +50,22 @@ def _error(status: int, name: str, message: str) -> Response:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """Resend's per-team budget (api/resend.md §6: 2 requests/second, shared by all keys)."""
+    """Resend's per-team budget (api/resend.md §6: "Default 2 requests/second per team",
+    shared by all keys; one newer copy of the docs says 5, so clients read
+    ``ratelimit-limit`` rather than assume either: the sandbox keeps the stricter)."""
 
     requests: int = 2
     window: float = 1.0
 
 
+DOCUMENTED_RATE_LIMIT = RateLimit()
+
+
 class ResendState:
     """API keys and domains of one sandbox Resend team."""
 
-    def __init__(self, faults: Faults, *, rate_limit: RateLimit | None = None) -> None:
+    def __init__(self, faults: Faults, *,
+                 rate_limit: RateLimit | None = DOCUMENTED_RATE_LIMIT) -> None:
         self.faults = faults
         self.lock = threading.Lock()
         self.keys: dict[str, dict[str, Any]] = {}  # id -> record (token included)
@@ -64,10 +73,8 @@ class ResendState:
         # Cursor order outlives deletion: the docs promise stable pages "even if new objects
         # are created or deleted while you're still requesting pages" (api-reference/pagination).
         self._order: dict[str, int] = {}
-        # None: no budget enforced (tests and the demo make bursts a real team would pace).
+        # None: no budget (only for a test that says why it sends faster than a team may)
         self.rate_limit = rate_limit
-        self._window_start = 0.0
-        self._window_count = 0
 
     def _next_order(self, item_id: str) -> None:
         self._order[item_id] = len(self._order)
@@ -97,24 +104,6 @@ class ResendState:
     def by_token(self, token: str | None) -> dict[str, Any] | None:
         with self.lock:
             return next((k for k in self.keys.values() if token and k["token"] == token), None)
-
-    def take_request_budget(self) -> tuple[bool, dict[str, str]]:
-        """Count one request against the team's window; (allowed?, ratelimit-* headers)."""
-        limit = self.rate_limit
-        if limit is None:
-            return True, {}
-        with self.lock:
-            now = time.monotonic()
-            if now - self._window_start >= limit.window:
-                self._window_start, self._window_count = now, 0
-            self._window_count += 1
-            remaining = limit.requests - self._window_count
-            reset = max(0.0, limit.window - (now - self._window_start))
-        headers = {"ratelimit-limit": str(limit.requests),
-                   "ratelimit-policy": f"{limit.requests};w={limit.window:g}",
-                   "ratelimit-remaining": str(max(0, remaining)),
-                   "ratelimit-reset": f"{reset:.3f}".rstrip("0").rstrip(".") or "0"}
-        return remaining >= 0, headers
 
     def page(self, items: list[dict[str, Any]], query: dict[str, Any]) -> Response:
         """Resend's cursor pagination (docs api-reference/pagination): newest first; no
@@ -149,11 +138,21 @@ class ResendSandboxServer(LoopbackServer):
         super().__init__(state.faults, **kwargs)
         self.state = state
         self.contract = OpenAPIContract.load("resend")
-        # api/resend.md §6: a budget per second per team, across all its keys: 2 in the
-        # older docs, 5 in a newer copy ("read ratelimit-limit at runtime"); the newer here
-        # a team budget the test set on the state (ResendState.rate_limit) replaces it
-        self.request_window = (None if state.rate_limit is not None
-                               else RequestWindow(limit=5, seconds=1.0))
+        limit = state.rate_limit
+        self.request_window = (None if limit is None
+                               else RequestWindow(limit=limit.requests, seconds=limit.window))
+
+    def edge_rejection(self, request: Request) -> Response | None:
+        """api/resend.md §1: "Requests without this header will be rejected with a 403 status
+        code … error code 1010" — by the edge, before the API (docs knowledge-base
+        403-error-1010: "The error doesn't come from the Resend API itself"), as plain text.
+        A third-party report (colaberry/WorldOfTaxonomy#239) shows urllib's default
+        ``Python-urllib/x.y`` blocked the same way."""
+        agent = (request.headers.get("User-Agent") or "").strip()
+        if agent and not agent.startswith("Python-urllib/"):
+            return None
+        return Response(403, raw=b"error code: 1010",
+                        headers={"Content-Type": "text/plain; charset=UTF-8"})
 
     def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
         # api/resend.md §6: unprefixed IETF-draft headers, reset in seconds
@@ -163,7 +162,8 @@ class ResendSandboxServer(LoopbackServer):
                 "ratelimit-reset": str(math.ceil(window.reset_in))}
 
     def rate_limited_response(self, retry_after: float) -> Response:
-        limit = self.request_window.limit if self.request_window else 2
+        limit = (self.request_window.limit if self.request_window
+                 else DOCUMENTED_RATE_LIMIT.requests)
         response = _error(429, "rate_limit_exceeded",
                           f"Too many requests. You can only make {limit} requests per second. See "
                           "rate limit response headers for more information. Or contact "
@@ -176,20 +176,10 @@ class ResendSandboxServer(LoopbackServer):
         return _error(500, "internal_server_error", "An unexpected error occurred.")
 
     def handle(self, request: Request) -> Response:
-        allowed, budget_headers = self.state.take_request_budget()
-        response = self._answer(request, allowed, budget_headers)
-        response.headers.update({k: v for k, v in budget_headers.items()
-                                 if k not in response.headers})
-        return response
-
-    def _answer(self, request: Request, allowed: bool, budget: dict[str, str]) -> Response:
         matched = self.contract.match(request.method, request.path)
         if isinstance(matched, RequestProblem):
             return self._problem_response(matched)
         operation = matched[0].operation_id
-        if not allowed:
-            wait = float(budget.get("ratelimit-reset") or 1)
-            return self.rate_limited_response(max(wait, 0.001))
         fault = self.http_fault(operation)
         if fault is not None:
             return fault

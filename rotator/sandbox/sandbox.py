@@ -157,7 +157,7 @@ class Sandbox:
         *,
         postgres: LocalPostgres | None = None,
         step_delay: float = 0.05,
-        startup_timeout: float = 20.0,
+        startup_timeout: float = 60.0,
         unhealthy_attempts: int = 3,
     ) -> None:
         self.faults = Faults()

@@ -98,9 +98,13 @@ class LoopbackServer:
                     query_all=query_all,
                 )
                 server.requests.append((request.method, request.path))
-                window = server.request_window.take() if server.request_window else None
+                refused = server.edge_rejection(request)
+                window = (server.request_window.take()
+                          if server.request_window and refused is None else None)
                 try:
-                    if window is not None and not window.allowed:
+                    if refused is not None:
+                        response = refused
+                    elif window is not None and not window.allowed:
                         response = server.rate_limited_response(math.ceil(window.reset_in))
                     else:
                         response = server.handle(request)
@@ -148,9 +152,14 @@ class LoopbackServer:
     def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def edge_rejection(self, request: Request) -> Response | None:
+        """A refusal in front of the API (a CDN's), before the request budget counts it;
+        None lets the request through (the default)."""
+        return None
+
     def http_fault(self, call: str) -> Response | None:
-        """Apply a pending http500/http429/timeout/malformed fault for ``call``; a Response
-        ends the call."""
+        """Apply a pending http500/http503/http429/timeout/malformed fault for ``call``; a
+        Response ends the call."""
         fault = self.faults.take(call, kinds=HTTP_FAULT_KINDS)
         if fault is None:
             return None
@@ -165,6 +174,8 @@ class LoopbackServer:
                 response.headers = {k: v for k, v in response.headers.items()
                                     if k.lower() != "retry-after"}
             return response
+        if fault.kind == "http503":
+            return self.unavailable_response()
         return self.server_error_response()
 
     def rate_limit_headers(self, window: WindowState) -> dict[str, str]:
@@ -178,3 +189,9 @@ class LoopbackServer:
     def server_error_response(self) -> Response:
         return Response(500, {"error": {"code": "internal_server_error",
                                         "message": "An unexpected internal error occurred"}})
+
+    def unavailable_response(self) -> Response:
+        """503 Service Unavailable, in the platform's error shape."""
+        response = self.server_error_response()
+        response.status = 503
+        return response

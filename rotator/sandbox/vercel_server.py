@@ -127,7 +127,7 @@ class VercelState:
     """
 
     def __init__(self, faults: Faults, launcher: AppLauncher, *, step_delay: float = 0.05,
-                 startup_timeout: float = 20.0, team_id: str | None = None,
+                 startup_timeout: float = 60.0, team_id: str | None = None,
                  team_slug: str | None = None) -> None:
         self.faults = faults
         self.launcher = launcher

@@ -109,7 +109,8 @@ def test_resend_budget_headers_are_read(seeded_sandbox: Sandbox) -> None:
 
 
 def test_resend_team_budget_is_paced_not_refused(seeded_sandbox: Sandbox) -> None:
-    seeded_sandbox.resend.request_window = RequestWindow(limit=2, seconds=1.0)
+    # the sandbox's default: Resend's documented 2 requests/second per team
+    assert seeded_sandbox.resend.request_window.limit == 2
     with seeded_sandbox.resend_client(retry=RetryPolicy(max_rate_limit_wait=5)) as client:
         for _ in range(4):
             client.list_api_keys()

@@ -80,3 +80,14 @@ def test_deleted_management_key_is_an_auth_error(sandbox: Sandbox) -> None:
             pytest.raises(AuthError) as caught:
         client.list_api_keys()
     assert "invalid_api_key" in str(caught.value) and "RESEND_API_KEY" in str(caught.value)
+
+
+def test_edge_refusal_is_unknown_not_dead(sandbox: Sandbox) -> None:
+    # a 403 "error code: 1010" comes from Resend's edge (no User-Agent), not from its API:
+    # it says nothing about the key (api/resend.md §1, §4)
+    with sandbox.resend_client() as client:
+        del client.http.client.headers["User-Agent"]
+        status = client.check_key(sandbox.tokens.resend_sending_key)
+    assert status.live is None and "1010" in status.reason
+    with sandbox.resend_client() as client:
+        assert client.check_key(sandbox.tokens.resend_sending_key).live is True

@@ -3,15 +3,39 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.openapi import OpenAPIContract
-from rotator.sandbox.resend_server import RateLimit, ResendSandboxServer, ResendState
+from rotator.sandbox.resend_server import (
+    DOCUMENTED_RATE_LIMIT,
+    RateLimit,
+    ResendSandboxServer,
+    ResendState,
+)
+
+
+@dataclass
+class Pacing:
+    """What every client of a real Resend team must do (api/resend.md §6: 2 requests per
+    second per team): once an answer says ``ratelimit-remaining: 0``, wait
+    ``ratelimit-reset`` seconds before the next request."""
+
+    until: float = 0.0
+
+    def before(self, request: httpx.Request) -> None:
+        delay = self.until - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def after(self, response: httpx.Response) -> None:
+        if response.headers.get("ratelimit-remaining") == "0":
+            self.until = time.monotonic() + float(response.headers["ratelimit-reset"])
 
 
 @dataclass
@@ -21,15 +45,18 @@ class Team:
     manager: str
     sender: str
     domain_id: str
+    pacing: Pacing = field(default_factory=Pacing)
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, *, paced: bool = True) -> httpx.Client:
         headers = {"User-Agent": "rotator-tests"}
         if token != "":
             headers["Authorization"] = f"Bearer {token or self.manager}"
-        return httpx.Client(base_url=self.server.url, headers=headers, timeout=5)
+        hooks = {"request": [self.pacing.before], "response": [self.pacing.after]}
+        return httpx.Client(base_url=self.server.url, headers=headers, timeout=5,
+                            event_hooks=hooks if paced else {})
 
 
-def _team(rate_limit: RateLimit | None = None) -> Team:
+def _team(rate_limit: RateLimit | None = DOCUMENTED_RATE_LIMIT) -> Team:
     state = ResendState(Faults(), rate_limit=rate_limit)
     domain_id = state.add_domain("example.com")
     _, manager = state.add_key("management")
@@ -39,10 +66,9 @@ def _team(rate_limit: RateLimit | None = None) -> Team:
 
 @pytest.fixture
 def team() -> Iterator[Team]:
+    # Resend's documented budget is on: these protocol tests pace from the headers as a
+    # real client must, so none of them is answered 429.
     made = _team()
-    # these protocol tests send raw requests faster than Resend's per-second budget; the
-    # budget itself is tested below (rate_limit) and in test_rate_limits.py
-    made.server.request_window = None
     yield made
     made.server.stop()
 
@@ -146,7 +172,7 @@ def test_rate_limit_answer_and_headers() -> None:
     # A window far longer than the test: the third request in it is over the budget.
     made = _team(RateLimit(requests=2, window=600))
     try:
-        with made.client() as client:
+        with made.client(paced=False) as client:
             answers = [client.get("/api-keys") for _ in range(3)]
     finally:
         made.server.stop()
@@ -156,3 +182,27 @@ def test_rate_limit_answer_and_headers() -> None:
     assert answers[0].headers["ratelimit-remaining"] == "1"
     assert answers[2].headers["ratelimit-remaining"] == "0"
     assert float(answers[2].headers["retry-after"]) > 0
+
+
+def test_documented_budget_is_on_by_default(team: Team) -> None:
+    with team.client() as client:
+        answer = client.get("/api-keys")
+    assert answer.status_code == 200
+    assert (answer.headers["ratelimit-limit"], answer.headers["ratelimit-policy"]) == (
+        "2", "2;w=1")
+
+
+def test_request_without_user_agent_is_refused_at_the_edge(team: Team) -> None:
+    # api/resend.md §1: 403, error code 1010, before the API: plain text, no budget spent
+    with team.client(paced=False) as client:
+        del client.headers["User-Agent"]
+        missing = client.get("/api-keys")
+        urllib_default = client.get("/api-keys", headers={"User-Agent": "Python-urllib/3.11"})
+        never_reached = [k["last_used_at"] for k in team.state.keys.values()]
+        client.headers["User-Agent"] = "rotator-tests"
+        allowed = client.get("/api-keys")
+    for refused in (missing, urllib_default):
+        assert refused.status_code == 403 and refused.text == "error code: 1010"
+        assert "ratelimit-limit" not in refused.headers
+    assert never_reached == [None, None]  # the API never saw the key
+    assert allowed.status_code == 200 and allowed.headers["ratelimit-remaining"] == "1"
