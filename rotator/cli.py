@@ -550,6 +550,8 @@ def locate(paths, report_file, audit_history, output_format, output, config_path
         scanned = refine(scanned, config.scan, baseline, "low")
         report = report_to_dict(scanned)
     result = locate_findings(report, collect_inventory(platforms, os.environ))
+    if output_format != "text":
+        _echo_notes(result.notes)  # the reports' shapes are contracts: notes go to stderr
     if output_format == "json":
         emit(json.dumps(result.report, indent=2) + "\n", output)
     elif output_format == "sarif":
@@ -583,7 +585,8 @@ def check(output_format, output, config_path, quiet, verbose, no_color):
     problems = check_drift(inventory, check_settings(config.data))
     if output_format == "json":
         emit(json.dumps({"problems": [p.__dict__ for p in problems],
-                         "variables": len(inventory.variables)}, indent=2) + "\n", output)
+                         "variables": len(inventory.variables), "notes": inventory.notes},
+                        indent=2) + "\n", output)
     else:
         emit(render_check_text(problems, inventory, quiet=quiet, verbose=verbose), output)
     sys.exit(EXIT_FINDINGS if problems else EXIT_CLEAN)
@@ -625,8 +628,16 @@ def init_command(railway_project, vercel_project, vercel_team, railway_url, verc
     result = run_init(options, os.environ)
     if result.text is not None and result.output is None:
         click.echo(result.text, nl=False)
+    _echo_notes(result.skipped)
     click.echo(result.summary(), err=True)
     sys.exit(result.exit_code)
+
+
+def _echo_notes(notes: list[str]) -> None:
+    from rotator.output import printable
+
+    for note in notes:
+        click.echo(f"note: {printable(note)}", err=True)
 
 
 def _report(result, output_format, output, quiet, verbose, no_color) -> None:

@@ -92,3 +92,19 @@ def test_random_key_holding_a_format_directive_by_chance_is_found(ruleset):
     """Django's generated keys draw from `!@#$%^&*(-_=+)`: `%s` or `$(` inside is chance."""
     value = "django-insecure-k2%s9x@q4w$(e7r)t5y(u3i0o=p1a-s6dh8&j2l!m9xq4w&e7r)t5y"
     assert found(f"SECRET_KEY = '{value}'\n", ruleset, "config/settings.py") == [("secret-key", value)]
+
+
+@pytest.mark.parametrize("token", ["017de930-f111-4b9c-b52a-545b765b9f6c",
+                                   "8948496a-2b56-4cb6-abc1-de29aa7aebab"])
+def test_a_uuid_token_with_alphabet_runs_is_not_a_sequential_example(token, ruleset):
+    """Random UUIDs (Railway tokens) have only a-f letters, so neighbours are common: ~2% of
+    them looked like hand-typed `abcd1234` examples and were dropped."""
+    assert found(f"RAILWAY_API_TOKEN={token}\n", ruleset, ".env") == [("railway-api-token", token)]
+
+
+def test_random_uuid_tokens_are_all_found(ruleset):
+    import uuid
+
+    tokens = [str(uuid.uuid4()) for _ in range(500)]
+    text = "".join(f"RAILWAY_TOKEN={t}\n" for t in tokens)
+    assert sorted(v for _, v in found(text, ruleset, ".env")) == sorted(tokens)

@@ -122,6 +122,7 @@ def render_check_text(problems: list[Problem], inventory: Inventory, *, quiet: b
         read = Counter(f"{v.platform}:{v.service} ({v.environment})" for v in inventory.variables)
         lines.extend(f"read {place}: {count} variable(s)" for place, count in sorted(read.items()))
     lines.extend(f"[{p.kind}] {p.message}" for p in problems)
+    lines.extend(f"note: {note}" for note in inventory.notes)  # what could not be read
     if not quiet:
         lines.append(f"{len(problems)} problem(s) in {len(inventory.variables)} live variable(s)")
     return "".join(f"{printable_lines(line)}\n" for line in lines)

@@ -54,6 +54,8 @@ class Inventory:
     variables: list[LiveVariable] = field(default_factory=list)
 
     service_names: dict[str, set[str]] = field(default_factory=dict)  # railway project -> services
+    # what was not read and why (one line each), e.g. environments out of a token's reach
+    notes: list[str] = field(default_factory=list)
 
     def holding(self, digest: str) -> list[LiveVariable]:
         return [v for v in self.variables if digest in (v.value_sha256, v.password_sha256)]
@@ -110,22 +112,30 @@ def collect_inventory(config: PlatformsConfig, environ: Mapping[str, str]) -> In
     classifier = FamilyClassifier()
     if config.railway is not None:
         inventory.variables += _railway(config.railway, environ, inventory.service_names,
-                                        classifier)
+                                        classifier, inventory.notes)
     if config.vercel is not None:
         inventory.variables += _vercel(config.vercel, environ, classifier)
     return inventory
 
 
 def _railway(target: RailwayTarget, environ: Mapping[str, str],
-             known_services: dict[str, set[str]], classifier: FamilyClassifier) -> list[LiveVariable]:
+             known_services: dict[str, set[str]], classifier: FamilyClassifier,
+             notes: list[str]) -> list[LiveVariable]:
     from rotator.platforms.clients import railway_client
 
     found: list[LiveVariable] = []
     all_services: set[str] = set()
     with railway_client(target, environ) as client:
         project = client.find_project(target.project, target.workspace)
-        environments = [e for e in project.environments
-                        if not target.environments or e.name in target.environments]
+        environments = []
+        for environment in project.environments:
+            if target.environments and environment.name not in target.environments:
+                continue
+            if project.reachable(environment):
+                environments.append(environment)
+            else:  # Railway refuses its variables "Not Authorized" (api/railway.md §2, §12)
+                notes.append(f"{project.unreachable_reason(environment.name)}; skipped (read "
+                             "it with RAILWAY_API_TOKEN or that environment's project token)")
         services = [s for s in project.services if not target.services or s.name in target.services]
         all_services.update(s.name for s in project.services)
         # The environment's shared variables (`${{shared.X}}`) are a place of their own.

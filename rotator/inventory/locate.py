@@ -18,6 +18,7 @@ class LocateResult:
     live: list[tuple[dict[str, Any], list[LiveVariable]]] = field(default_factory=list)
     not_live: list[dict[str, Any]] = field(default_factory=list)
     unreadable: list[LiveVariable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the inventory could not read, and why
 
     @property
     def any_live(self) -> bool:
@@ -26,7 +27,8 @@ class LocateResult:
 
 def locate_findings(report: dict[str, Any], inventory: Inventory) -> LocateResult:
     """Fill each finding's `live_in` with the platform variables that hold the same value."""
-    result = LocateResult(report=report, unreadable=inventory.unreadable)
+    result = LocateResult(report=report, unreadable=inventory.unreadable,
+                          notes=list(inventory.notes))
     for finding in report.get("findings", []):
         holders = inventory.holding(finding["secret_sha256"])
         finding["live_in"] = [h.place() for h in holders]
@@ -71,6 +73,9 @@ def render_locate_text(result: LocateResult, *, quiet: bool = False, verbose: bo
         lines.append("")
         lines.append("could not compare (the platform does not show these values):")
         lines.extend(f"  {v.label()}" for v in result.unreadable)
+    if result.notes:
+        lines.append("")
+        lines.extend(f"note: {note}" for note in result.notes)
     lines.append("")
     lines.append(f"{len(result.live)} leaked secret(s) live, {len(result.not_live)} not found live, "
                  f"{len(result.unreadable)} unreadable variable(s)")

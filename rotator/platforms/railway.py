@@ -36,11 +36,16 @@ SUCCESS_STATUSES = frozenset({"SUCCESS", "SLEEPING"})
 FAILURE_STATUSES = frozenset({"FAILED", "CRASHED"})
 # Superseded/cancelled: the deployment will never serve the new variables.
 ABANDONED_STATUSES = frozenset({"REMOVED", "REMOVING", "SKIPPED"})
+# Waiting for a person (an approval) or an outside signal: "NEEDS_APPROVAL/WAITING may block
+# indefinitely" (api/railway.md §7), so a rotation never waits them out; it stops and says so.
+STALLED_STATUSES = frozenset({"NEEDS_APPROVAL", "WAITING"})
 TERMINAL_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES | ABANDONED_STATUSES
-# Still moving (NEEDS_APPROVAL/WAITING may wait for a person: the deploy timeout ends them).
-IN_PROGRESS_STATUSES = frozenset(
-    {"QUEUED", "WAITING", "INITIALIZING", "BUILDING", "DEPLOYING", "NEEDS_APPROVAL"}
-)
+# Still moving on its own.
+IN_PROGRESS_STATUSES = frozenset({"QUEUED", "INITIALIZING", "BUILDING", "DEPLOYING"})
+STALLED_REASONS = {
+    "NEEDS_APPROVAL": "waits for someone to approve it in Railway",
+    "WAITING": "waits in Railway (for approval or CI) and may never start by itself",
+}
 
 _HINTS = ServiceHints(
     service="Railway",
@@ -89,6 +94,24 @@ class RailwayProject:
     workspace_id: str | None
     environments: tuple[RailwayEnvironment, ...]
     services: tuple[RailwayService, ...]
+    # A project token "can only be used to authenticate requests to that environment"
+    # (api/railway.md §2): its one environment; None = every environment (account/workspace).
+    token_environment_id: str | None = None
+
+    def reachable(self, environment: RailwayEnvironment) -> bool:
+        """Whether the token may read and write this environment's variables and deployments."""
+        return self.token_environment_id in (None, environment.id)
+
+    @property
+    def token_environment_name(self) -> str | None:
+        return next((e.name for e in self.environments if e.id == self.token_environment_id),
+                    self.token_environment_id)
+
+    def unreachable_reason(self, name: str) -> str:
+        """Why environment ``name`` cannot be used with this token, on one line."""
+        return (f"Railway environment {name!r} of project {self.name!r} is out of the project "
+                f"token's reach: RAILWAY_TOKEN is for environment "
+                f"{self.token_environment_name!r} only")
 
     def environment(self, name: str) -> RailwayEnvironment:
         for environment in self.environments:
@@ -163,6 +186,11 @@ class RailwayDeployment:
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def stalled(self) -> bool:
+        """Waiting for a person or an outside signal: polling it longer would not help."""
+        return self.status in STALLED_STATUSES
 
     @property
     def succeeded(self) -> bool:
@@ -305,7 +333,8 @@ class RailwayClient:
             page = connection(self.execute(operation, {**variables, "first": _PAGE,
                                                        "after": after}))
 
-    def _project(self, node: Mapping[str, Any]) -> RailwayProject:
+    def _project(self, node: Mapping[str, Any],
+                 token_environment_id: str | None = None) -> RailwayProject:
         """A project with every page of its environments and services."""
         project_id = node["id"]
         environments = self._pages("Environments", {"projectId": project_id},
@@ -317,6 +346,7 @@ class RailwayClient:
             environments=tuple(RailwayEnvironment(e["id"], e["name"], bool(e.get("isEphemeral")))
                                for e in environments),
             services=tuple(RailwayService(s["id"], s["name"]) for s in services),
+            token_environment_id=token_environment_id,
         )
 
     def workspace_ids(self) -> list[str]:
@@ -334,23 +364,50 @@ class RailwayClient:
         return [workspace["id"] for workspace in data["me"]["workspaces"]]
 
     def list_projects(self, workspace_id: str | None = None) -> list[RailwayProject]:
-        """Projects visible to the token: a project token's own project; the projects of
-        ``workspace_id``, or of every workspace an account token's user belongs to.
+        """Projects visible to the token: a project token's own project (scoped to its one
+        environment); the projects of ``workspace_id``, or of every workspace an account
+        token's user belongs to plus the projects they were invited to.
 
         Listed with ``workspace(workspaceId:) { projects }``, as Railway's docs do since
         railwayapp/docs PR #931: ``projects`` without a workspace returns only personal
         projects, missing every team workspace's."""
         if self.credentials.project_token:
-            data = self.execute("ProjectTokenScope")
-            return [self._project(data["projectToken"]["project"])]
+            scope = self.execute("ProjectTokenScope")["projectToken"]
+            return [self._project(scope["project"], token_environment_id=scope["environmentId"])]
         workspaces = [workspace_id] if workspace_id else self.workspace_ids()
-        return [self._project(node) for workspace in workspaces
-                for node in self._pages("WorkspaceProjects", {"workspaceId": workspace},
-                                        lambda data: data["workspace"]["projects"])]
+        projects = [self._project(node) for workspace in workspaces
+                    for node in self._pages("WorkspaceProjects", {"workspaceId": workspace},
+                                            lambda data: data["workspace"]["projects"])]
+        if workspace_id is None:
+            seen = {project.id for project in projects}
+            projects += [p for p in self.invited_projects() if p.id not in seen]
+        return projects
+
+    def invited_projects(self) -> list[RailwayProject]:
+        """Projects the account token's user was invited to in workspaces they do not belong
+        to (``externalWorkspaces``, api/railway.md §3); ``workspace(...)`` never lists them."""
+        data = self.execute("ExternalWorkspaceProjects")
+        return [self._project(node) for workspace in data["externalWorkspaces"]
+                for node in workspace["projects"]]
+
+    def token_kind(self) -> str:
+        """"project", "account" or "workspace": what Railway accepts this token as, asked with
+        documented reads only (``projectToken``; ``me``, which a workspace token may not read,
+        railwayapp/cli#618; then ``apiToken``, the schema's token introspection). AuthError
+        when every one is refused."""
+        if self.credentials.project_token:
+            self.execute("ProjectTokenScope")
+            return "project"
+        try:
+            self.execute("Me")
+            return "account"
+        except AuthError:
+            self.execute("ApiTokenScope")
+            return "workspace"
 
     def check_token(self) -> None:
         """Raise AuthError unless Railway accepts the token (of any kind)."""
-        self.execute("ProjectTokenScope" if self.credentials.project_token else "TokenProbe")
+        self.token_kind()
 
     def get_project(self, project_id: str) -> RailwayProject:
         return self._project(self.execute("Project", {"id": project_id})["project"])
@@ -369,8 +426,11 @@ class RailwayClient:
         for project in self.list_projects(workspace_id):
             if project.name == name:
                 return project
-        raise self.http.error(NotFound, "WorkspaceProjects",
-                              f"no project named {name!r} is visible")
+        raise self.http.error(
+            NotFound, "WorkspaceProjects",
+            f"no project named {name!r} is visible"
+            + (f" in workspace {workspace_id}" if workspace_id else
+               " in the token's workspaces or the projects it was invited to"))
 
     # -- variables ----------------------------------------------------------------------
     def get_variables(
@@ -463,9 +523,10 @@ class RailwayClient:
 
     def wait_for_deployment(self, deployment_id: str, *, timeout: float = 900.0,
                             poll_interval: float = 5.0) -> RailwayDeployment:
-        """Poll until a terminal status; check ``.succeeded`` on the result."""
+        """Poll until a terminal status, or a stalled one (NEEDS_APPROVAL, WAITING: returned
+        at once, not waited out); check ``.succeeded`` on the result."""
         deployment, finished = poll_until(
-            lambda: self.get_deployment(deployment_id), lambda d: d.finished,
+            lambda: self.get_deployment(deployment_id), lambda d: d.finished or d.stalled,
             timeout=timeout, interval=poll_interval, sleep=self._sleep)
         if not finished:
             raise self.http.error(

@@ -66,6 +66,7 @@ def redeploy_units(ctx: RunContext, prefix: str, units: list[dict[str, Any]]) ->
         if not outcome.succeeded:
             del unit[id_field]  # a later attempt must start a new deployment, not re-poll this
             ctx.journal.save()
-            raise RotationFailure(f"{name}: deployment {deployment_id} ended {outcome.status}")
+            raise RotationFailure(f"{name}: deployment {deployment_id} ended {outcome.status}"
+                                  + (f" ({outcome.reason})" if outcome.reason else ""))
         ctx.step(deployed, unit=name, deployment=deployment_id, status=outcome.status)
         ctx.say(f"  {name}: deployment {deployment_id} {outcome.status}")

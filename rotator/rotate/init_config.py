@@ -226,6 +226,7 @@ def propose_config(inventory: Inventory, platforms: PlatformsConfig,
     """Group the live credentials of the inventory into proposed `[[secrets]]` groups."""
     proposal = ConfigProposal(platforms.railway, platforms.vercel, [],
                               variables_read=len(inventory.variables), report=report_name)
+    proposal.notes.extend(inventory.notes)  # what was not read, e.g. environments out of reach
     references = [v for v in inventory.variables if v.reference]
     unreadable = [v for v in inventory.variables if not v.reference and not v.readable]
     clusters: dict[str, list[LiveVariable]] = {}
@@ -430,6 +431,7 @@ class InitResult:
     proposal: ConfigProposal
     text: str | None  # None: nothing rotatable, nothing written
     output: Path | None
+    skipped: list[str] = field(default_factory=list)  # what the inventory could not read
 
     @property
     def exit_code(self) -> int:
@@ -499,7 +501,7 @@ def run_init(options: InitOptions, environ: Mapping[str, str]) -> InitResult:
     proposal = propose_config(inventory, platforms, report,
                               options.report.name if options.report else None)
     if not proposal.active:
-        return InitResult(proposal, None, output)
+        return InitResult(proposal, None, output, list(inventory.notes))
     text = render_config(proposal)
     check_config_text(text, output or DEFAULT_OUTPUT, environ.get(ALLOW_ENV, ""))
     if output is not None:
@@ -513,4 +515,4 @@ def run_init(options: InitOptions, environ: Mapping[str, str]) -> InitResult:
         except OSError as error:
             raise RotatorError(f"cannot write {output}: {error.strerror}",
                                "choose another --output path") from None
-    return InitResult(proposal, text, output)
+    return InitResult(proposal, text, output, list(inventory.notes))

@@ -19,6 +19,7 @@ from rotator.platforms.clients import railway_client, vercel_client
 from rotator.platforms.http import NotFound, RateLimitStatus, RetryPolicy
 from rotator.platforms.railway import (
     IN_PROGRESS_STATUSES,
+    STALLED_REASONS,
     RailwayClient,
     RailwayProject,
     RailwayVariables,
@@ -70,6 +71,7 @@ class DeploymentOutcome:
     deployment_id: str
     status: str
     succeeded: bool
+    reason: str = ""  # why it stopped short, where the platform's status alone does not say
 
 
 class PlatformSession:
@@ -166,8 +168,16 @@ class PlatformSession:
         renders from the value is found (to redeploy it and check what it renders)."""
         current = CurrentValues([], {}, [], [])
         references: list[tuple[Target, str]] = []
+        out_of_reach = set()
         for target in group.targets:
             if target.platform == "railway":
+                reason = self.railway_reach(target.environment or "production")
+                if reason:  # refused "Not Authorized" by Railway: a blocker, before any change
+                    out_of_reach.add(target.environment or "production")
+                    current.blockers.append(
+                        f"{target.spec}: {reason}; use a project token of that environment "
+                        "or an account/workspace token (RAILWAY_API_TOKEN)")
+                    continue
                 found = self._read_railway(group, target, current, references)
             else:
                 found = self._read_vercel(group, target, current)
@@ -175,13 +185,36 @@ class PlatformSession:
                 current.blockers.append(f"{target.spec}: none of {', '.join(group.variables)} "
                                         "is set there; check the target")
         for environment in sorted({t.environment or "production" for t in group.targets
-                                   if t.platform == "railway"}):
+                                   if t.platform == "railway"} - out_of_reach):
             self._follow_references(group, environment, current,
                                     [(t, v) for t, v in references
                                      if (t.environment or "production") == environment])
             self._find_copies(group, environment, current)
             self._find_consumers(environment, current)
         return current
+
+    def railway_reach(self, environment: str) -> str | None:
+        """Why the Railway token cannot use ``environment`` (a project token is for one
+        environment only, api/railway.md §2), or None when it can (or it does not exist:
+        that error comes from resolving the target)."""
+        project = self._railway_project()
+        try:
+            found = project.environment(environment)
+        except KeyError:
+            return None
+        return None if project.reachable(found) else project.unreachable_reason(environment)
+
+    def stalled_deployments(self, unit: Mapping[str, Any]) -> list[str]:
+        """Deployments of a Railway unit that wait for a person or an outside signal
+        (NEEDS_APPROVAL, WAITING: "may block indefinitely", api/railway.md §7): a plan
+        blocker, since a redeploy behind them may never go live."""
+        if unit["platform"] != "railway":
+            return []
+        deployments = self.railway.list_deployments(unit["project_id"], unit["environment_id"],
+                                                    unit["service_id"])
+        return [f"{unit['unit']}: deployment {d.id} is {d.status} ({STALLED_REASONS[d.status]}); "
+                "approve or remove it in Railway, then plan again"
+                for d in deployments if d.stalled]
 
     def _environment_variables(self, environment: str) -> dict[str, RailwayVariables]:
         """Unrendered variables of every service of the environment, and its shared ones."""
@@ -514,7 +547,8 @@ class PlatformSession:
     # -- deploying ------------------------------------------------------------------------
     def settle_unit(self, unit: Mapping[str, Any]) -> None:
         """Wait for deployments of a unit still in progress (a redeploy that timed out on our
-        side may have started one) so ours is the last one to go live."""
+        side may have started one) so ours is the last one to go live. Stalled ones
+        (NEEDS_APPROVAL, WAITING) are not waited for: they move only when a person acts."""
         timing = self.settings.timing
         if unit["platform"] == "railway":
             deployments = self.railway.list_deployments(unit["project_id"],
@@ -549,7 +583,8 @@ class PlatformSession:
             deployment = self.railway.wait_for_deployment(deployment_id,
                                                           timeout=timing.deploy_timeout,
                                                           poll_interval=timing.poll_interval)
-            return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded)
+            return DeploymentOutcome(deployment_id, deployment.status, deployment.succeeded,
+                                     STALLED_REASONS.get(deployment.status, ""))
         return self._wait_vercel(unit, deployment_id)
 
     def _wait_vercel(self, unit: Mapping[str, Any], deployment_id: str) -> DeploymentOutcome:

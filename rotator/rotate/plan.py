@@ -159,6 +159,8 @@ def build_group_plan(session: PlatformSession, settings: RotationSettings, group
         plan.notes.append(f"current values differ across locations ({len(readable)} distinct); "
                           "the rotation gives every location the same new credential")
     _infer_unreadable(plan)
+    for unit in plan.units if not plan.blockers else ():
+        plan.blockers.extend(session.stalled_deployments(unit))
     if current.locations and not plan.blockers:
         ctx = family_context(session.environ, settings, group)
         ctx.rendered = current.rendered

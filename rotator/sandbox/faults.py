@@ -19,6 +19,9 @@ from dataclasses import dataclass
 #   deployment_canceled the Vercel deployment the call starts ends CANCELED
 #   deployment_removed  the Railway deployment the call starts is superseded before it goes
 #                       live: REMOVING, then REMOVED (it will never serve the new variables)
+#   deployment_needs_approval / deployment_waiting / deployment_skipped
+#                       the Railway deployment the call starts stops in NEEDS_APPROVAL or
+#                       WAITING (and stays there: a person must act) or ends SKIPPED
 #   checks_failed       the Vercel deployment the call starts ends READY, checksConclusion failed
 #   deployment_blocked  the Vercel deployment the call starts ends BLOCKED (with errorMessage)
 #   deployment_deleted  the Vercel deployment the call starts is DELETED while it builds
@@ -33,7 +36,8 @@ from dataclasses import dataclass
 FAULT_KINDS = frozenset(
     {"http500", "http503", "http429", "timeout", "malformed",
      "deployment_failed", "deployment_crashed",
-     "deployment_canceled", "deployment_removed", "checks_failed", "operation_failed",
+     "deployment_canceled", "deployment_removed", "deployment_needs_approval",
+     "deployment_waiting", "deployment_skipped", "checks_failed", "operation_failed",
      "operation_error", "deployment_blocked", "deployment_deleted", "alias_failed", "http402",
      "builds_rate_limited"}
 )

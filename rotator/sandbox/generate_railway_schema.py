@@ -35,7 +35,7 @@ KEEP: dict = {
               "project": ALL, "projectToken": ALL, "environments": ALL, "environment": ALL,
               "variables": ALL, "deployments": ALL, "deployment": ALL, "domains": ALL,
               "serviceInstance": ALL, "me": ALL, "workspace": ALL,
-              "variablesForServiceDeployment": ALL},
+              "variablesForServiceDeployment": ALL, "externalWorkspaces": ALL, "apiToken": ALL},
     "Mutation": {"variableCollectionUpsert": ALL, "variableUpsert": ALL,
                  "deploymentRedeploy": ALL},
     "Node": {"id": ALL},
@@ -48,6 +48,10 @@ KEEP: dict = {
     "Service": dict.fromkeys(["id", "name", "projectId"]),
     "User": dict.fromkeys(["id", "name", "email", "workspaces"]),
     "Workspace": {"id": ALL, "name": ALL, "projects": ALL},
+    # projects a user was invited to outside their workspaces (api/railway.md §3)
+    "ExternalWorkspace": dict.fromkeys(["id", "name", "projects"]),
+    # "Introspect the current API token and its accessible workspaces" (published schema)
+    "ApiTokenContext": ALL, "ApiTokenWorkspace": ALL,
     "Deployment": dict.fromkeys(["id", "status", "createdAt", "statusUpdatedAt", "canRedeploy",
                                  "canRollback", "deploymentStopped", "url", "staticUrl",
                                  "environmentId", "projectId", "serviceId"]),

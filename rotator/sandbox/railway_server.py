@@ -26,7 +26,7 @@ from graphql import (
 
 from rotator.sandbox.faults import Faults
 from rotator.sandbox.processes import AppLauncher, AppProcess, HealthOutcome, LauncherClosed
-from rotator.sandbox.rate_limit import RequestWindow, WindowState
+from rotator.sandbox.rate_limit import LayeredWindows, RequestWindow, WindowState
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
 # Statuses from which the sandbox lets deploymentRedeploy make a new deployment; Railway refuses
@@ -37,6 +37,16 @@ SERVING = frozenset({"SUCCESS", "SLEEPING"})
 # Railway's largest page size is UNCONFIRMED (api/railway.md §10); the sandbox answers in small
 # pages so a client that ignores hasNextPage/endCursor misses data here as it would there.
 DEFAULT_PAGE_SIZE = 2
+# api/railway.md §11 (docs integrations/api.md): requests per hour, and per second where the
+# docs give a figure (none for Free), by plan. The sandbox runs on Hobby unless told otherwise.
+RAILWAY_PLAN_LIMITS: dict[str, tuple[int, int | None]] = {
+    "free": (100, None), "hobby": (1000, 10), "pro": (10_000, 50)}
+DEFAULT_PLAN = "hobby"
+# Deployment states the sandbox can be told to stop in (fault kinds): waiting for an approval
+# or an outside signal ("NEEDS_APPROVAL/WAITING may block indefinitely", api/railway.md §7),
+# or skipped (never deployed).
+STOPPING_FAULTS = {"deployment_needs_approval": "NEEDS_APPROVAL",
+                   "deployment_waiting": "WAITING", "deployment_skipped": "SKIPPED"}
 _REFERENCE = re.compile(r"\$\{\{\s*(?:([A-Za-z0-9_-]+)\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
@@ -118,6 +128,9 @@ class RailwayState:
         self.account_tokens: dict[str, tuple[str, ...]] = {}
         self.workspace_tokens: dict[str, str] = {}
         self.project_tokens: dict[str, tuple[str, str]] = {}  # token -> (project, environment)
+        # account token -> projects its user was invited to outside their workspaces
+        # (`externalWorkspaces`, api/railway.md §3)
+        self.invitations: dict[str, set[str]] = {}
         self.page_size = DEFAULT_PAGE_SIZE
         self.projects: dict[str, dict[str, Any]] = {}
         self.environments: dict[str, dict[str, Any]] = {}
@@ -169,6 +182,11 @@ class RailwayState:
             if replace:
                 current.clear()
             current.update(values)
+
+    def invite(self, account_token: str, project_id: str) -> None:
+        """The token's user was invited to ``project_id`` (a workspace they do not belong to)."""
+        with self.lock:
+            self.invitations.setdefault(account_token, set()).add(project_id)
 
     def seal(self, environment_id: str, service_id: str | None, name: str) -> None:
         with self.lock:
@@ -271,6 +289,11 @@ class RailwayState:
     def _run_deployment(self, record: RailwayDeploymentRecord, fault_kind: str | None) -> None:
         try:
             service = self.services[record.service_id]
+            if fault_kind in STOPPING_FAULTS:
+                # stays there: only a person (an approval) or an outside signal moves it
+                self._set_status(record, STOPPING_FAULTS[fault_kind],
+                                 f"injected fault: {STOPPING_FAULTS[fault_kind]}")
+                return
             for status in ("INITIALIZING", "BUILDING", "DEPLOYING"):
                 self._set_status(record, status)
                 time.sleep(self.timing.step_delay)
@@ -343,6 +366,8 @@ class _AuthScope:
     project_id: str | None = None
     environment_id: str | None = None
     workspace_ids: tuple[str, ...] = ()  # what an account or workspace token may see
+    invited: frozenset[str] = frozenset()  # projects an account token's user was invited to
+    unknown_project_token: bool = False  # a Project-Access-Token header Railway does not know
 
 
 def _page(nodes: list[Any], args: dict[str, Any], page_size: int) -> dict[str, Any]:
@@ -371,14 +396,21 @@ class RailwaySandboxServer(LoopbackServer):
     service_name = "railway"
     path = "/graphql/v2"
 
-    def __init__(self, state: RailwayState, **kwargs: Any) -> None:
+    def __init__(self, state: RailwayState, *, plan: str = DEFAULT_PLAN, **kwargs: Any) -> None:
         super().__init__(state.faults, **kwargs)
         self.state = state
-        # api/railway.md §11: an hourly request budget per plan (Hobby 1000, Pro 10000); the
-        # Pro one by default so long test sessions never run dry; tests set smaller ones.
-        self.request_window = RequestWindow(limit=10_000, seconds=3600.0)
+        self.use_plan(plan)
         self.schema = build_sandbox_schema()
         self._wire_resolvers()
+
+    def use_plan(self, plan: str) -> None:
+        """Answer with the request budgets of a Railway plan (api/railway.md §11): an hourly
+        window stated in X-RateLimit-* headers, and a per-second one answered with 429."""
+        hourly, per_second = RAILWAY_PLAN_LIMITS[plan]
+        windows = [RequestWindow(limit=hourly, seconds=3600.0)]
+        if per_second is not None:
+            windows.append(RequestWindow(limit=per_second, seconds=1.0))
+        self.request_window = LayeredWindows(tuple(windows))
 
     @property
     def graphql_url(self) -> str:
@@ -455,13 +487,14 @@ class RailwaySandboxServer(LoopbackServer):
         project_token = request.headers.get("Project-Access-Token")
         if project_token:
             scope = state.project_tokens.get(project_token.strip())
-            if scope is None:
-                return None
+            if scope is None:  # `projectToken` says "Project Token not found" (§12)
+                return _AuthScope("none", unknown_project_token=True)
             workspace = state.projects[scope[0]]["workspaceId"]
             return _AuthScope("project", *scope, workspace_ids=(workspace,))
         bearer = request.bearer_token()
         if bearer and bearer in state.account_tokens:
-            return _AuthScope("account", workspace_ids=state.account_tokens[bearer])
+            return _AuthScope("account", workspace_ids=state.account_tokens[bearer],
+                              invited=frozenset(state.invitations.get(bearer, ())))
         if bearer and bearer in state.workspace_tokens:
             return _AuthScope("workspace", workspace_ids=(state.workspace_tokens[bearer],))
         return None
@@ -470,13 +503,14 @@ class RailwaySandboxServer(LoopbackServer):
     def _authorize(self, info: Any, project_id: str | None = None,
                    environment_id: str | None = None) -> _AuthScope:
         scope: _AuthScope | None = info.context["scope"]
-        if scope is None:
+        if scope is None or scope.kind == "none":
             raise GraphQLError("Not Authorized")
-        # An account token reaches its user's workspaces, a workspace token its one workspace
-        # (api/railway.md §2); Railway answers anything else "Not Authorized" (§12).
-        if project_id is not None and (project_id not in self.state.projects or
-                                       self.state.projects[project_id]["workspaceId"]
-                                       not in scope.workspace_ids):
+        # An account token reaches its user's workspaces and the projects they were invited
+        # to, a workspace token its one workspace (api/railway.md §2, §3); Railway answers
+        # anything else "Not Authorized" (§12).
+        if project_id is not None and (project_id not in self.state.projects or (
+                self.state.projects[project_id]["workspaceId"] not in scope.workspace_ids
+                and project_id not in scope.invited)):
             raise GraphQLError("Not Authorized")
         if scope.kind == "project" and (
             (project_id is not None and project_id != scope.project_id)
@@ -492,17 +526,16 @@ class RailwaySandboxServer(LoopbackServer):
             raise GraphQLError("Project not found")
         size = state.page_size
         return {**project,
+                # A project token is listed every environment of its project but may use only
+                # its own: the others' variables and deployments are refused "Not Authorized"
+                # (api/railway.md §2 "can only be used to authenticate requests to that
+                # environment"; whether the listing hides them is not documented).
                 "environments": lambda info, **a: _page(
                     [self._environment(e) for e in state.environments.values()
-                     if e["projectId"] == project_id
-                     and self._visible_environment(info, e["id"])], a, size),
+                     if e["projectId"] == project_id], a, size),
                 "services": lambda info, **a: _page(
                     [self._service(s) for s in state.services.values()
                      if s.project_id == project_id], a, size)}
-
-    def _visible_environment(self, info: Any, environment_id: str) -> bool:
-        scope: _AuthScope = info.context["scope"]
-        return scope.kind != "project" or scope.environment_id == environment_id
 
     @staticmethod
     def _service(service: RailwayServiceRecord) -> dict[str, Any]:
@@ -580,6 +613,8 @@ class RailwaySandboxServer(LoopbackServer):
             return self._project(id)
 
         def project_token(_: Any, info: Any) -> dict[str, Any]:
+            if info.context["scope"] is not None and info.context["scope"].unknown_project_token:
+                raise GraphQLError("Project Token not found")
             scope = self._authorize(info)
             if scope.kind != "project":
                 raise GraphQLError("Project Token not found")
@@ -588,11 +623,34 @@ class RailwaySandboxServer(LoopbackServer):
                     "project": self._project(scope.project_id or ""),
                     "environment": self._environment(state.environments[scope.environment_id])}
 
+        def external_workspaces(_: Any, info: Any, projectId: str | None = None) -> list:  # noqa: N803
+            scope = self._authorize(info)
+            if scope.kind != "account":
+                raise GraphQLError("Not Authorized")  # user data, like `me` (§2, cli#618)
+            # "the workspaces the user doesn't belong to, but needs access (like when invited
+            # to a project)" (published schema): only the invited projects are listed
+            by_workspace: dict[str, list[dict[str, Any]]] = {}
+            for invited in sorted(scope.invited):
+                record = state.projects[invited]
+                if record["workspaceId"] in scope.workspace_ids or (
+                        projectId is not None and invited != projectId):
+                    continue
+                by_workspace.setdefault(record["workspaceId"], []).append(self._project(invited))
+            return [{"id": w, "name": state.workspaces.get(w, w), "projects": projects}
+                    for w, projects in by_workspace.items()]
+
+        def api_token(_: Any, info: Any) -> dict[str, Any]:
+            scope = self._authorize(info)
+            if scope.kind == "project":
+                raise GraphQLError("Not Authorized")
+            # "Introspect the current API token and its accessible workspaces" (schema)
+            return {"workspaces": [{"id": w, "name": state.workspaces.get(w, w)}
+                                   for w in scope.workspace_ids]}
+
         def environments(_: Any, info: Any, projectId: str, **args: Any) -> dict[str, Any]:  # noqa: N803
             self._authorize(info, project_id=projectId)
             return _page([self._environment(e) for e in state.environments.values()
-                          if e["projectId"] == projectId
-                          and self._visible_environment(info, e["id"])], args, state.page_size)
+                          if e["projectId"] == projectId], args, state.page_size)
 
         def environment(_: Any, info: Any, id: str, projectId: str | None = None) -> dict:  # noqa: A002, N803
             env = state.environments.get(id)
@@ -703,14 +761,15 @@ class RailwaySandboxServer(LoopbackServer):
             fault = info.context["faults"].take(
                 "deploymentRedeploy",
                 kinds=frozenset({"deployment_failed", "deployment_crashed",
-                                 "deployment_removed"}))
+                                 "deployment_removed", *STOPPING_FAULTS}))
             new = state.deploy(record.environment_id, record.service_id,
                                fault_kind=fault.kind if fault else None)
             return new.as_graphql()
 
         for name, resolver in {
             "projects": projects, "project": project, "projectToken": project_token,
-            "me": me, "workspace": workspace,
+            "me": me, "workspace": workspace, "externalWorkspaces": external_workspaces,
+            "apiToken": api_token,
             "variablesForServiceDeployment": variables_for_service_deployment,
             "environments": environments, "environment": environment, "variables": variables,
             "deployments": deployments, "deployment": deployment, "domains": domains,

@@ -31,6 +31,13 @@ class RequestWindow:
 
     def take(self) -> WindowState:
         """Count one request (if the budget allows it) and say where the window stands."""
+        return self._state(count=True)
+
+    def peek(self) -> WindowState:
+        """Where the window stands, without counting a request."""
+        return self._state(count=False)
+
+    def _state(self, *, count: bool) -> WindowState:
         with self._lock:
             now = time.monotonic()
             if now - self._started >= self.seconds:
@@ -38,5 +45,32 @@ class RequestWindow:
             reset_in = max(0.0, self._started + self.seconds - now)
             if self._used >= self.limit:
                 return WindowState(False, self.limit, 0, reset_in, self.seconds)
-            self._used += 1
+            if count:
+                self._used += 1
             return WindowState(True, self.limit, self.limit - self._used, reset_in, self.seconds)
+
+
+@dataclass
+class LayeredWindows:
+    """Several budgets at once (Railway: requests per hour and per second, api/railway.md §11).
+
+    A request counts against every window only when each one allows it. The answer states
+    the first window (the one the platform's headers describe) unless another one is used
+    up; then that one's state is returned, so the 429's Retry-After says when it lifts.
+    """
+
+    windows: tuple[RequestWindow, ...]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def limit(self) -> int:
+        return self.windows[0].limit
+
+    def take(self) -> WindowState:
+        with self._lock:
+            for window in self.windows:
+                state = window.peek()
+                if not state.allowed:
+                    return state
+            states = [window.take() for window in self.windows]
+        return states[0]

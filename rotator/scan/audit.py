@@ -559,7 +559,8 @@ def _verify_one(repo, finding, ruleset, verify_secret, environ):
         return Verdict(UNKNOWN, "the copy to check could not be read")
     for candidate in find_secrets_in_blob(text, location.path, ruleset).candidates:
         if candidate.rule.id == finding.rule and secret_sha256(candidate.value_bytes) == finding.secret_sha256:
-            return verify_secret(finding.family, candidate.value, candidate.line_text, candidate.name, environ)
+            return verify_secret(finding.family, candidate.value, candidate.line_text, candidate.name, environ,
+                                 candidate.rule.kind)
     return Verdict(UNKNOWN, "the secret could not be re-read from its first location")
 
 

@@ -270,8 +270,10 @@ def is_url_or_path(c: CandidateContext) -> bool:
 def is_sequential_example(c: CandidateContext) -> bool:
     """Hand-written "example outputs" such as `aB7xK9pL2mN4qR6sT8uV1wX3yZ5c…` or `abcd1234…`:
     far more neighbouring letters follow the alphabet than random text could."""
-    if _HEX.match(c.value):
-        return False  # random hex has many a-f neighbours; the hand-typed examples are mixed-case
+    if _HEX.match(c.value.replace("-", "")):
+        # random hex (UUIDs too: Railway tokens) has many a-f neighbours; the hand-typed
+        # examples are mixed-case. Without the dashes removed ~2% of random UUIDs were dropped.
+        return False
     letters = [ch.lower() for ch in c.value if ch.isalpha()]
     if len(letters) < 8:
         return bool(re.fullmatch(r"(?:0123456789|123456789|12345678|1234567|abcdefgh?)", c.value))

@@ -81,7 +81,8 @@ def _verify(hits, findings) -> None:
         key = (candidate.rule.id, secret_sha256(candidate.value_bytes))
         if key not in verdicts:
             verdicts[key] = verify_secret(candidate.rule.family, candidate.value,
-                                          candidate.line_text, candidate.name, os.environ)
+                                          candidate.line_text, candidate.name, os.environ,
+                                          candidate.rule.kind)
     for finding in findings:
         verdict = verdicts.get((finding.rule, finding.secret_sha256))
         if verdict is not None:

@@ -2,8 +2,8 @@
 
 Each check sends the secret only to the service it belongs to: a Resend key to Resend's
 `GET /api-keys` (reads, sends no email), a database URL's password to that database's host
-(a login and `SELECT 1`), a Railway token to Railway's GraphQL API (a project listing), a
-Vercel token to `GET /v2/user`. Endpoints can be pointed elsewhere (the sandbox) with
+(a login and `SELECT 1`), a Railway token to Railway's GraphQL API (`projectToken`, `me`,
+`apiToken`: who the token is), a Vercel token to `GET /v2/user`. Endpoints can be pointed elsewhere (the sandbox) with
 `ROTATOR_RESEND_URL`, `ROTATOR_RAILWAY_URL` and `ROTATOR_VERCEL_URL`, when allowed
 (`ROTATOR_ALLOW_ENDPOINTS`). Every call has a short timeout; a failure to decide is `unknown`
 with its reason, never silently dropped.
@@ -43,22 +43,23 @@ def can_verify(family: str, name: str | None) -> bool:
 
 
 def verify_secret(family: str, value: str, line: str, name: str | None,
-                  environ: Mapping[str, str]) -> Verdict | None:
+                  environ: Mapping[str, str], kind: str | None = None) -> Verdict | None:
     """The verdict for one secret, or None when neither its family nor the variable it is
     assigned to has a liveness check (a token of another shape under `RAILWAY_API_TOKEN` is
-    still a Railway token)."""
+    still a Railway token). ``kind``: the detecting rule's kind (`railway_project_token`…)."""
     check = _CHECKS.get(family) or _CHECKS.get(_FAMILY_BY_NAME.get((name or "").upper(), ""))
     if check is None:
         return None
     try:
-        return check(value, line, name, environ)
+        return check(value, line, name, environ, kind)
     except RotatorError as error:  # an endpoint the user did not allow: not sent, say so
         return Verdict(UNKNOWN, f"not checked: {error.args[0]}")
     except Exception as error:  # a check must never abort the scan; say why it could not decide
         return Verdict(UNKNOWN, f"check failed ({type(error).__name__})")
 
 
-def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str],
+            kind: str | None = None) -> Verdict:
     from rotator.platforms.http import PlatformError
     from rotator.platforms.resend import RESEND_API_URL, ResendClient
 
@@ -77,7 +78,8 @@ def _resend(value: str, line: str, name: str | None, environ: Mapping[str, str])
     return Verdict(UNKNOWN, status.reason)
 
 
-def _postgres(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+def _postgres(value: str, line: str, name: str | None, environ: Mapping[str, str],
+              kind: str | None = None) -> Verdict:
     from rotator.platforms.postgres import LoginResult, check_login
 
     url = next((m.group(0) for m in _POSTGRES_URL.finditer(line) if f":{value}@" in m.group(0)), None)
@@ -104,24 +106,61 @@ def _token_verdict(service: str, probe) -> Verdict:
     return Verdict(LIVE, f"{service} accepts the token")
 
 
-def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+# How a Railway token is sent (api/railway.md §2): a project token as `Project-Access-Token`
+# (NOT Bearer), an account or workspace token as `Authorization: Bearer`.
+PROJECT_FORM, BEARER_FORM = "project", "bearer"
+_FORM_LABEL = {PROJECT_FORM: "a project token (Project-Access-Token)",
+               BEARER_FORM: "an account/workspace token (Bearer)"}
+_PROJECT_TOKEN_NAME = re.compile(r"(?i)(?:railway_?token)$")
+
+
+def railway_token_forms(kind: str | None, name: str | None) -> tuple[str, ...]:
+    """The header forms to try, most likely first: by the detecting rule's kind, else by the
+    variable's name; both are always tried before a token is called dead."""
+    if kind == "railway_project_token":
+        first = PROJECT_FORM
+    elif kind == "railway_api_token":
+        first = BEARER_FORM
+    else:
+        first = PROJECT_FORM if _PROJECT_TOKEN_NAME.search(name or "") else BEARER_FORM
+    return (first, BEARER_FORM if first == PROJECT_FORM else PROJECT_FORM)
+
+
+def _railway(value: str, line: str, name: str | None, environ: Mapping[str, str],
+             kind: str | None = None) -> Verdict:
+    """Live when Railway accepts the token in either form; dead only when both forms are
+    refused. Railway answers "Not Authorized" alike to a dead token and to a live one sent
+    the wrong way (api/railway.md §12), so one refusal alone decides nothing."""
+    from rotator.platforms.http import AuthError, PlatformError
     from rotator.platforms.railway import RAILWAY_GRAPHQL_URL, RailwayClient, RailwayCredentials
 
-    project_token = bool(name) and name.upper() == "RAILWAY_TOKEN"
-    credentials = (RailwayCredentials(project_token=value) if project_token
-                   else RailwayCredentials(api_token=value))
     base_url = checked_endpoint("railway", environ.get("ROTATOR_RAILWAY_URL"),
                                 RAILWAY_GRAPHQL_URL, environ, source="ROTATOR_RAILWAY_URL")
+    refused, unclear = [], []
+    for form in railway_token_forms(kind, name):
+        credentials = (RailwayCredentials(project_token=value) if form == PROJECT_FORM
+                       else RailwayCredentials(api_token=value))
+        try:
+            with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS,
+                               retry=_retry()) as client:
+                accepted_as = client.token_kind()
+        except AuthError:
+            refused.append(_FORM_LABEL[form])
+            continue
+        except PlatformError as error:
+            unclear.append(f"{_FORM_LABEL[form]}: {type(error).__name__}")
+            continue
+        return Verdict(LIVE, f"Railway accepts it as {'an' if accepted_as == 'account' else 'a'} "
+                             f"{accepted_as} token")
+    if not unclear:
+        return Verdict(DEAD, "Railway rejects the token as a project token and as an "
+                             "account/workspace token")
+    return Verdict(UNKNOWN, f"Railway refused it as {', '.join(refused) or 'nothing'} and did "
+                            f"not answer clearly as {'; '.join(unclear)}")
 
-    def probe() -> None:
-        with RailwayClient(credentials, base_url=base_url, timeout=TIMEOUT_SECONDS,
-                           retry=_retry()) as client:
-            client.check_token()
 
-    return _token_verdict("Railway", probe)
-
-
-def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str]) -> Verdict:
+def _vercel(value: str, line: str, name: str | None, environ: Mapping[str, str],
+            kind: str | None = None) -> Verdict:
     from rotator.platforms.vercel import VERCEL_API_URL, VercelClient
 
     base_url = checked_endpoint("vercel", environ.get("ROTATOR_VERCEL_URL"), VERCEL_API_URL,

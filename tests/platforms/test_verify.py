@@ -99,3 +99,71 @@ def test_platform_tokens_are_verified(tmp_path, sandbox):
     verdicts = {(f["locations"][0]["path"], f["name"]): f["verified"] for f in report["findings"]}
     assert verdicts == {("ci.env", "RAILWAY_API_TOKEN"): "live", ("ci.env", "VERCEL_TOKEN"): "live",
                         ("old.env", "RAILWAY_API_TOKEN"): "dead", ("old.env", "VERCEL_TOKEN"): "dead"}
+
+
+def _live_project_token(sandbox) -> str:
+    """A project token shaped as Railway's are (a UUID), for the sandbox's production."""
+    token = str(uuid.uuid4())
+    ids = sandbox.ids
+    sandbox.railway_state.project_tokens[token] = (ids.railway_project_id,
+                                                   ids.railway_environment_id)
+    return token
+
+
+def _railway_env(tmp_path, sandbox) -> dict[str, str]:
+    env = {**os.environ, "ROTATOR_RAILWAY_URL": sandbox.railway.graphql_url,
+           "ROTATOR_ALLOW_ENDPOINTS": sandbox.railway.url,
+           "ROTATOR_CACHE_DIR": str(tmp_path / ".cache")}
+    for name in ("RAILWAY_API_TOKEN", "RAILWAY_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+def test_project_tokens_under_any_name_are_verified_live(tmp_path, sandbox):
+    """api/railway.md §2: a project token goes in Project-Access-Token, whatever the variable
+    holding it is called; the rule's kind decides, not the exact name RAILWAY_TOKEN."""
+    staging, prod, camel = (_live_project_token(sandbox) for _ in range(3))
+    (tmp_path / "ci.env").write_text(f"STAGING_RAILWAY_TOKEN={staging}\n"
+                                     f"PROD_RAILWAY_TOKEN={prod}\n")
+    (tmp_path / "deploy.js").write_text(f"const railwayToken = '{camel}'\n")
+    (tmp_path / "old.env").write_text(f"STAGING_RAILWAY_TOKEN={uuid.uuid4()}\n")
+    completed = subprocess.run([sys.executable, "-m", "rotator", "scan", ".", "--verify", "-f",
+                                "json"], cwd=tmp_path, env=_railway_env(tmp_path, sandbox),
+                               capture_output=True, text=True, timeout=120)
+    findings = json.loads(completed.stdout)["findings"]
+    verdicts = {(f["locations"][0]["path"], f["name"]): f["verified"] for f in findings}
+    assert verdicts == {("ci.env", "STAGING_RAILWAY_TOKEN"): "live",
+                        ("ci.env", "PROD_RAILWAY_TOKEN"): "live",
+                        ("deploy.js", "railwayToken"): "live",
+                        ("old.env", "STAGING_RAILWAY_TOKEN"): "dead"}
+    for token in (staging, prod, camel):
+        assert token not in completed.stdout + completed.stderr
+
+
+def test_railway_token_verdicts_by_kind_and_form(sandbox):
+    from rotator.verify.liveness import railway_token_forms, verify_secret
+
+    env = {"ROTATOR_RAILWAY_URL": sandbox.railway.graphql_url,
+           "ROTATOR_ALLOW_ENDPOINTS": sandbox.railway.url}
+    project_token = _live_project_token(sandbox)
+    tokens = sandbox.tokens
+    assert railway_token_forms("railway_project_token", "X") == ("project", "bearer")
+    assert railway_token_forms("railway_api_token", "RAILWAY_TOKEN") == ("bearer", "project")
+    assert railway_token_forms(None, "PROD_RAILWAY_TOKEN") == ("project", "bearer")
+    assert railway_token_forms(None, "RAILWAY_API_TOKEN") == ("bearer", "project")
+
+    def verdict(value, name, kind):
+        return verify_secret("railway", value, "", name, env, kind)
+
+    # a project token kept under an API-token name is still live: both forms are tried
+    live = verdict(project_token, "RAILWAY_API_TOKEN", "railway_api_token")
+    assert (live.status, live.reason) == ("live", "Railway accepts it as a project token")
+    assert verdict(tokens.railway_workspace_token, "RAILWAY_API_TOKEN",
+                   "railway_api_token").reason == "Railway accepts it as a workspace token"
+    assert verdict(tokens.railway_api_token, "RAILWAY_TOKEN",
+                   "railway_project_token").reason == "Railway accepts it as an account token"
+    # refused as one form, no clear answer as the other: not enough to call it dead (§12)
+    sandbox.faults.add("projectToken", kind="http500", times=10)
+    unclear = verdict(str(uuid.uuid4()), "STAGING_RAILWAY_TOKEN", "railway_project_token")
+    assert unclear.status == "unknown" and "refused it as an account/workspace token" in (
+        unclear.reason)
