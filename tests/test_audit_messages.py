@@ -136,7 +136,7 @@ def test_verify_rereads_the_secret_from_the_message(message_repo):
     finding = _findings_by_hash(repo)[secret_sha256(planted["subject"])][0]
     seen = []
 
-    def record(family, value, line, name, environ):
+    def record(family, value, line, name, environ, kind=None):
         seen.append(secret_sha256(value))
         return Verdict("unknown", "not asked")
 
