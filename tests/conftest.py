@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated rule cache per test session, and the built rule set."""
+"""Shared fixtures: an isolated rule cache per test session (per xdist worker), isolated rotation
+state per test, the built rule set and one PostgreSQL per session."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def isolated_cache(tmp_path_factory):
         os.environ.pop("ROTATOR_CACHE_DIR", None)
     else:
         os.environ["ROTATOR_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def isolated_rotation_state(tmp_path, monkeypatch):
+    """A run that names no state_dir or key_file writes under this test's tmp_path, never in
+    the user's ~/.local/state or ~/.config (which parallel workers would share)."""
+    monkeypatch.setenv("ROTATOR_STATE_DIR", str(tmp_path / "rotator-state"))
+    monkeypatch.setenv("ROTATOR_JOURNAL_KEY_FILE", str(tmp_path / "rotator-journal.key"))
 
 
 @pytest.fixture(scope="session")
