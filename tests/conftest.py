@@ -64,6 +64,30 @@ def postgres_server():
         server.stop()
 
 
+# ---- parallel runs (pytest-xdist, `-n 4` in pyproject's addopts) ------------------------------
+# Modules whose module-scoped fixture builds something heavy (the action's virtual environment,
+# installed from this source tree; the published clone; the hook's pre-commit environment): one
+# worker runs each whole, so it is built once and never twice at the same time. (xdist's own
+# `--dist loadgroup` does the same from markers, but with pytest 9.2 its group suffix no longer
+# reaches the node ids, so every worker would build its own.)
+ONE_WORKER_MODULES = frozenset({
+    "tests/test_action.py", "tests/test_distribution.py", "tests/test_precommit_hook.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist load` (what `-n` implies), except that each of ONE_WORKER_MODULES is one unit."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadWithWholeModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return LoadWithWholeModules(config, log)
+
+
 # ---- no silent skips ------------------------------------------------------------------------
 # With ROTATOR_NO_SKIPS=1 (set by .ci/run) a skipped test fails the run, unless its reason
 # starts with "optional:" (something the README's install does not provide, e.g. a native

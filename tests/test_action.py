@@ -17,9 +17,6 @@ from testkit import git, make_repo, resend_key
 PROJECT = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = PROJECT.parent / "shared" / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-# One xdist worker runs this module (pyproject: --dist loadgroup), so the module-scoped
-# `installed` venv (a pip install of this project, built in the source tree) is built once.
-pytestmark = pytest.mark.xdist_group("action")
 
 
 def _action() -> dict:

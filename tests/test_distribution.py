@@ -25,9 +25,6 @@ PACKAGE_INDEX_LIST = Path("/work/.library/env/packages/pypi.tsv")
 BIN = Path(sys.executable).parent
 PRE_COMMIT = shutil.which("pre-commit", path=str(BIN)) or "pre-commit is missing"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-# One xdist worker runs this module (pyproject: --dist loadgroup): the module-scoped `clone`
-# is made once.
-pytestmark = pytest.mark.xdist_group("distribution")
 
 
 def _distribution() -> str:

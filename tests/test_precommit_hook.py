@@ -16,9 +16,6 @@ PROJECT = Path(__file__).resolve().parents[1]
 # The pre-commit installed with the tests (pyproject [test]) next to this interpreter, not
 # whichever one PATH finds (or none: a skip would hide that the hook was never tried).
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or "pre-commit is missing"
-# One xdist worker runs this module (pyproject: --dist loadgroup): the module-scoped
-# pre-commit home (the hook's environment) is built once.
-pytestmark = pytest.mark.xdist_group("pre-commit-hook")
 
 
 @pytest.fixture(scope="module")
