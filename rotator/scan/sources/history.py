@@ -28,6 +28,11 @@ class BlobRef:
     size: int
     path: str  # the first path git saw the blob at (for path-based filters)
 
+    def __reduce__(self):
+        # sent to the workers by the tens of thousands: a dataclass's default pickling looks
+        # its fields up again for every object
+        return BlobRef, (self.oid, self.size, self.path)
+
 
 @lru_cache(maxsize=64)
 def git_dir(repo: Path) -> Path:
