@@ -150,15 +150,17 @@ def main() -> None:
     distinct = {tool.name: tool.distinct(tool.report) for tool in tools if tool.distinct and tool.report}
     peers = [series[t.name].median for t in tools if t.peer]
     fastest = min(peers) if peers else None
+    gitleaks = next((series[t.name].median for t in tools if t.name == "gitleaks git"), None)
     print(f"repository: {repo} ({repo_facts(repo)})\nmachine: {machine_description()}\n"
           f"{args.runs} interleaved runs\n")
-    print("| tool | median wall s | median CPU s | × fastest peer | peak tree PSS MB | largest process RSS MB "
-          "| distinct secrets |\n|---|---:|---:|---:|---:|---:|---:|")
+    print("| tool | median wall s | median CPU s | × fastest peer | × gitleaks | peak tree PSS MB "
+          "| largest process RSS MB | distinct secrets |\n|---|---:|---:|---:|---:|---:|---:|---:|")
     for tool in tools:
         s = series[tool.name]
         ratio = f"{s.median / fastest:.2f}" if fastest else ""
-        print(f"| {tool.name} | {s.median:.2f} | {s.median_cpu:.2f} | {ratio} | {s.peak_tree_pss_mb:.0f} "
-              f"| {s.peak_rss_mb:.0f} | {distinct.get(tool.name, '')} |")
+        to_gitleaks = f"{s.median / gitleaks:.2f}" if gitleaks else ""
+        print(f"| {tool.name} | {s.median:.2f} | {s.median_cpu:.2f} | {ratio} | {to_gitleaks} "
+              f"| {s.peak_tree_pss_mb:.0f} | {s.peak_rss_mb:.0f} | {distinct.get(tool.name, '')} |")
     if args.json:
         args.json.write_text(json.dumps({
             "repo": str(repo), "machine": machine_description(), "versions": tool_versions(),

@@ -197,15 +197,17 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
     jobs = options.jobs or (1 if _stored_bytes(repo) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
-    if jobs == 1:
-        # one process reads the listing as slowly as it scans: the log cannot wait for its end
-        pending_history.start()
+    # the log, the listing and the store's order are read side by side: the cores are idle
+    # until the listing ends, since blobs are read only once all are known (in store order)
+    pending_history.start()
+    pack_order = git_history.PackOrder(repo, pending_history.env)
     stream = git_history.BlobStream(repo, pending_history.walk)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
-    def blobs_to_scan():
-        """New blobs under the size limit; cached ones are counted on the way."""
+    def blobs_to_scan() -> list[git_history.BlobRef]:
+        """New blobs under the size limit, in store order; cached ones are counted on the way."""
+        new = []
         for blob in stream:
             paths_by_blob[blob.oid] = blob.path
             if blob.size > settings.max_file_size:
@@ -216,7 +218,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 continue
             status = known.get(blob.oid)
             if status is None:
-                yield blob
+                new.append(blob)
             elif status == BINARY:
                 stats.skipped_binary += 1
                 stats.cached_blobs += 1
@@ -225,7 +227,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 stats.blobs += 1
                 if status == MATCHED:
                     matched_oids.append(blob.oid)
-        pending_history.start()  # the listing has ended (see PendingHistory)
+        return pack_order.sort(new)
 
     results = _scan_blobs(repo, blobs_to_scan(), ruleset, jobs, options.progress, stats)
     stats.missing_objects += stream.missing
@@ -285,8 +287,14 @@ _worker: tuple[git_history.BlobReader, RuleSet] | None = None
 
 
 def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int) -> None:
+    from multiprocessing.util import Finalize
+
     global _worker  # set once per worker process by the pool initializer
-    _worker = (git_history.BlobReader(repo, delta_cache_mb), ruleset)
+    reader = git_history.BlobReader(repo, delta_cache_mb)
+    # the worker ends its `cat-file` and waits for it: an orphan would outlive the audit,
+    # and its CPU would be counted nowhere
+    Finalize(reader, reader.close, exitpriority=10)
+    _worker = (reader, ruleset)
 
 
 def _scan_chunk(chunk):
@@ -299,6 +307,7 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
     """Scan one run of blobs; returns per-blob (oid, status, hits) and the chunk's counts."""
     results = []
     stats = ScanStats()
+    select = ruleset.matcher.candidate_patterns
     for blob, content in reader.read(chunk):
         if content is None:
             stats.missing_objects += 1
@@ -312,7 +321,11 @@ def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
             continue
         stats.blobs += 1
         stats.bytes += len(content)
-        found = find_secrets_in_blob(text, blob.path, ruleset)
+        patterns = select(text)
+        if not patterns:  # most blobs of a history (sqlalchemy: 3 in 4): nothing to extract
+            results.append((blob.oid, CLEAN, []))
+            continue
+        found = find_secrets_in_blob(text, blob.path, ruleset, patterns)
         stats.note_capped(blob.path, found.capped_lines)
         if found.capped_lines:
             stats.capped_blobs.append(blob.oid)  # rescanned next time, so the warning stays
@@ -473,6 +486,7 @@ def _describe_exposure(findings: list[Finding], holders, removals, history, refs
     reach = _reachability_bits(targets, history)
     tip_bits = {name: reach.get(oid, 0) for name, oid in refs.tips.items()}
     bit_of = {oid: 1 << i for i, oid in enumerate(targets)}
+    summaries: dict[int, list[str]] = {}
     for finding in findings:
         key = (finding.rule, finding.secret_sha256)
         finding.locations.sort(key=lambda loc: (loc.date or "9999", -position.get(loc.commit, 0)))
@@ -487,7 +501,9 @@ def _describe_exposure(findings: list[Finding], holders, removals, history, refs
         mask = 0
         for loc in dated:
             mask |= bit_of.get(loc.commit, 0)
-        finding.reachable_from = summarize_refs([name for name, bits in tip_bits.items() if bits & mask])
+        if mask not in summaries:  # findings of one commit share their refs (1,600 refs: ~5 ms each)
+            summaries[mask] = summarize_refs([name for name, bits in tip_bits.items() if bits & mask])
+        finding.reachable_from = list(summaries[mask])
 
 
 def _ancestors(start: str, history) -> set[str]:

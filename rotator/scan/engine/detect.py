@@ -140,17 +140,21 @@ def _strip_trailing_punctuation(data: bytes, start: int, end: int) -> int:
     return end
 
 
-def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet) -> BlobResult:
-    """Every secret in `data` (already scannable text, see engine.text) at `path`."""
+def find_secrets_in_blob(data: bytes, path: str, ruleset: RuleSet,
+                         patterns: dict[int, list[int] | None] | None = None) -> BlobResult:
+    """Every secret in `data` (already scannable text, see engine.text) at `path`; `patterns`
+    is what the matcher selected, when it already looked at `data` (with other buffers)."""
     candidates: list[Candidate] = []
     dropped: list[Dropped] = []
     if not data:
         return BlobResult(candidates, dropped)
+    if patterns is None:
+        patterns = ruleset.matcher.candidate_patterns(data)
     lines = _Lines(data)
     lowered: bytes | None = None
     matches_per_line: dict[int, int] = {}
     capped_lines: dict[int, int] = {}
-    for index, ends in sorted(ruleset.matcher.candidate_patterns(data).items()):
+    for index, ends in sorted(patterns.items()):
         rule = ruleset.pattern_rule[index]
         if rule.multiline:
             regions = [(0, len(data))]
