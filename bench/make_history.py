@@ -16,7 +16,10 @@ Speed: the history is planned first, then every version of one file is written a
 previous one (fast-import deltas each blob against the blob before it), then the commits; one
 `git fast-import` process reads the stream and `git gc` packs the result as a clone would be.
 Determinism: every random choice comes from a seeded RNG and every date is fixed, so the same
-scale and seed give the same object ids (`git rev-parse --all`) on every run.
+scale and seed give the same refs and object ids (`git rev-parse --all`) on every run
+(tests/test_bench_history.py checks it). gc packs with one thread, so the pack file is nearly
+always the same bytes too (at 16x, two builds in four stored one object of 244k whole instead of
+as a delta).
 """
 
 from __future__ import annotations
