@@ -1,5 +1,5 @@
 """The scaling bench's synthetic history (bench/make_history.py), built small: the same seed
-gives the same objects (every ref, every object id), the shape has what the bench relies on (merged and
+gives the same objects (every ref, every object id) and the same pack, the shape has what the bench relies on (merged and
 unmerged branches, a tag-only commit, renames, deletions), and `rotator audit` finds every
 planted secret and no placeholder."""
 
@@ -36,11 +36,17 @@ def objects(repo: Path) -> str:
     return git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
 
 
-def test_same_seed_same_refs_and_objects(history, tmp_path):
+def pack_digest(repo: Path) -> str:
+    (pack,) = (repo / "objects" / "pack").glob("*.pack")
+    return hashlib.sha256(pack.read_bytes()).hexdigest()
+
+
+def test_same_seed_same_refs_objects_and_pack(history, tmp_path):
     repo, manifest = history
     again = build(tmp_path / "again.git", scale=2, seed=5, commits_per_unit=SMALL)
     assert git(repo, "show-ref") == git(tmp_path / "again.git", "show-ref")
     assert objects(repo) == objects(tmp_path / "again.git")
+    assert pack_digest(repo) == pack_digest(tmp_path / "again.git")
     assert json.dumps(manifest) == json.dumps(again)
     other = build(tmp_path / "other.git", scale=2, seed=6, commits_per_unit=SMALL)
     assert git(tmp_path / "other.git", "rev-parse", "main") != git(repo, "rev-parse", "main")
