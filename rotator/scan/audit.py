@@ -41,10 +41,11 @@ from rotator.scan.sources.git import GitError, run_git
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
 CHUNK_BYTES = 8 * 1024 * 1024
 CHUNK_BLOBS = 2000
-# Below this much packed history (flask's 12k commits pack into 33 MB), one process scans it
-# all: workers (a fork, a `git cat-file` and a delta-base cache each) cost more CPU and memory
-# than they save; on a busy 2-core machine, time too.
-IN_PROCESS_BELOW_BYTES = 64 * 1024 * 1024
+# Below this much blob text to scan (flask's 15k blobs: 278 MB), one process scans it all:
+# workers (a fork, a `git cat-file` and a delta-base cache each) cost more CPU and memory than
+# they save. Above it (a history with rebuilt bundles: 1 GB from 25 MB packed) they halve the
+# wall time on two cores. Counted in text, not packed bytes: that is what the scan costs.
+IN_PROCESS_BELOW_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,6 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
-    jobs = options.jobs or (1 if _stored_bytes(repo) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
     # the log, the listing and the store's order are read side by side: the cores are idle
     # until the listing ends, since blobs are read only once all are known (in store order)
     pending_history.start()
@@ -229,7 +229,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                     matched_oids.append(blob.oid)
         return pack_order.sort(new)
 
-    results = _scan_blobs(repo, blobs_to_scan(), ruleset, jobs, options.progress, stats)
+    blobs = blobs_to_scan()
+    jobs = options.jobs or (1 if sum(blob.size for blob in blobs) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
+    results = _scan_blobs(repo, blobs, ruleset, jobs, options.progress, stats)
     stats.missing_objects += stream.missing
     if stats.missing_objects:
         warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
@@ -380,23 +382,6 @@ def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: Sca
         return results
     finally:
         progress.close()
-
-
-def _stored_bytes(repo: Path) -> int:
-    """The size of the object store on disk (packs and loose objects), without running git;
-    a large number when it cannot be told (alternates, unusual layouts): then workers."""
-    directory = git_history.git_dir(repo)
-    common = directory / "commondir"  # a linked work tree keeps its objects in the main one
-    if common.is_file():
-        directory = (directory / common.read_text().strip()).resolve()
-    objects = directory / "objects"
-    if not objects.is_dir() or (objects / "info" / "alternates").exists():
-        return IN_PROCESS_BELOW_BYTES
-    total = 0
-    for entry in os.scandir(objects):
-        if entry.is_dir() and entry.name != "info":
-            total += sum(f.stat().st_size for f in os.scandir(entry.path) if f.is_file())
-    return total
 
 
 # ---- messages: commit and annotated tag messages ------------------------------------------
