@@ -33,7 +33,7 @@ from measure import Series, machine_description, real_gitleaks, run_measured, to
 class Tool:
     name: str
     command: list[str]
-    distinct: Callable[[Path], int] | None = None  # distinct secrets in its report
+    secrets: Callable[[Path], set[str]] | None = None  # the distinct secrets in its report
     report: Path | None = None
     cwd: Path | None = None
     stdout_to_report: bool = False
@@ -41,30 +41,43 @@ class Tool:
     prime: bool = False  # run once untimed first (a cache a user would have warm)
 
 
-def _values(path: Path, pick: Callable[[object], list]) -> int:
+def _values(path: Path, pick: Callable[[object], list]) -> set[str]:
     if not path.exists() or not path.read_text().strip():
-        return 0
-    return len(set(pick(json.loads(path.read_text()))))
+        return set()
+    return {value for value in pick(json.loads(path.read_text())) if value}
 
 
-def distinct_rotator(path: Path) -> int:
+# What each tool reports as its secrets: rotator the SHA-256 of each value, the peers the values.
+def secrets_rotator(path: Path) -> set[str]:
     return _values(path, lambda r: [f["secret_sha256"] for f in r["findings"]])
 
 
-def distinct_gitleaks(path: Path) -> int:
+def secrets_gitleaks(path: Path) -> set[str]:
     return _values(path, lambda r: [f["Secret"] for f in r])
 
 
-def distinct_betterleaks(path: Path) -> int:
+def secrets_betterleaks(path: Path) -> set[str]:
     return _values(path, lambda r: [(f.get("match") or {}).get("value") for f in r.get("findings") or []])
 
 
-def distinct_kingfisher(path: Path) -> int:
+def secrets_kingfisher(path: Path) -> set[str]:
     return _values(path, lambda r: [f["finding"].get("snippet") for f in r.get("findings") or []])
 
 
-def distinct_detect_secrets(path: Path) -> int:
+def secrets_detect_secrets(path: Path) -> set[str]:
     return _values(path, lambda r: [i["hashed_secret"] for items in r["results"].values() for i in items])
+
+
+def distinct_rotator(path: Path) -> int:
+    return len(secrets_rotator(path))
+
+
+def distinct_gitleaks(path: Path) -> int:
+    return len(secrets_gitleaks(path))
+
+
+def distinct_detect_secrets(path: Path) -> int:
+    return len(secrets_detect_secrets(path))
 
 
 def repo_facts(repo: Path) -> str:
@@ -78,6 +91,9 @@ def repo_facts(repo: Path) -> str:
     return f"{commits} commits, {refs} refs, {blobs} blobs in the object store"
 
 
+REAUDIT = "rotator audit (again, nothing new)"
+
+
 def build_tools(repo: Path, work: Path, args) -> list[Tool]:
     out = {name: work / f"{name}.json" for name in ("rotator", "rotator-warm", "gitleaks", "betterleaks",
                                                     "kingfisher", "detect-secrets")}
@@ -87,33 +103,33 @@ def build_tools(repo: Path, work: Path, args) -> list[Tool]:
         Tool("floor: git cat-file --batch-all-objects --unordered --batch", [
             "sh", "-c", f"git -C '{repo}' cat-file --batch-all-objects --unordered --batch >/dev/null"]),
         Tool("rotator audit (cold, --no-cache)", [*rotator, "--no-cache", "-o", str(out["rotator"])],
-             distinct_rotator, out["rotator"]),
-        Tool("rotator audit (again, nothing new)", [*rotator, "-o", str(out["rotator-warm"])],
-             distinct_rotator, out["rotator-warm"], prime=True),
+             secrets_rotator, out["rotator"]),
+        Tool(REAUDIT, [*rotator, "-o", str(out["rotator-warm"])],
+             secrets_rotator, out["rotator-warm"], prime=True),
     ]
     gitleaks = args.gitleaks or real_gitleaks()
     if gitleaks:
         tools.append(Tool("gitleaks git", [
             gitleaks, "git", str(repo), "--report-format", "json", "--report-path", str(out["gitleaks"]),
-            "--no-banner", "--exit-code", "0", "--log-level", "error"], distinct_gitleaks, out["gitleaks"],
+            "--no-banner", "--exit-code", "0", "--log-level", "error"], secrets_gitleaks, out["gitleaks"],
             peer=True))
     if shutil.which(args.betterleaks):
         tools.append(Tool("betterleaks git", [
             args.betterleaks, "git", str(repo), "--no-banner", "--silent", "--output", str(out["betterleaks"]),
-            "--exit-code", "0", "--log-level", "error"], distinct_betterleaks, out["betterleaks"], peer=True))
+            "--exit-code", "0", "--log-level", "error"], secrets_betterleaks, out["betterleaks"], peer=True))
     if shutil.which(args.kingfisher):
         tools.append(Tool("kingfisher scan (full history)", [
             args.kingfisher, "scan", str(repo), "--git-history", "full", "--no-validate", "--format", "json",
             "--output", str(out["kingfisher"]), "--no-update-check",
             "--rule-cache-dir", str(work / "kingfisher-rule-cache")],
-            distinct_kingfisher, out["kingfisher"], peer=True, prime=True))
+            secrets_kingfisher, out["kingfisher"], peer=True, prime=True))
     if shutil.which(args.detect_secrets) and not args.skip_detect_secrets:
         checkout = work / "checkout"
         checkout.mkdir()
         archive = subprocess.run(["git", "archive", "HEAD"], cwd=repo, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x"], cwd=checkout, input=archive, check=True)
         tools.append(Tool("detect-secrets scan --all-files (HEAD checkout only)", [
-            args.detect_secrets, "scan", "--all-files", "."], distinct_detect_secrets, out["detect-secrets"],
+            args.detect_secrets, "scan", "--all-files", "."], secrets_detect_secrets, out["detect-secrets"],
             cwd=checkout, stdout_to_report=True))
     return tools
 
@@ -147,18 +163,20 @@ def main() -> None:
     for _ in range(args.runs):  # interleaved, so machine noise hits every tool alike
         for tool in tools:
             series[tool.name].runs.append(run_tool(tool, env))
-    distinct = {tool.name: tool.distinct(tool.report) for tool in tools if tool.distinct and tool.report}
+    distinct = {tool.name: len(tool.secrets(tool.report)) for tool in tools if tool.secrets and tool.report}
     peers = [series[t.name].median for t in tools if t.peer]
     fastest = min(peers) if peers else None
+    gitleaks = next((series[t.name].median for t in tools if t.name == "gitleaks git"), None)
     print(f"repository: {repo} ({repo_facts(repo)})\nmachine: {machine_description()}\n"
           f"{args.runs} interleaved runs\n")
-    print("| tool | median wall s | median CPU s | × fastest peer | peak tree PSS MB | largest process RSS MB "
-          "| distinct secrets |\n|---|---:|---:|---:|---:|---:|---:|")
+    print("| tool | median wall s | median CPU s | × fastest peer | × gitleaks | peak tree PSS MB "
+          "| largest process RSS MB | distinct secrets |\n|---|---:|---:|---:|---:|---:|---:|---:|")
     for tool in tools:
         s = series[tool.name]
         ratio = f"{s.median / fastest:.2f}" if fastest else ""
-        print(f"| {tool.name} | {s.median:.2f} | {s.median_cpu:.2f} | {ratio} | {s.peak_tree_pss_mb:.0f} "
-              f"| {s.peak_rss_mb:.0f} | {distinct.get(tool.name, '')} |")
+        to_gitleaks = f"{s.median / gitleaks:.2f}" if gitleaks else ""
+        print(f"| {tool.name} | {s.median:.2f} | {s.median_cpu:.2f} | {ratio} | {to_gitleaks} "
+              f"| {s.peak_tree_pss_mb:.0f} | {s.peak_rss_mb:.0f} | {distinct.get(tool.name, '')} |")
     if args.json:
         args.json.write_text(json.dumps({
             "repo": str(repo), "machine": machine_description(), "versions": tool_versions(),

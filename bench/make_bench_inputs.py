@@ -4,8 +4,8 @@
     #   fetch github:pallets/flask            -> /work/.mirror/pallets+flask/repo
     #   fetch github:sqlalchemy/sqlalchemy    -> /work/.mirror/sqlalchemy+sqlalchemy/repo
     python bench/make_bench_inputs.py flask sqlalchemy [--mirrors /work/.mirror] [--out DIR]
-    # synthetic histories of one shape at 1x, 4x, 16x (bench/make_synthetic_repo.py)
-    python bench/make_bench_inputs.py --synthetic 200
+    # synthetic histories of one shape at 1x, 4x, 16x (bench/make_history.py; 16x ~ sqlalchemy)
+    python bench/make_bench_inputs.py --synthetic
 
 A snapshot may lack a few objects (its largest files are sometimes left out). Every peer but
 rotator stops at the first missing object, so the copy leaves out the refs that reach one
@@ -15,9 +15,12 @@ rotator stops at the first missing object, so the copy leaves out the refs that 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import make_history
 
 PUBLIC = {"flask": "pallets+flask", "sqlalchemy": "sqlalchemy+sqlalchemy"}
 SCALES = (1, 4, 16)
@@ -56,17 +59,15 @@ def whole_copy(mirror: Path, out: Path) -> Path:
     return out
 
 
-def synthetic(base_commits: int, out_dir: Path) -> None:
-    maker = Path(__file__).with_name("make_synthetic_repo.py")
+def synthetic(out_dir: Path, seed: int) -> None:
     for scale in SCALES:
-        out = out_dir / f"synthetic-{scale}x"
+        out = out_dir / f"synthetic-{scale}x.git"
         if out.exists():
             print(f"{out}: already there")
             continue
-        subprocess.run([sys.executable, str(maker), str(out), "--commits", str(base_commits * scale),
-                        "--seed", "7"], check=True, stdout=subprocess.DEVNULL)
-        git(out, "gc", "-q")  # packed, as a real history is
-        print(f"{out}: {base_commits * scale} commits")
+        manifest = make_history.build(out, scale, seed)  # packed as a clone is
+        out.with_suffix(".manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        print(f"{out}: {manifest['commits']} commits, {len(manifest['secrets'])} planted secrets")
 
 
 def main() -> None:
@@ -74,8 +75,9 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help=f"public mirrors to copy: {', '.join(PUBLIC)}")
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/rotator-bench-inputs"))
-    parser.add_argument("--synthetic", type=int, metavar="COMMITS",
-                        help="also build synthetic histories of 1x, 4x and 16x this many commits")
+    parser.add_argument("--synthetic", action="store_true",
+                        help="also build the synthetic history at 1x, 4x and 16x (bench/make_history.py)")
+    parser.add_argument("--seed", type=int, default=7, help="the synthetic history's seed")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names:
@@ -86,7 +88,7 @@ def main() -> None:
             sys.exit(f"{mirror}: not found; bring it with the search tool: fetch github:{PUBLIC[name].replace('+', '/')}")
         whole_copy(mirror, args.out / f"{name}.git")
     if args.synthetic:
-        synthetic(args.synthetic, args.out)
+        synthetic(args.out, args.seed)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import threading
@@ -33,7 +34,7 @@ class Run:
     peak_rss_mb: float  # the largest single process (wait4)
     returncode: int
     peak_tree_pss_mb: float = 0.0  # the whole process tree, summed (sampled)
-    cpu_seconds: float = 0.0  # user + system of the command and every child it waited for
+    cpu_seconds: float = 0.0  # user + system of the whole tree, orphans included (see run_measured)
 
 
 @dataclass
@@ -125,24 +126,57 @@ class TreeMemorySampler:
             self._stop.wait(self.interval)
 
 
+def _become_subreaper() -> bool:
+    """Make this process the reaper of its descendants' orphans (Linux `PR_SET_CHILD_SUBREAPER`):
+    a helper a tool leaves running (a worker's `git cat-file` it never waited for) is then
+    reparented here instead of to init, and its CPU time reaches this process's children's
+    rusage once reaped. Without it such CPU is counted nowhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+_SUBREAPER = _become_subreaper()
+
+
+def _reap_orphans(session: int) -> None:
+    """Wait for every orphan of `session` reparented here (see `_become_subreaper`)."""
+    deadline = time.perf_counter() + 10
+    while _session_processes(session) and time.perf_counter() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pid = 0  # not ours: orphans of a system without subreapers end on their own
+        if pid == 0:
+            time.sleep(0.01)
+
+
 def run_measured(command: list[str], cwd: Path | None = None, env: dict | None = None,
                  stdout=subprocess.DEVNULL, sample_memory: bool = True) -> Run:
     """Run `command` to its end in a session of its own; its wall and CPU time, the peak of its
     whole tree's PSS, the largest single process's RSS and its exit code. Sampling reads /proc
-    (~3 ms every 50 ms): leave it off where milliseconds are the figure (the hook)."""
+    (~3 ms every 50 ms): leave it off where milliseconds are the figure (the hook).
+
+    CPU is user + system of every process of the tree, orphans included: the difference in
+    this process's children's rusage across the run, after the command and any orphan it left
+    (reparented here) have been reaped. Wall time ends when the command itself exits."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     with TreeMemorySampler(process.pid, enabled=sample_memory) as sampler:  # session id = leader's pid
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
-        # orphans the command left behind (a helper finishing its input) still count
-        deadline = time.perf_counter() + 2
-        while _session_processes(process.pid) and time.perf_counter() < deadline:
-            time.sleep(0.01)
+        _reap_orphans(process.pid)  # they still count, in memory and CPU
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     process.returncode = os.waitstatus_to_exitcode(status)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return Run(elapsed, usage.ru_maxrss / 1024, process.returncode, sampler.peak_kb / 1024,
-               usage.ru_utime + usage.ru_stime)
+               cpu if _SUBREAPER else usage.ru_utime + usage.ru_stime)
 
 
 def machine_description() -> str:

@@ -3,12 +3,13 @@
     python bench/recall.py REPO MANIFEST
 
 Runs `rotator audit REPO --format json --no-cache` and compares hashes with the manifest that
-`bench/make_synthetic_repo.py` wrote. Exit 1 if recall is below 100% or a placeholder shows.
+`bench/make_synthetic_repo.py` or `bench/make_history.py` wrote. Exit 1 if recall is below 100% or a placeholder shows.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -33,11 +34,20 @@ class RecallResult:
 
 
 def check_recall(report: dict, manifest: dict) -> RecallResult:
-    reported = {f["secret_sha256"] for f in report["findings"]}
+    return match_planted({f["secret_sha256"] for f in report["findings"]}, manifest, hashed=True)
+
+
+def match_planted(reported: set[str], manifest: dict, hashed: bool = False) -> RecallResult:
+    """Which planted secrets and placeholders a tool reported. `reported` holds SHA-256 hashes
+    (rotator) or values (the peers). A value counts a planted secret found when it contains it
+    (a peer reports the whole database URL of a planted password); a placeholder counts only
+    when reported exactly."""
+    hashes = reported if hashed else {hashlib.sha256(value.encode()).hexdigest() for value in reported}
     result = RecallResult()
     for secret in manifest["secrets"]:
-        (result.found if secret["sha256"] in reported else result.missed).append(secret)
-    result.placeholders_reported = [p for p in manifest["placeholders"] if p["sha256"] in reported]
+        found = secret["sha256"] in hashes or (not hashed and any(secret["value"] in value for value in reported))
+        (result.found if found else result.missed).append(secret)
+    result.placeholders_reported = [p for p in manifest["placeholders"] if p["sha256"] in hashes]
     return result
 
 

@@ -50,6 +50,29 @@ def test_short_lines_keep_their_whole_line(ruleset):
     assert [c.line_text for c in result.candidates] == [line]
 
 
+def _found(result) -> list[tuple]:
+    return [(c.rule.id, c.value, c.name, c.start, c.end, c.confidence) for c in result.candidates]
+
+
+def test_long_lines_are_searched_in_windows_with_the_same_findings(ruleset):
+    """A bundle line is searched in windows around each Hyperscan hit, not whole (a name-based
+    regex over every 12 KB line made bundles most of an audit's time); a window starts where
+    its name starts, so even a 300-character name is found as it is on the whole line."""
+    from rotator.scan.engine.ruleset import load_ruleset
+
+    filler = "for(var i=0;i<n.length;i++)r[i]=t(n[i]);this.token&&e.push({id:1,name:\"pwd\"});" * 80
+    long_name = "x" * 300 + "_PASSWORD"
+    line = (f'{filler}{long_name}="{random_token(24)}",{filler}config.apiToken="{random_token(32)}";'
+            f'{filler}var k="sk_live_{random_token(24)}";{filler}').encode()
+    assert len(line) > 4 * 4096
+    windowed = find_secrets_in_blob(line, "dist/app.js", ruleset)
+    whole_lines = load_ruleset()
+    whole_lines._reach = dict.fromkeys(range(len(whole_lines.pattern_source)))  # every pattern: whole lines
+    assert _found(windowed) == _found(find_secrets_in_blob(line, "dist/app.js", whole_lines))
+    assert {c.name for c in windowed.candidates} >= {long_name, "config.apiToken"}
+    assert any(c.rule.id == "stripe-live-secret-key" for c in windowed.candidates)
+
+
 def test_matches_past_the_per_line_cap_are_counted(ruleset):
     fields = MAX_MATCHES_PER_LINE + 250
     result = find_secrets_in_blob(minified_bundle(fields), "app.min.js", ruleset)

@@ -127,6 +127,7 @@ class RuleSet:
         self.pattern_source: list[str] = []
         # Lines around a hit that a pattern may cover besides the hit's own (document patterns)
         self.pattern_span: list[int] = []
+        self._reach: dict[int, tuple[int, int] | None] = {}
         for rule in self.rules:
             for pattern in rule.patterns:
                 self.pattern_rule.append(rule)
@@ -139,6 +140,16 @@ class RuleSet:
     def version(self) -> str:
         """Identifies the rule set in caches: any plugin change invalidates them."""
         return self.stamp
+
+    def reach(self, index: int) -> tuple[int, int] | None:
+        """How far a match of pattern `index` can lie from a Hyperscan end offset inside it:
+        (bytes before, bytes after), for searching a window of a long line instead of the whole
+        line; None where that is not bounded (document patterns spanning lines, values of
+        unbounded length): such a pattern searches whole lines."""
+        if index not in self._reach:
+            self._reach[index] = None if self.pattern_span[index] or self.pattern_rule[index].multiline \
+                else _reach_of(self.pattern_source[index])
+        return self._reach[index]
 
     def regex(self, index: int) -> re.Pattern[bytes]:
         compiled = self._compiled.get(index)
@@ -187,3 +198,56 @@ def load_ruleset(
             with contextlib.suppress(OSError):
                 write_atomically(cache_file, json.dumps([asdict(r) for r in rules]).encode())
     return RuleSet(rules=rules, stamp=stamp, engine=engine, cache_dir=cache_dir, allowlists=allowlists)
+
+
+# Before a Hyperscan end offset, a match holds its name's boundary, the name, the assignment and
+# the first characters of the value: names are walked back to their start (see
+# detect.line_regions), so this only has to cover what lies between a name and its value.
+_REACH_BEFORE = 256
+_REACH_AFTER_SLACK = 64  # the value's closing quote and the boundary after it
+
+
+_BOUNDED = 4096  # widths past this count as unbounded
+
+
+def _reach_of(pattern: str) -> tuple[int, int] | None:
+    """(before, after): a pattern of bounded width reaches that far each way; a name-based one
+    (an unbounded name, then the value at its end) reaches its value's width after, and the
+    name is walked back to; anything else None."""
+    from re import _parser  # the parser `re` itself uses: the only way to a group's width
+
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error:
+        return None
+    whole = parsed.getwidth()[1]
+    if whole < _BOUNDED:
+        return whole, whole
+    group = parsed.state.groupdict.get("secret")
+    width = _group_width(parsed, group) if group is not None else None
+    if width is None or width >= _BOUNDED or "(?P<name>" not in pattern:
+        return None
+    return _REACH_BEFORE, width + _REACH_AFTER_SLACK
+
+
+def _group_width(parsed, group: int) -> int | None:
+    """The largest width of capture group `group` in a parsed pattern, or None if not found."""
+    from re import _constants
+
+    for op, argument in parsed:
+        if op is _constants.SUBPATTERN:
+            number, _, _, inner = argument
+            if number == group:
+                return inner.getwidth()[1]
+            found = _group_width(inner, group)
+        elif op is _constants.BRANCH:
+            found = next((w for w in (_group_width(b, group) for b in argument[1]) if w is not None), None)
+        elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT):
+            found = _group_width(argument[2], group)
+        elif op is _constants.ASSERT or op is _constants.ASSERT_NOT:
+            found = _group_width(argument[1], group)
+        else:
+            found = None
+        if found is not None:
+            return found
+    return None
