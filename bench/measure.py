@@ -22,6 +22,7 @@ import platform
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -141,6 +142,10 @@ def _become_subreaper() -> bool:
 
 
 _SUBREAPER = _become_subreaper()
+
+# Tools installed beside this interpreter (`pip install -e '.[bench]'` in a venv) come first,
+# so a bench run needs no activated venv and runs the rotator of the checkout it belongs to.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 
 def _reap_orphans(session: int) -> None:

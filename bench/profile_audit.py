@@ -31,7 +31,7 @@ PARTS = {
     "reading blobs (cat-file pipe)": [("history.py", "read")],
     "matching and extraction (Hyperscan + re)": [("detect.py", "find_secrets_in_blob")],
     "  of which confidence": [("confidence.py", "assess")],
-    "blob listing (rev-list pipe)": [("history.py", "__iter__")],
+    "blob listing (waiting for the log's list, store order)": [("audit.py", "blobs_to_scan")],
     "commit log and attribution": [("history.py", "collect"), ("audit.py", "attribute"),
                                    ("audit.py", "message_introductions")],
     "repository checks (rev-parse, refs fingerprint)": [("audit.py", "resolve_repository"),

@@ -197,19 +197,27 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         warnings.append("shallow clone: commits before the shallow boundary were not seen "
                         "(run `git fetch --unshallow` for a full audit)")
     known = cache.known() if cache is not None else {}
-    # the log, the listing and the store's order are read side by side: the cores are idle
-    # until the listing ends, since blobs are read only once all are known (in store order)
+    # the log (which lists the blobs it attributes) and the store's order are read side by
+    # side; blobs are read once all are known, in store order
     pending_history.start()
-    pack_order = git_history.PackOrder(repo, pending_history.env)
-    stream = git_history.BlobStream(repo, pending_history.walk)
+    store = git_history.StoreListing(repo, pending_history.env)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
+    absent: list[bytes] = []
 
     def blobs_to_scan() -> list[git_history.BlobRef]:
         """New blobs under the size limit, in store order; cached ones are counted on the way."""
+        pending_history.wait_for_listing()
+        listed = dict(pending_history.introduced)
+        for oid, places in pending_history.object_refs.items():  # reached only through a tag
+            listed.setdefault(oid.encode(), places[0][1].encode("utf-8", "surrogateescape"))
+        present, gone = store.blobs(list(listed))
+        absent.extend(gone)
         new = []
-        for blob in stream:
-            paths_by_blob[blob.oid] = blob.path
+        for oid_bytes, (_, size) in present.items():
+            oid = oid_bytes.decode()
+            blob = git_history.BlobRef(oid, size, listed[oid_bytes].decode("utf-8", "surrogateescape"))
+            paths_by_blob[oid] = blob.path
             if blob.size > settings.max_file_size:
                 stats.skipped_large += 1
                 continue
@@ -227,16 +235,19 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 stats.blobs += 1
                 if status == MATCHED:
                     matched_oids.append(blob.oid)
-        return pack_order.sort(new)
+        return sorted(new, key=lambda blob: present[blob.oid.encode()][0])
 
     blobs = blobs_to_scan()
     jobs = options.jobs or (1 if sum(blob.size for blob in blobs) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
     results = _scan_blobs(repo, blobs, ruleset, jobs, options.progress, stats)
-    stats.missing_objects += stream.missing
-    if stats.missing_objects:
+    stats.missing_objects += len(absent)
+    if stats.missing_objects or pending_history.damaged:
+        # a missing tree shows as commits whose changes could not be read: fsck names it
+        named = git_history.name_missing_objects(repo)
+        stats.missing_objects = max(stats.missing_objects, len(named))
         warnings.append(f"{stats.missing_objects} object(s) missing or unreadable in the object store "
                         "(partial clone or damaged repository): they were not scanned")
-        warnings.extend(git_history.name_missing_objects(repo) + stream.unreadable + stats.missing_at)
+        warnings.extend(named + stats.missing_at)
     hits_by_blob = cache.hits(matched_oids) if cache is not None else {}
     for oid, status, hits in results:
         if status == MATCHED:

@@ -214,12 +214,12 @@ def _reach_of(pattern: str) -> tuple[int, int] | None:
     """(before, after): a pattern of bounded width reaches that far each way; a name-based one
     (an unbounded name, then the value at its end) reaches its value's width after, and the
     name is walked back to; anything else None."""
-    from re import _parser  # the parser `re` itself uses: the only way to a group's width
-
     try:
+        from re import _parser  # the parser `re` itself uses: the only way to a group's width
+
         parsed = _parser.parse(pattern)
-    except re.error:
-        return None
+    except (ImportError, re.error):
+        return None  # whole lines: slower on bundles, the same findings
     whole = parsed.getwidth()[1]
     if whole < _BOUNDED:
         return whole, whole
@@ -232,7 +232,7 @@ def _reach_of(pattern: str) -> tuple[int, int] | None:
 
 def _group_width(parsed, group: int) -> int | None:
     """The largest width of capture group `group` in a parsed pattern, or None if not found."""
-    from re import _constants
+    from re import _constants  # present wherever re._parser is (see _reach_of)
 
     for op, argument in parsed:
         if op is _constants.SUBPATTERN:

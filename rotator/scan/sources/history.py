@@ -1,11 +1,12 @@
 """Git history as a source: every unique blob reachable from any ref, read once, plus the
 commit log that says where each blob entered which path, and the commit and tag messages.
 
-Blobs are listed with `git rev-list --objects --all` and read with `git cat-file --batch`
-(noseyparker's model): cost follows distinct blob bytes, not the length of history, and a
-merge resolution is just another blob. Only blobs that matched are attributed to commits,
-from one `git log --raw` pass; the same pass carries every commit message, and one
-`git for-each-ref` every annotated tag's message, so messages cost no process per commit.
+One `git log --raw` pass over every ref lists every blob a commit brought (with its path)
+and later attributes the ones that matched; the same pass carries every commit message, and
+one `git for-each-ref` every annotated tag's message, so messages cost no process per commit.
+Blobs are read with `git cat-file --batch` in the store's own order (noseyparker's model: cost
+follows distinct blob bytes, not the length of history, and a merge resolution is just
+another blob).
 """
 
 from __future__ import annotations
@@ -118,60 +119,6 @@ def refs_fingerprint(repo: Path) -> str:
     return digest.hexdigest()
 
 
-class BlobStream:
-    """Every blob reachable from any ref, with its size and first path, streamed from one
-    pipeline: `git rev-list --objects` into `git cat-file --batch-check` (`%(rest)` carries
-    the path through), so scanning starts before the listing ends. Objects absent from the
-    store (partial clones, damaged snapshots) are counted in `missing`, not fatal."""
-
-    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
-        self.repo = repo
-        self.missing = 0
-        self.unreadable: list[str] = []
-        self.walk = walk or HistoryWalk(_no_lazy_fetch())
-        self.env = self.walk.env
-
-    def __iter__(self) -> Iterator[BlobRef]:
-        repo = self.repo
-        lister = subprocess.Popen(
-            ["git", "rev-list", "--objects", *self.walk.arguments(repo), "--missing=print"],
-            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
-        )
-        checker = subprocess.Popen(
-            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-            cwd=repo, stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=self.env,
-        )
-        assert lister.stdout is not None and checker.stdout is not None
-        lister.stdout.close()  # the checker owns the pipe now
-        seen: set[bytes] = set()
-        try:
-            for line in checker.stdout:
-                parts = line.rstrip(b"\n").split(b" ", 3)
-                if line.startswith(b"?") or (len(parts) > 1 and parts[1] == b"missing"):
-                    self.missing += 1
-                    if not line.startswith(b"?") and len(self.unreadable) < 20:
-                        # listed by the walk, yet its header cannot be read: a damaged object
-                        self.unreadable.append(f"unreadable object {parts[0].decode()[:12]}")
-                elif len(parts) >= 3 and parts[1] == b"blob" and parts[0] not in seen:
-                    seen.add(parts[0])
-                    path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
-                    yield BlobRef(parts[0].decode(), int(parts[2]), path)
-        finally:
-            checker.stdout.close()
-            for process in (checker, lister):
-                if process.poll() is None:
-                    process.kill()
-                process.wait()
-        stderr = lister.stderr.read() if lister.stderr else b""
-        if lister.returncode != 0:
-            message = stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(
-                f"`git rev-list` failed in {repo}: {message[-1] if message else lister.returncode}",
-                "run `git fsck` to see what is damaged",
-            )
-
-
 def is_shallow(repo: Path) -> bool:
     return run_git(["rev-parse", "--is-shallow-repository"], repo).strip() == b"true"
 
@@ -275,36 +222,57 @@ def delta_cache_share(readers: int) -> int:
     return max(MIN_DELTA_CACHE_MB, DELTA_CACHE_BUDGET_MB // max(1, readers))
 
 
-class PackOrder:
-    """Each blob's position in the object store's own order: pack by pack, by offset within
-    each (what `git cat-file --batch-all-objects --unordered` walks). Packs put a delta's base
-    before the delta, so blobs read in this order find their base in the delta-base cache;
-    in rev-list order each version of a file is inflated through its chain again (sqlalchemy:
-    reading every blob costs 2× the CPU, and 4× with a small cache).
+class StoreListing:
+    """Every blob in the object store with its size and its position in the store's own order:
+    pack by pack, by offset within each (what `git cat-file --batch-all-objects --unordered`
+    walks), read in a background thread (sqlalchemy: 0.2 s for 277k objects, no contents).
 
-    The store is listed in a background thread while the history is walked (sqlalchemy:
-    0.2 s for 277k objects, no contents read)."""
+    Packs put a delta's base before the delta, so blobs read in this order find their base in
+    the delta-base cache; in rev-list order each version of a file is inflated through its
+    chain again (sqlalchemy: reading every blob costs 2× the CPU, 4× with a small cache)."""
 
     def __init__(self, repo: Path, env: dict[str, str]):
-        self._positions: dict[bytes, int] = {}
-        self._thread = threading.Thread(target=self._list, args=(repo, env), daemon=True)
+        self.repo, self.env = repo, env
+        self._blobs: dict[bytes, tuple[int, int]] = {}  # oid -> (position, size)
+        self._complete = False
+        self._thread = threading.Thread(target=self._list, daemon=True)
         self._thread.start()
 
-    def _list(self, repo: Path, env: dict[str, str]) -> None:
+    def _list(self) -> None:
         try:
             completed = subprocess.run(
-                ["git", "cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objecttype) %(objectname)"],
-                cwd=repo, env=env, capture_output=True, timeout=600, check=False)
+                ["git", "cat-file", "--batch-all-objects", "--unordered",
+                 "--batch-check=%(objecttype) %(objectname) %(objectsize)"],
+                cwd=self.repo, env=self.env, capture_output=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired):
-            return  # no order known: blobs are read as listed, which is only slower
-        self._positions = {line[5:]: index for index, line in enumerate(completed.stdout.splitlines())
-                           if line.startswith(b"blob ")}
+            return
+        blobs = self._blobs
+        for index, line in enumerate(completed.stdout.splitlines()):
+            if line.startswith(b"blob "):
+                _, oid, size = line.split(b" ")
+                blobs[oid] = (index, int(size))
+        self._complete = completed.returncode == 0
 
-    def sort(self, blobs: list[BlobRef]) -> list[BlobRef]:
-        """`blobs` in store order; any the store did not list (missing ones) go last."""
+    def blobs(self, oids: list[bytes]) -> tuple[dict[bytes, tuple[int, int]], list[bytes]]:
+        """(position, size) of each of `oids` present in the store, and those absent. When the
+        store could not be listed whole (a damaged object stops the listing), the ones it did
+        not reach are asked one by one in a single `cat-file --batch-check`."""
         self._thread.join()
-        positions, last = self._positions, len(self._positions)
-        return sorted(blobs, key=lambda blob: positions.get(blob.oid.encode(), last))
+        known = self._blobs
+        found = {oid: known[oid] for oid in oids if oid in known}
+        unknown = [oid for oid in oids if oid not in known]
+        if unknown and not self._complete:
+            checked = subprocess.run(
+                ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                cwd=self.repo, env=self.env, input=b"".join(oid + b"\n" for oid in unknown),
+                capture_output=True, timeout=600, check=False).stdout
+            last = len(known)
+            for line in checked.splitlines():
+                parts = line.split(b" ")
+                if len(parts) == 3 and parts[1] == b"blob":
+                    found[parts[0]] = (last, int(parts[2]))
+            unknown = [oid for oid in unknown if oid not in found]
+        return found, unknown
 
 
 class BlobReader:
@@ -472,19 +440,19 @@ class History:
 
 
 _NULL = "0" * 40
+_NULL_BYTES = _NULL.encode()
 
 
 class PendingHistory:
-    """`git log --raw` over every ref, read and parsed in a background thread while blobs are
-    scanned; `collect` then only filters. Merges use the combined format, so a blob a merge
-    resolution produced (differing from every parent) is attributed to the merge. The same
-    pass keeps each commit's message; the same thread then reads the annotated tags' messages,
-    the default branch's tree and the ref tips the exposure story needs.
+    """`git log --raw` over every ref, read and parsed in a background thread; it lists every
+    blob a commit brought (`introduced`: the blobs an audit reads) and later attributes the
+    ones that matched (`collect` only filters). Merges use the combined format, so a blob a
+    merge resolution produced (differing from every parent) is attributed to the merge. The
+    same pass keeps each commit's message; the same thread then reads the annotated tags'
+    messages, the default branch's tree and the ref tips the exposure story needs.
 
-    `start` it with the blob listing: blobs are read only once all are listed (in store order,
-    see `PackOrder`), so the log runs on a core the listing leaves idle. Both `git rev-list
-    --objects` and `git log` then hold the commit graph at once (sqlalchemy: ~100 MB each),
-    which the small delta-base caches of store-order reading more than pay for.
+    One pass instead of `git rev-list --objects` for the listing and `git log` for the
+    attribution: sqlalchemy's audit spends ~1.3 CPU s less, and scanning starts sooner.
     """
 
     def __init__(self, repo: Path, walk: HistoryWalk | None = None):
@@ -499,6 +467,10 @@ class PendingHistory:
         # peak several times the bytes themselves
         self._raw_changes = bytearray()
         self._raw_commit = ""
+        # every blob some commit brought, with the path of its newest introduction: the audit's
+        # list of blobs to read (what `git rev-list --objects` would list, less trees, read
+        # from the same pass that attributes them)
+        self.introduced: dict[bytes, bytes] = {}
         self.head: dict[str, str] = {}
         self.head_commit = ""
         self.tips: dict[str, str] = {}
@@ -563,6 +535,7 @@ class PendingHistory:
         """`git log --raw` stops at the first tree it cannot read: read the commits without
         their changes, then each commit's changes on its own, noting those that fail."""
         self._history, self._raw_changes, self._raw_commit = History(), bytearray(), ""
+        self.introduced = {}
         self._process = self._log(raw=False)
         self._parse(self._process.stdout)
         if self._process.wait() != 0:
@@ -586,6 +559,20 @@ class PendingHistory:
             self._raw_commit = commit
             self._raw_changes += b"\x01" + commit.encode("ascii") + b"\0"
         self._raw_changes += meta + b"\0" + path + b"\0"
+        # `:m1 m2 o1 o2 S` or, for a merge, `::m1 m2 m3 o1 o2 o3 SS`: the last mode and object
+        # are the result's (a deletion's is all zeros; a submodule's, mode 160000, a commit)
+        fields = meta.split(b" ")
+        after = fields[-2]
+        if after not in self.introduced and after != _NULL_BYTES and fields[(len(fields) - 1) // 2 - 1] != b"160000":
+            self.introduced[after] = path
+
+    def wait_for_listing(self) -> None:
+        """Block until the log and the refs are read (`introduced`, `object_refs` complete);
+        a failure of the walk is raised here (a damaged history: see survey_damage)."""
+        self.start()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
     def _changes(self):
         """(commit, path, blobs before, blob after) of every change kept by `_add_change`."""
