@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated rule cache per test session, and the built rule set."""
+"""Shared fixtures: an isolated rule cache per test session (per xdist worker), isolated rotation
+state per test, the built rule set and one PostgreSQL per session."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def isolated_cache(tmp_path_factory):
         os.environ.pop("ROTATOR_CACHE_DIR", None)
     else:
         os.environ["ROTATOR_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def isolated_rotation_state(tmp_path, monkeypatch):
+    """A run that names no state_dir or key_file writes under this test's tmp_path, never in
+    the user's ~/.local/state or ~/.config (which parallel workers would share)."""
+    monkeypatch.setenv("ROTATOR_STATE_DIR", str(tmp_path / "rotator-state"))
+    monkeypatch.setenv("ROTATOR_JOURNAL_KEY_FILE", str(tmp_path / "rotator-journal.key"))
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +62,30 @@ def postgres_server():
         yield server
     finally:
         server.stop()
+
+
+# ---- parallel runs (pytest-xdist, `-n 4` in pyproject's addopts) ------------------------------
+# Modules whose module-scoped fixture builds something heavy (the action's virtual environment,
+# installed from this source tree; the published clone; the hook's pre-commit environment): one
+# worker runs each whole, so it is built once and never twice at the same time. (xdist's own
+# `--dist loadgroup` does the same from markers, but with pytest 9.2 its group suffix no longer
+# reaches the node ids, so every worker would build its own.)
+ONE_WORKER_MODULES = frozenset({
+    "tests/test_action.py", "tests/test_distribution.py", "tests/test_precommit_hook.py"})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist load` (what `-n` implies), except that each of ONE_WORKER_MODULES is one unit."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadWithWholeModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else nodeid
+
+    return LoadWithWholeModules(config, log)
 
 
 # ---- no silent skips ------------------------------------------------------------------------

@@ -157,10 +157,23 @@ def write_config(path: Path, sandbox: Sandbox, health_url: str, state_dir: Path,
     return path
 
 
+def railway_plan(request: pytest.FixtureRequest) -> str:
+    """The Railway plan a test's sandbox answers with: ``@pytest.mark.railway_plan("hobby")``
+    on the tests of pacing and 429 handling (and an end-to-end rotation on the sandbox's
+    default plan); Pro for the others. Both are published plans (api/railway.md §11: Hobby
+    1000 requests/h and 10/s, Pro 10000/h and 50/s): a rotation under Pro meets the budgets a
+    Pro team meets, it just does not wait on Hobby's 1 s windows. Resend documents no plan with
+    more than its 2 requests/s (api/resend.md §6), so every test keeps that one."""
+    marker = request.node.get_closest_marker("railway_plan")
+    return marker.args[0] if marker else "pro"
+
+
 @pytest.fixture
-def rig(postgres_server: LocalPostgres, tmp_path: Path) -> Iterator[RotationRig]:
+def rig(request: pytest.FixtureRequest, postgres_server: LocalPostgres,
+        tmp_path: Path) -> Iterator[RotationRig]:
     """Seeded incident sandbox (backend + frontend healthy), config, key, health endpoint."""
     with Sandbox(postgres=postgres_server, step_delay=0.02) as sandbox:
+        sandbox.railway.use_plan(railway_plan(request))
         seeded = sandbox.seed_incident()
         health = BackendHealthProxy(sandbox)
         state_dir = tmp_path / "state"

@@ -48,6 +48,7 @@ def _sandbox_snapshot(rig: RotationRig) -> tuple:
     )
 
 
+@pytest.mark.railway_plan("hobby")  # the sandbox's default plan, 10 requests/s
 def test_full_rotation_leaves_both_services_healthy_on_the_new_value(rig: RotationRig) -> None:
     lines: list[str] = []
     journal_snapshots: list[bytes] = []

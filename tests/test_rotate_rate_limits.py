@@ -18,7 +18,8 @@ from rotator.rotate.config import load_rotation_settings  # noqa: E402
 from rotator.rotate.run import plan_rotation, rollback_run, start_rotation  # noqa: E402
 from rotator.sandbox.rate_limit import RequestWindow  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# pacing and 429 handling under the sandbox's default plan (Hobby, api/railway.md §11)
+pytestmark = [pytest.mark.slow, pytest.mark.railway_plan("hobby")]
 pytest_plugins = ("rotate_kit",)
 
 BUDGETS = "max_rate_limit_wait = 0.3\nrollback_rate_limit_wait = {rollback}\n"

@@ -169,6 +169,14 @@ class LocalPostgres:
             )
         return self.url_for(role, password, database)
 
+    def drop_role_and_database(self, role: str, database: str) -> None:
+        """Drop what create_role_and_database made, ending its sessions first (PostgreSQL 13+
+        `WITH (FORCE)`): a long-lived server keeps no finished sandbox's database on disk."""
+        with connect(self.admin_url) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(database)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
     def read_log(self) -> str:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 

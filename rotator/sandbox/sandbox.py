@@ -177,6 +177,7 @@ class Sandbox:
         self.tokens: SandboxTokens | None = None
         self.ids: SandboxIds | None = None
         self.database_role = f"app_{secrets.token_hex(4)}"
+        self._database_created = False
         self._started = False
 
     def __repr__(self) -> str:
@@ -198,6 +199,10 @@ class Sandbox:
             server.stop()
         if self._owns_postgres:
             self.postgres.stop()
+        elif self._database_created:
+            # a shared server (the tests' session one) outlives this sandbox: leave it as found
+            self.postgres.drop_role_and_database(self.database_role, self.database_role)
+            self._database_created = False
         self._started = False
 
     def __enter__(self) -> Sandbox:
@@ -222,6 +227,7 @@ class Sandbox:
         worker = railway.add_service(project, WORKER_SERVICE, app_role="worker", sleeps=True)
         password = _alnum(32)
         self.postgres.create_role_and_database(self.database_role, password, self.database_role)
+        self._database_created = True
         railway.set_variables(environment, postgres,
                               postgres_template_variables(password, self.database_role,
                                                           self.postgres.port))
@@ -288,9 +294,13 @@ class Sandbox:
                                          {"DATABASE_URL": seeded.database_url})
         self._seed_vercel_rows("NEXTAUTH_SECRET", seeded.nextauth_secret)
         if deploy:
+            # the frontend first: the backend's healthcheck asks it for a session token. The
+            # worker needs only the database, so it deploys beside the backend.
             self.deploy_frontend()
-            self.deploy_railway_service(BACKEND_SERVICE)
-            self.deploy_railway_service(WORKER_SERVICE)
+            railway = [self.deploy_railway_service(name, wait=False)
+                       for name in (BACKEND_SERVICE, WORKER_SERVICE)]
+            for record in railway:
+                record.done.wait(_DEPLOY_WAIT)
         return seeded
 
     def _seed_vercel_rows(self, key: str, value: str) -> None:
