@@ -63,7 +63,10 @@ def test_long_lines_are_searched_in_windows_with_the_same_findings(ruleset):
     filler = "for(var i=0;i<n.length;i++)r[i]=t(n[i]);this.token&&e.push({id:1,name:\"pwd\"});" * 80
     long_name = "x" * 300 + "_PASSWORD"
     line = (f'{filler}{long_name}="{random_token(24)}",{filler}config.apiToken="{random_token(32)}";'
-            f'{filler}var k="sk_live_{random_token(24)}";{filler}').encode()
+            f'{filler}var k="sk_live_{random_token(24)}";{filler}'
+            # two hits close together, the second value long: its window must not be cut at
+            # the first's
+            f'o.token="{random_token(12)}",{"r.q=1;" * 14}o.password="{random_token(250)}";{filler}').encode()
     assert len(line) > 4 * 4096
     windowed = find_secrets_in_blob(line, "dist/app.js", ruleset)
     whole_lines = load_ruleset()

@@ -232,34 +232,37 @@ def line_regions(data: bytes, offsets: list[int], lines_before: int = 0,
     `reach`es around an offset gets a window of the line instead (see RuleSet.reach): a name-
     based regex costs ~0.25 µs a byte on such lines, and searching each whole 12 KB line for
     each keyword on it made bundles most of an audit's time. A window never starts inside a
-    name, so a match finds the same name it would on the whole line."""
+    name, so a match finds the same name it would on the whole line; windows that overlap
+    are joined, so a match spanning two hits' windows is whole."""
     spans: list[tuple[int, int]] = []
     rfind, find = data.rfind, data.find
-    last_end = -1
+    line_end = -1  # end of the line of the previous offset
+    windowed = False
     for offset in sorted(offsets):
-        if offset < last_end:
-            continue  # already inside the previous span
-        start = _lines_back(data, offset, lines_before) if lines_before else rfind(b"\n", 0, offset) + 1
-        end = find(b"\n", offset)
-        end = len(data) if end == -1 else end
-        if reach is not None and end - start > LONG_LINE:
-            start, end = _window(data, offset, start, end, reach)
-        spans.append((max(start - 1, 0), end))
-        last_end = end
+        if offset > line_end:  # a new line
+            start = _lines_back(data, offset, lines_before) if lines_before else rfind(b"\n", 0, offset) + 1
+            line_end = find(b"\n", offset)
+            line_end = len(data) if line_end == -1 else line_end
+            windowed = reach is not None and line_end - start > LONG_LINE
+            if not windowed:
+                spans.append((max(start - 1, 0), line_end))
+                continue
+            line_start = start
+        elif not windowed:
+            continue  # already inside this line's span
+        before, after = reach
+        right = min(line_end, offset + after)
+        if spans and spans[-1][0] >= line_start - 1 and offset - before <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], right))  # overlaps the previous window
+            continue
+        left = max(line_start, offset - before)
+        while left > line_start and data[left - 1] in _NAME_CHARACTERS:
+            left -= 1
+        spans.append((max(left - 1, 0), right))
     return _merge(spans)
 
 
 _NAME_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
-
-
-def _window(data: bytes, offset: int, line_start: int, line_end: int, reach: tuple[int, int]) -> tuple[int, int]:
-    """The part of a long line within `reach` of `offset`, widened leftwards to the start of
-    the name it begins in."""
-    before, after = reach
-    start = max(line_start, offset - before)
-    while start > line_start and data[start - 1] in _NAME_CHARACTERS:
-        start -= 1
-    return start, min(line_end, offset + after)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
