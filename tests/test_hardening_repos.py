@@ -117,6 +117,27 @@ def test_objects_fetched_later_are_scanned_by_the_next_cached_audit(tmp_path):
     assert [loc["path"] for f in second["findings"] for loc in f["locations"]] == ["old.env"]
 
 
+def test_a_treeless_clone_audits_what_it_holds_in_one_note(tmp_path):
+    """`git clone --filter=tree:0` (what CI checkouts often are): old commits' trees were never
+    fetched, so their changes cannot be listed; the blobs present (HEAD's) are still audited,
+    and the missing history is one note, not one per commit."""
+    origin = make_repo(tmp_path / "origin")
+    for index in range(6):
+        (origin / f"file{index}.txt").write_text(f"version {index}\n")
+        commit_all(origin, f"commit {index}")
+    (origin / "app.env").write_text(secret_line())
+    commit_all(origin, "add the key")
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--filter=tree:0", f"file://{origin}", str(clone))
+    result = audit(clone)
+    assert [f.path for f in result.findings] == ["app.env"]
+    assert result.stats.missing_objects >= 1
+    assert [w for w in result.warnings if w.startswith("partial clone:")] != []
+    assert not any(w.startswith("commit ") for w in result.warnings), result.warnings
+
+
 def _object_file(repo: Path, oid: str) -> Path:
     return repo / ".git" / "objects" / oid[:2] / oid[2:]
 

@@ -211,6 +211,13 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         listed = dict(pending_history.introduced)
         for oid, places in pending_history.object_refs.items():  # reached only through a tag
             listed.setdefault(oid.encode(), places[0][1].encode("utf-8", "surrogateescape"))
+        if pending_history.damaged:
+            # commits whose changes could not be read brought blobs the log did not list:
+            # walk the trees that are present for them
+            stream = git_history.BlobStream(repo, pending_history.walk)
+            for blob in stream:
+                listed.setdefault(blob.oid.encode(), blob.path.encode("utf-8", "surrogateescape"))
+            absent.extend([b""] * stream.missing)
         present, gone = store.blobs(list(listed))
         absent.extend(gone)
         new = []

@@ -119,6 +119,71 @@ def refs_fingerprint(repo: Path) -> str:
     return digest.hexdigest()
 
 
+class BlobStream:
+    """Every blob reachable from any ref that is in the store, with its size and first path:
+    `git rev-list --objects --missing=print` into `git cat-file --batch-check` (`%(rest)`
+    carries the path through). The audit's listing when the log could not read some commits'
+    changes (a damaged history, a treeless partial clone): the walk steps over what is missing
+    and counts it in `missing`, so what is present is still read."""
+
+    def __init__(self, repo: Path, walk: HistoryWalk | None = None):
+        self.repo = repo
+        self.missing = 0
+        self.unreadable: list[str] = []
+        self.walk = walk or HistoryWalk(_no_lazy_fetch())
+        self.env = self.walk.env
+
+    def __iter__(self) -> Iterator[BlobRef]:
+        repo = self.repo
+        lister = subprocess.Popen(
+            ["git", "rev-list", "--objects", *self.walk.arguments(repo), "--missing=print"],
+            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env,
+        )
+        checker = subprocess.Popen(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
+            cwd=repo, stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=self.env,
+        )
+        assert lister.stdout is not None and checker.stdout is not None
+        lister.stdout.close()  # the checker owns the pipe now
+        seen: set[bytes] = set()
+        try:
+            for line in checker.stdout:
+                parts = line.rstrip(b"\n").split(b" ", 3)
+                if line.startswith(b"?") or (len(parts) > 1 and parts[1] == b"missing"):
+                    self.missing += 1
+                    if not line.startswith(b"?") and len(self.unreadable) < 20:
+                        # listed by the walk, yet its header cannot be read: a damaged object
+                        self.unreadable.append(f"unreadable object {parts[0].decode()[:12]}")
+                elif len(parts) >= 3 and parts[1] == b"blob" and parts[0] not in seen:
+                    seen.add(parts[0])
+                    path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
+                    yield BlobRef(parts[0].decode(), int(parts[2]), path)
+        finally:
+            checker.stdout.close()
+            for process in (checker, lister):
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+        stderr = lister.stderr.read() if lister.stderr else b""
+        if lister.returncode != 0:
+            message = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(
+                f"`git rev-list` failed in {repo}: {message[-1] if message else lister.returncode}",
+                "run `git fsck` to see what is damaged",
+            )
+
+
+def is_partial_clone(repo: Path) -> bool:
+    """A clone made with `--filter` (blob-less, tree-less): some objects were never fetched.
+    Git marks it with a promisor remote (and, in newer repository formats, with
+    `extensions.partialClone`)."""
+    promisors = run_git(["config", "--get-regexp", r"^remote\..*\.promisor$"], repo, check=False)
+    if any(line.split()[-1].lower() == b"true" for line in promisors.splitlines() if line.split()):
+        return True
+    return bool(run_git(["config", "--get", "extensions.partialClone"], repo, check=False).strip())
+
+
 def is_shallow(repo: Path) -> bool:
     return run_git(["rev-parse", "--is-shallow-repository"], repo).strip() == b"true"
 
@@ -188,7 +253,7 @@ def name_missing_objects(repo: Path) -> list[str]:
     when something was missing; a partial clone's absent objects are not damage)."""
     import re
 
-    if run_git(["config", "--get", "extensions.partialClone"], repo, check=False).strip():
+    if is_partial_clone(repo):
         return []
     try:
         completed = subprocess.run(["git", "fsck", "--connectivity-only", "--no-dangling", "--no-progress"],
@@ -540,6 +605,13 @@ class PendingHistory:
         self._parse(self._process.stdout)
         if self._process.wait() != 0:
             raise GitError(f"`git log` failed in {self.repo}", "run `git fsck` to see what is damaged")
+        if is_partial_clone(self.repo):
+            # a treeless partial clone: the trees were never fetched, and a `diff-tree` per
+            # commit would fail for every one of them
+            self.damaged.append(f"partial clone: the changes of {len(self._history.order)} commit(s) could not "
+                                "be read (their trees were not fetched); secrets in the blobs present are "
+                                "reported without their commit")
+            return
         for oid in self._history.order:
             completed = subprocess.run(
                 ["git", "diff-tree", "-r", "-z", "--raw", "-c", "--no-abbrev", "--no-renames", "--root",
