@@ -203,23 +203,24 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     store = git_history.StoreListing(repo, pending_history.env)
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
-    absent: list[bytes] = []
 
-    def blobs_to_scan() -> list[git_history.BlobRef]:
-        """New blobs under the size limit, in store order; cached ones are counted on the way."""
+    def blobs_to_scan() -> tuple[list[git_history.BlobRef], int]:
+        """New blobs under the size limit, in store order, and how many listed objects are
+        missing from the store; cached blobs are counted on the way."""
         pending_history.wait_for_listing()
         listed = dict(pending_history.introduced)
         for oid, places in pending_history.object_refs.items():  # reached only through a tag
             listed.setdefault(oid.encode(), places[0][1].encode("utf-8", "surrogateescape"))
+        missing = 0
         if pending_history.damaged:
             # commits whose changes could not be read brought blobs the log did not list:
             # walk the trees that are present for them
             stream = git_history.BlobStream(repo, pending_history.walk)
             for blob in stream:
                 listed.setdefault(blob.oid.encode(), blob.path.encode("utf-8", "surrogateescape"))
-            absent.extend([b""] * stream.missing)
+            missing += stream.missing
         present, gone = store.blobs(list(listed))
-        absent.extend(gone)
+        missing += len(gone)
         new = []
         for oid_bytes, (_, size) in present.items():
             oid = oid_bytes.decode()
@@ -242,12 +243,12 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                 stats.blobs += 1
                 if status == MATCHED:
                     matched_oids.append(blob.oid)
-        return sorted(new, key=lambda blob: present[blob.oid.encode()][0])
+        return sorted(new, key=lambda blob: present[blob.oid.encode()][0]), missing
 
-    blobs = blobs_to_scan()
+    blobs, missing = blobs_to_scan()
     jobs = options.jobs or (1 if sum(blob.size for blob in blobs) < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
     results = _scan_blobs(repo, blobs, ruleset, jobs, options.progress, stats)
-    stats.missing_objects += len(absent)
+    stats.missing_objects += missing
     if stats.missing_objects or pending_history.damaged:
         # a missing tree shows as commits whose changes could not be read: fsck names it
         named = git_history.name_missing_objects(repo)

@@ -215,7 +215,7 @@ def _reach_of(pattern: str) -> tuple[int, int] | None:
     (an unbounded name, then the value at its end) reaches its value's width after, and the
     name is walked back to; anything else None."""
     try:
-        from re import _parser  # the parser `re` itself uses: the only way to a group's width
+        from re import _parser  # the parser `re` itself uses: it records each group's width
 
         parsed = _parser.parse(pattern)
     except (ImportError, re.error):
@@ -224,30 +224,7 @@ def _reach_of(pattern: str) -> tuple[int, int] | None:
     if whole < _BOUNDED:
         return whole, whole
     group = parsed.state.groupdict.get("secret")
-    width = _group_width(parsed, group) if group is not None else None
+    width = parsed.state.groupwidths[group][1] if group is not None else None
     if width is None or width >= _BOUNDED or "(?P<name>" not in pattern:
         return None
     return _REACH_BEFORE, width + _REACH_AFTER_SLACK
-
-
-def _group_width(parsed, group: int) -> int | None:
-    """The largest width of capture group `group` in a parsed pattern, or None if not found."""
-    from re import _constants  # present wherever re._parser is (see _reach_of)
-
-    for op, argument in parsed:
-        if op is _constants.SUBPATTERN:
-            number, _, _, inner = argument
-            if number == group:
-                return inner.getwidth()[1]
-            found = _group_width(inner, group)
-        elif op is _constants.BRANCH:
-            found = next((w for w in (_group_width(b, group) for b in argument[1]) if w is not None), None)
-        elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT):
-            found = _group_width(argument[2], group)
-        elif op is _constants.ASSERT or op is _constants.ASSERT_NOT:
-            found = _group_width(argument[1], group)
-        else:
-            found = None
-        if found is not None:
-            return found
-    return None

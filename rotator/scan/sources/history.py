@@ -274,7 +274,7 @@ def _no_lazy_fetch() -> dict[str, str]:
 
 
 # Delta-base cache for all readers of one audit together, split between them. Blobs are read
-# in pack order (see `pack_positions`), where a delta's base was read just before it, so a
+# in store order (see `StoreListing`), where a delta's base was read just before it, so a
 # small cache serves as well as a big one (sqlalchemy, 87k blobs in 2000-blob chunks dealt to
 # two readers: 2.8 CPU s at 16 MiB each as at 32 MiB; in rev-list order the same reads cost
 # 5.6 s at 64 MiB and 13 s at 16 MiB). bench/bench_delta_cache.py measures it.
@@ -508,6 +508,15 @@ _NULL = "0" * 40
 _NULL_BYTES = _NULL.encode()
 
 
+def _raw_change(meta: bytes) -> tuple[bytes, list[bytes], bytes]:
+    """(the result's mode, the objects before, the object after) of a `git log --raw -c` line:
+    `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (a merge, combined)."""
+    colons = len(meta) - len(meta.lstrip(b":"))
+    fields = meta.lstrip(b":").split(b" ")
+    objects = fields[colons + 1 : 2 * colons + 2]
+    return fields[colons], objects[:-1], objects[-1]
+
+
 class PendingHistory:
     """`git log --raw` over every ref, read and parsed in a background thread; it lists every
     blob a commit brought (`introduced`: the blobs an audit reads) and later attributes the
@@ -631,11 +640,9 @@ class PendingHistory:
             self._raw_commit = commit
             self._raw_changes += b"\x01" + commit.encode("ascii") + b"\0"
         self._raw_changes += meta + b"\0" + path + b"\0"
-        # `:m1 m2 o1 o2 S` or, for a merge, `::m1 m2 m3 o1 o2 o3 SS`: the last mode and object
-        # are the result's (a deletion's is all zeros; a submodule's, mode 160000, a commit)
-        fields = meta.split(b" ")
-        after = fields[-2]
-        if after not in self.introduced and after != _NULL_BYTES and fields[(len(fields) - 1) // 2 - 1] != b"160000":
+        mode, _, after = _raw_change(meta)
+        # a deletion's result is all zeros; a submodule's (mode 160000) is a commit
+        if after not in self.introduced and after != _NULL_BYTES and mode != b"160000":
             self.introduced[after] = path
 
     def wait_for_listing(self) -> None:
@@ -657,10 +664,8 @@ class PendingHistory:
             if not token:
                 continue
             path = next(tokens, b"")
-            colons = len(token) - len(token.lstrip(b":"))
-            # `:m1 m2 o1 o2 S` (one parent) or `::m1 m2 m3 o1 o2 o3 SS` (merge, combined)
-            blob_ids = token.lstrip(b":").split(b" ")[colons + 1 : 2 * colons + 2]
-            yield commit, path, blob_ids[:-1], blob_ids[-1]
+            _, before, after = _raw_change(token)
+            yield commit, path, before, after
 
     def cancel(self) -> None:
         if self._process is None:
@@ -672,10 +677,7 @@ class PendingHistory:
 
     def collect(self, interesting: set[str]) -> History:
         """Commits (parents, author, date) and the path changes touching `interesting` blobs."""
-        self.start()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        self.wait_for_listing()
         wanted = {oid.encode() for oid in interesting}
         history = self._history
         for commit, path, before, after in self._changes():
