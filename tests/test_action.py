@@ -12,10 +12,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from testkit import git, make_repo, resend_key
+from testkit import git, make_repo, resend_key, shared_dir
 
 PROJECT = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = PROJECT.parent / "shared" / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = shared_dir() / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 
 

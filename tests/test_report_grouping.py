@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from testkit import git, make_repo, random_token
+from testkit import git, make_repo, random_token, shared_dir
 
 from rotator.redact import redact, secret_sha256
 
 INCIDENT_000 = Path(__file__).parent / "fixtures" / "incidents" / "000_ae2cff7d65658a11.txt"
 # the schema as published (OASIS), kept with the other published specs
-SARIF_SCHEMA = Path(__file__).parent.parent / ".." / "shared" / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = shared_dir() / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture

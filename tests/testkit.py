@@ -46,3 +46,20 @@ def make_repo(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
     return path
+
+
+def shared_dir() -> Path:
+    """The project's shared folder (published specs under `anchors/`, API facts under `api/`):
+    beside the checkout, or, for a clone made elsewhere (`git clone . /tmp/x`), beside the
+    checkout it was cloned from."""
+    project = Path(__file__).resolve().parents[1]
+    beside = project.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(["git", "-C", str(project), "remote", "get-url", "origin"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    local = origin.removeprefix("file://")
+    if local and "://" not in local and (Path(local).parent / "shared").is_dir():
+        return Path(local).parent / "shared"
+    return beside  # absent: the tests that need it say which file is missing
+

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from testkit import shared_dir
+
 from rotator.inventory.collect import collect_inventory, url_password
 from rotator.inventory.config import platforms_from_config
 from rotator.redact import secret_sha256
@@ -119,7 +121,7 @@ def test_sarif_lists_the_live_leaks_with_where_they_are_live(tmp_path, seeded_sa
     text = (project / "live.sarif").read_text("utf-8")
     assert secrets["NEXTAUTH_SECRET"] not in text
     sarif = json.loads(text)
-    schema = Path(__file__).resolve().parents[2].parent / "shared/anchors/sarif/sarif-schema-2.1.0.json"
+    schema = shared_dir() / "anchors" / "sarif" / "sarif-schema-2.1.0.json"
     jsonschema.validate(sarif, json.loads(schema.read_text("utf-8")))
     results = sarif["runs"][0]["results"]
     assert results and {r["properties"]["redacted"] for r in results} == {

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from testkit import shared_dir
 
 from rotator.sandbox.generate_openapi_subsets import SOURCES, SUBSET_DIR, generate, subset_text
 from rotator.sandbox.openapi import OpenAPIContract, RequestProblem, ValidRequest
 from rotator.sandbox.server import LoopbackServer, Request, Response
 
-ANCHORS = Path(__file__).resolve().parents[2].parent / "shared" / "anchors"
+ANCHORS = shared_dir() / "anchors"
 SECRET = "re_TopSecr3_ValueThatMustNeverBeEchoed00"
 
 
