@@ -65,8 +65,9 @@ def _wait_for_step(rig: RotationRig, process: subprocess.Popen, step: str) -> No
 def test_second_group_on_a_shared_service_is_refused_while_the_first_runs(
         two_groups: RotationRig) -> None:
     rig = two_groups
-    # the backend's redeploy answers slowly: the first run is mid-flight for a few seconds
-    rig.sandbox.faults.add("deploymentRedeploy", kind="timeout", delay=3.0)
+    # the first run waits out a 429 at its redeploy, mid-flight and holding its locks (as the
+    # other lock tests do): a timeout there could time out the rollback's redeploy too, exit 2
+    rig.sandbox.faults.add("deploymentRedeploy", kind="http429", retry_after=8.0)
     first = _rotator(rig, "rotate", "--secret", "nextauth")
     _wait_for_step(rig, first, "apply-pushed")
     second = _rotator(rig, "rotate", "--secret", "jwt")
