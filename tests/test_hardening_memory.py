@@ -130,3 +130,48 @@ def test_capped_blob_keeps_its_warning_in_a_cached_audit(tmp_path):
     for result in (first, second):
         assert result.stats.capped_matches == 10
         assert any("app.min.js:1" in w for w in result.warnings)
+
+
+def _versions() -> list[bytes]:
+    """Versions of one settings file as a history holds them: lines added above and below the
+    secrets, a secret changed, the same line at other offsets and other line numbers."""
+    secret, other = random_token(24), random_token(24)
+    body = [f'DATABASE_URL = "postgres://app:{secret}@db.internal:5432/app"',
+            f'API_TOKEN = "{other}"', 'password = "tiger"', f"config.password='{secret}'"]
+    versions = []
+    for step in range(6):
+        header = [f"# revision {n}" for n in range(step)] + (["# --"] if step % 2 else [])
+        lines = header + body + ["DEBUG = False"] * step
+        if step == 4:
+            lines[len(header) + 1] = f'API_TOKEN = "{random_token(24)}"'
+        versions.append(("\n".join(lines) + "\n").encode())
+    versions.append(versions[2][: versions[2].index(b"\n") + 1] + b"x" + versions[2])  # byte before a region
+    return versions
+
+
+def test_remembered_regions_give_what_a_fresh_search_gives(ruleset):
+    """What a region of lines yields is remembered by its bytes (the same lines recur in every
+    version of a file): each version is found as a rule set that never saw the others finds it."""
+    from rotator.scan.engine.ruleset import load_ruleset
+
+    for data in _versions():
+        remembered = find_secrets_in_blob(data, "settings.py", ruleset)
+        fresh = find_secrets_in_blob(data, "settings.py", load_ruleset())
+        assert _found(remembered) and _found(remembered) == _found(fresh)
+        for candidate in remembered.candidates:  # where each says it is, it is
+            assert data[candidate.start:candidate.end] == candidate.value_bytes
+            assert candidate.line == data.count(b"\n", 0, candidate.start) + 1
+            assert candidate.line_text == data.decode().splitlines()[candidate.line - 1]
+    assert ruleset.region_matches  # the later versions were answered from the memo
+
+
+def test_region_memo_is_bounded(monkeypatch):
+    from rotator.scan.engine import detect
+    from rotator.scan.engine.ruleset import load_ruleset
+
+    monkeypatch.setattr(detect, "REGION_MEMO_BYTES", 200)
+    bounded, fresh = load_ruleset(), load_ruleset()
+    for data in _versions() * 3:
+        assert _found(find_secrets_in_blob(data, "settings.py", bounded)) == \
+            _found(find_secrets_in_blob(data, "settings.py", fresh))
+        assert bounded.region_memo_bytes <= 200 + detect.LONG_LINE + 1

@@ -115,6 +115,9 @@ class RuleSet:
     _compiled: dict[int, re.Pattern[bytes]] = field(default_factory=dict, repr=False)
     # memo of filter verdicts (see engine.detect); in memory only, never persisted
     filter_verdicts: dict = field(default_factory=dict, repr=False)
+    # memo of what each pattern found in a region of lines (engine.detect), and its size
+    region_matches: dict = field(default_factory=dict, repr=False)
+    region_memo_bytes: int = field(default=0, repr=False)
     # value allowlists ([[scan.allowlists]] regexes and stopwords) the engine marks matches with
     allowlists: tuple = ()
 
@@ -150,6 +153,12 @@ class RuleSet:
             self._reach[index] = None if self.pattern_span[index] or self.pattern_rule[index].multiline \
                 else _reach_of(self.pattern_source[index])
         return self._reach[index]
+
+    def sees_only_its_region(self, index: int) -> bool:
+        """Whether what pattern `index` finds in a region of whole lines depends only on the
+        region's bytes and the one before it (see engine.detect): not for a pattern that spans
+        the whole buffer, nor for one whose lookbehind could look further back."""
+        return not self.pattern_rule[index].multiline and "(?<" not in self.pattern_source[index]
 
     def regex(self, index: int) -> re.Pattern[bytes]:
         compiled = self._compiled.get(index)
