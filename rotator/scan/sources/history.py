@@ -19,20 +19,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from rotator.scan.sources.git import GitError, run_git
 
 
-@dataclass(frozen=True, slots=True)  # slots: an audit holds one per unique blob
-class BlobRef:
+class BlobRef(NamedTuple):
+    """One blob to read. A named tuple: an audit makes one per unique blob (sqlalchemy: 87k,
+    0.1 s as frozen dataclasses on the path before scanning starts) and sends them all to the
+    workers, and a tuple is made and pickled in a fraction of the time."""
+
     oid: str
     size: int
     path: str  # the first path git saw the blob at (for path-based filters)
-
-    def __reduce__(self):
-        # sent to the workers by the tens of thousands: a dataclass's default pickling looks
-        # its fields up again for every object
-        return BlobRef, (self.oid, self.size, self.path)
 
 
 @lru_cache(maxsize=64)
@@ -560,12 +559,14 @@ class PendingHistory:
 
     def _log(self, raw: bool) -> subprocess.Popen:
         changes = ["--raw", "-c", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff"] if raw else []
-        return subprocess.Popen(
+        process = subprocess.Popen(
             ["git", "log", *self.walk.arguments(self.repo), "--topo-order", *changes, "-z",
              # the message (%B) ends at the \x02 before the record's NUL
              "--format=%x01%H%x00%P%x00%an%x00%aI%x00%B%x02"],
             cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env,
         )
+        _widen_pipe(process.stdout)
+        return process
 
     def _read(self) -> None:
         try:
