@@ -39,15 +39,16 @@ from rotator.scan.result import ScanResult, ScanStats
 from rotator.scan.sources import history as git_history
 from rotator.scan.sources.git import GitError, run_git
 
-# Work is handed to the workers in small batches (each worker keeps one cat-file process, so
+# Work is handed to the workers in small batches (each worker keeps its blob reader, so
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
 CHUNK_BYTES = 8 * 1024 * 1024
 CHUNK_BLOBS = 2000
-# Below this much blob text to scan (flask's 15k blobs: 278 MB), one process scans it all:
-# workers (a fork, a `git cat-file` and a delta-base cache each) cost more CPU and memory than
-# they save. Above it (a history with rebuilt bundles: 1 GB from 25 MB packed) they halve the
-# wall time on two cores. Counted in text, not packed bytes: that is what the scan costs.
-IN_PROCESS_BELOW_BYTES = 512 * 1024 * 1024
+# Below this much blob text to scan, one process scans it all: it would be one or two batches,
+# and workers (a fork each, ~20 ms) would wait on them. Above it they share the reading as well
+# as the matching (blobs are read in-process through libgit2: there is no `cat-file` running
+# beside the scan on another core), so even flask's 259 MB takes 1.0 s on two cores against
+# 1.3 s in one. Counted in text, not packed bytes: that is what the scan costs.
+IN_PROCESS_BELOW_BYTES = 2 * CHUNK_BYTES
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     # side; blobs are read once all are known, in store order
     pending_history.start()
     store = git_history.StoreListing(repo, pending_history.env)
+    git_history.load_libgit2()  # while git walks the history; forked workers inherit it
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
@@ -317,15 +319,15 @@ def _add_boundary_blobs(repo, history, hits_by_blob, scanned: set[str], ruleset)
 
 # ---- scanning blobs in worker processes -------------------------------------------------
 
-_worker: tuple[git_history.BlobReader, RuleSet] | None = None
+_worker: tuple[git_history.LibgitBlobReader | git_history.BlobReader, RuleSet] | None = None
 
 
 def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int) -> None:
     from multiprocessing.util import Finalize
 
     global _worker  # set once per worker process by the pool initializer
-    reader = git_history.BlobReader(repo, delta_cache_mb)
-    # the worker ends its `cat-file` and waits for it: an orphan would outlive the audit,
+    reader = git_history.open_blob_reader(repo, delta_cache_mb)
+    # the worker ends its `cat-file` (if it reads through one) and waits for it: an orphan would outlive the audit,
     # and its CPU would be counted nowhere
     Finalize(reader, reader.close, exitpriority=10)
     _worker = (reader, ruleset)
@@ -337,7 +339,7 @@ def _scan_chunk(chunk):
     return scan_blob_chunk(reader, chunk, ruleset)
 
 
-def scan_blob_chunk(reader: git_history.BlobReader, chunk, ruleset: RuleSet):
+def scan_blob_chunk(reader: git_history.LibgitBlobReader | git_history.BlobReader, chunk, ruleset: RuleSet):
     """Scan one run of blobs; returns per-blob (oid, status, hits) and the chunk's counts."""
     results = []
     stats = ScanStats()
@@ -398,7 +400,7 @@ def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: Sca
 
     try:
         if jobs <= 1 or "fork" not in get_all_start_methods():
-            reader = git_history.BlobReader(repo, git_history.delta_cache_share(1))
+            reader = git_history.open_blob_reader(repo, git_history.delta_cache_share(1))
             try:
                 for chunk in _chunks(blobs, progress):
                     absorb(scan_blob_chunk(reader, chunk, ruleset))
