@@ -8,6 +8,7 @@ from pathlib import Path
 from testkit import git, make_repo, random_token
 
 from rotator.config import ScanSettings
+from rotator.scan import audit as audit_module
 from rotator.scan.audit import AuditOptions, audit_repository
 from rotator.scan.sources.history import BlobReader, BlobRef, LibgitBlobReader
 
@@ -79,9 +80,10 @@ def test_packed_blobs_need_no_git_process(tmp_path):
     reader.close()
 
 
-def test_damaged_object_in_a_pack_is_named_and_the_rest_audited(tmp_path):
+def test_damaged_object_in_a_pack_is_named_and_the_rest_audited(tmp_path, monkeypatch):
     """libgit2 reports a packed object whose data no longer inflates; git agrees it is
     unreadable, and the audit names it and reports every other secret."""
+    monkeypatch.setattr(audit_module, "SMALL_HISTORY_BYTES", 0)  # this small history too
     repo = make_repo(tmp_path / "repo")
     for folder in ("first", "second", "third"):
         (repo / folder).mkdir()
@@ -103,7 +105,8 @@ def test_damaged_object_in_a_pack_is_named_and_the_rest_audited(tmp_path):
     assert any(damaged[:12] in warning for warning in result.warnings)
 
 
-def test_blobs_borrowed_through_alternates_are_read_from_the_lenders_packs(tmp_path):
+def test_blobs_borrowed_through_alternates_are_read_from_the_lenders_packs(tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_module, "SMALL_HISTORY_BYTES", 0)
     lender = _packed_then_loose(tmp_path)
     git(lender, "gc", "-q")
     borrower = tmp_path / "borrower"

@@ -43,12 +43,13 @@ from rotator.scan.sources.git import GitError, run_git
 # batches cost nothing to start): the cores stay evenly busy up to the last blob.
 CHUNK_BYTES = 8 * 1024 * 1024
 CHUNK_BLOBS = 2000
-# Below this much blob text to scan, one process scans it all: it would be one or two batches,
-# and workers (a fork each, ~20 ms) would wait on them. Above it they share the reading as well
-# as the matching (blobs are read in-process through libgit2: there is no `cat-file` running
-# beside the scan on another core), so even flask's 259 MB takes 1.0 s on two cores against
-# 1.3 s in one. Counted in text, not packed bytes: that is what the scan costs.
-IN_PROCESS_BELOW_BYTES = 2 * CHUNK_BYTES
+# A small history (below this much blob text to scan) is scanned in this process while
+# `git cat-file` inflates its blobs on the other core: workers (a fork each) and libgit2 (40 ms
+# to import pygit2, ~0.8 ms a MB saved) cost more than they save there (51 small applications,
+# A/B: +30 ms each with libgit2, +10 ms with workers). A bigger one is scanned by workers
+# reading through libgit2 (history.LibgitBlobReader): flask's 259 MB take 1.0 s against 1.3 s
+# in one process. Counted in text, not packed bytes: that is what the scan costs.
+SMALL_HISTORY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,6 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
     # side; blobs are read once all are known, in store order
     pending_history.start()
     store = git_history.StoreListing(repo, pending_history.env)
-    git_history.load_libgit2()  # while git walks the history; forked workers inherit it
     paths_by_blob: dict[str, str] = {}
     matched_oids: list[str] = []
 
@@ -213,6 +213,8 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
         objects are missing from the store. The blobs come from a generator that counts cached
         and skipped ones on the way, so the workers start while it runs (sqlalchemy: 87k
         blobs, 0.15 s)."""
+        if store.blob_bytes() >= SMALL_HISTORY_BYTES:
+            git_history.load_libgit2()  # while git walks the history; forked workers inherit it
         pending_history.wait_for_listing()
         listed = dict(pending_history.introduced)
         for oid, places in pending_history.object_refs.items():  # reached only through a tag
@@ -261,8 +263,9 @@ def _scan_and_attribute(repo, ruleset, settings, options, cache, refs_key, pendi
                     matched_oids.append(oid)
 
     blobs, new_bytes, missing = blobs_to_scan()
-    jobs = options.jobs or (1 if new_bytes < IN_PROCESS_BELOW_BYTES else os.cpu_count() or 1)
-    results = _scan_blobs(repo, blobs, ruleset, jobs, options.progress, stats)
+    small = new_bytes < SMALL_HISTORY_BYTES
+    jobs = options.jobs or (1 if small else os.cpu_count() or 1)
+    results = _scan_blobs(repo, blobs, ruleset, jobs, options.progress, stats, through_libgit2=not small)
     stats.missing_objects += missing
     if stats.missing_objects or pending_history.damaged:
         # a missing tree shows as commits whose changes could not be read: fsck names it
@@ -322,11 +325,11 @@ def _add_boundary_blobs(repo, history, hits_by_blob, scanned: set[str], ruleset)
 _worker: tuple[git_history.LibgitBlobReader | git_history.BlobReader, RuleSet] | None = None
 
 
-def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int) -> None:
+def _init_worker(repo: Path, ruleset: RuleSet, delta_cache_mb: int, through_libgit2: bool) -> None:
     from multiprocessing.util import Finalize
 
     global _worker  # set once per worker process by the pool initializer
-    reader = git_history.open_blob_reader(repo, delta_cache_mb)
+    reader = git_history.open_blob_reader(repo, delta_cache_mb, through_libgit2)
     # the worker ends its `cat-file` (if it reads through one) and waits for it: an orphan would outlive the audit,
     # and its CPU would be counted nowhere
     Finalize(reader, reader.close, exitpriority=10)
@@ -386,7 +389,8 @@ def _chunks(blobs, progress: Progress):
         yield chunk
 
 
-def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: ScanStats):
+def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: ScanStats,
+                through_libgit2: bool = False):
     """Scan a stream of blobs in chunks, in `jobs` worker processes (in this one for 1);
     returns every blob's (oid, status, hits)."""
     progress = Progress(0, 0, show_progress)
@@ -400,7 +404,7 @@ def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: Sca
 
     try:
         if jobs <= 1 or "fork" not in get_all_start_methods():
-            reader = git_history.open_blob_reader(repo, git_history.delta_cache_share(1))
+            reader = git_history.open_blob_reader(repo, git_history.delta_cache_share(1), through_libgit2)
             try:
                 for chunk in _chunks(blobs, progress):
                     absorb(scan_blob_chunk(reader, chunk, ruleset))
@@ -409,7 +413,8 @@ def _scan_blobs(repo, blobs, ruleset, jobs: int, show_progress: bool, stats: Sca
             return results
         _ = ruleset.matcher  # compiled once here; forked workers inherit it
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=_init_worker,
-                                 initargs=(repo, ruleset, git_history.delta_cache_share(jobs))) as pool:
+                                 initargs=(repo, ruleset, git_history.delta_cache_share(jobs),
+                                           through_libgit2)) as pool:
             futures = [pool.submit(_scan_chunk, chunk) for chunk in _chunks(blobs, progress)]
             for future in futures:
                 absorb(future.result())

@@ -318,6 +318,11 @@ class StoreListing:
                 blobs[oid] = (index, int(size))
         self._complete = completed.returncode == 0
 
+    def blob_bytes(self) -> int:
+        """The size of every blob in the store together (once listed)."""
+        self._thread.join()
+        return sum(size for _, size in self._blobs.values())
+
     def blobs(self, oids: list[bytes]) -> tuple[dict[bytes, tuple[int, int]], list[bytes]]:
         """(position, size) of each of `oids` present in the store, and those absent. When the
         store could not be listed whole (a damaged object stops the listing), the ones it did
@@ -502,10 +507,11 @@ def load_libgit2() -> None:
         import pygit2  # noqa: F401
 
 
-def open_blob_reader(repo: Path, delta_cache_mb: int = DELTA_CACHE_BUDGET_MB) -> LibgitBlobReader | BlobReader:
-    """libgit2 in this process for packed blobs where it can read the packs, `git cat-file`
-    for the rest."""
-    return LibgitBlobReader.open(repo, delta_cache_mb) or BlobReader(repo, delta_cache_mb)
+def open_blob_reader(repo: Path, delta_cache_mb: int = DELTA_CACHE_BUDGET_MB,
+                     through_libgit2: bool = True) -> LibgitBlobReader | BlobReader:
+    """With `through_libgit2`, libgit2 in this process for packed blobs where it can read the
+    packs and `git cat-file` for the rest; else `git cat-file` for all."""
+    return (through_libgit2 and LibgitBlobReader.open(repo, delta_cache_mb)) or BlobReader(repo, delta_cache_mb)
 
 
 @dataclass(frozen=True, slots=True)  # slots: one per commit of the history
