@@ -25,11 +25,14 @@ import time
 from pathlib import Path
 
 IMPORTS = "import rotator.cli, rotator.scan.audit, hyperscan"
-# label -> functions whose cumulative CPU it is (summed: none of them calls another)
+# label -> functions whose cumulative CPU it is (summed: none of them calls another; of
+# several functions of one name in one file, the outermost: the libgit2 reader's `read` hands
+# what is not in a pack to the cat-file reader's)
 PARTS = {
     "rules and matcher (from the cache)": [("ruleset.py", "load_ruleset"), ("ruleset.py", "matcher")],
-    "reading blobs (cat-file pipe)": [("history.py", "read")],
-    "matching and extraction (Hyperscan + re)": [("detect.py", "find_secrets_in_blob")],
+    "reading blobs (libgit2 in-process, or the cat-file pipe)": [("history.py", "read")],
+    "matching (Hyperscan over every blob)": [("matcher.py", "candidate_patterns")],
+    "extraction (re on the lines around Hyperscan's hits, filters)": [("detect.py", "find_secrets_in_blob")],
     "  of which confidence": [("confidence.py", "assess")],
     "blob listing (waiting for the log's list, store order)": [("audit.py", "blobs_to_scan")],
     "commit log and attribution": [("history.py", "collect"), ("audit.py", "attribute"),
