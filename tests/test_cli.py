@@ -147,3 +147,21 @@ def test_help_is_written_for_people():
     result = CliRunner().invoke(main, ["scan", "--help"])
     assert result.exit_code == 0
     assert "--all-files" in result.output and "--format" in result.output
+
+
+def test_scans_and_audits_never_load_the_platform_clients(tmp_path):
+    """httpx takes ~55 ms to import, a quarter of a small repository's audit: commands that call
+    no platform never import it (a platform error is still one line where one is raised)."""
+    from testkit import git, make_repo
+
+    repo = make_repo(tmp_path / "app")
+    (repo / "settings.py").write_text(f'API_TOKEN = "{random_token(32)}"\n')
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "settings")
+    probe = ("import sys\nfrom rotator.entry import main\n"
+             "try:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n    code = done.code\n"
+             "print('HTTPX' if 'httpx' in sys.modules else 'NO-HTTPX', code)\n")
+    for command in (["audit", str(repo), "--no-worktree"], ["scan", str(repo)]):
+        completed = subprocess.run([sys.executable, "-c", probe, *command, "-q", "-f", "json", "-o",
+                                    str(tmp_path / "report.json")], capture_output=True, text=True, timeout=120)
+        assert completed.stdout.strip().endswith("NO-HTTPX 1"), completed.stdout + completed.stderr
