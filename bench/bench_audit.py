@@ -26,7 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import Series, machine_description, real_gitleaks, run_measured, tool_versions
+from measure import (
+    Series,
+    machine_description,
+    real_gitleaks,
+    rotator_as_installed,
+    run_measured,
+    tool_versions,
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ def main() -> None:
     parser.add_argument("--detect-secrets", default="detect-secrets")
     parser.add_argument("--skip-detect-secrets", action="store_true", help="it takes minutes on big trees")
     args = parser.parse_args()
+    rotator_as_installed()
     repo = args.repo.resolve()
     work = Path(tempfile.mkdtemp(prefix="rotator-bench-"))
     env = {**os.environ, "ROTATOR_CACHE_DIR": str(work / "cache")}

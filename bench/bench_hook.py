@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from measure import Series, machine_description, real_gitleaks, run_measured
+from measure import Series, machine_description, real_gitleaks, rotator_as_installed, run_measured
 
 ALNUM = string.ascii_letters + string.digits
 
@@ -51,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
+    rotator_as_installed()
     work = Path(tempfile.mkdtemp(prefix="rotator-bench-hook-"))
     repo = work / "repo"
     files = build_commit(repo)

@@ -19,7 +19,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from measure import machine_description, real_gitleaks, run_measured
+from measure import machine_description, real_gitleaks, rotator_as_installed, run_measured
 
 MANIFEST = Path(__file__).parent / "precision" / "manifest.json"
 
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--manifest", type=Path, default=MANIFEST)
     args = parser.parse_args()
+    rotator_as_installed()
     repos = [Path(entry["mirror"]) for entry in json.loads(args.manifest.read_text())["repos"]]
     repos = [repo for repo in repos if repo.exists()]
     work = Path(tempfile.mkdtemp(prefix="rotator-many-"))

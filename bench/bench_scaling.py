@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from bench_audit import REAUDIT, Tool, build_tools, run_tool
-from measure import Series, machine_description, tool_versions
+from measure import Series, machine_description, rotator_as_installed, tool_versions
 from recall import RecallResult, match_planted
 
 SCALES = (1, 4, 16)
@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     args = parser.parse_args()
+    rotator_as_installed()
     tool_args = argparse.Namespace(gitleaks=None, betterleaks="betterleaks", kingfisher="kingfisher",
                                    detect_secrets="detect-secrets", skip_detect_secrets=True)
     work = Path(tempfile.mkdtemp(prefix="rotator-scaling-"))

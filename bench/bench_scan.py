@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench_audit import distinct_detect_secrets, distinct_gitleaks, distinct_rotator
-from measure import Series, machine_description, real_gitleaks, run_measured
+from measure import Series, machine_description, real_gitleaks, rotator_as_installed, run_measured
 
 
 def tree_bytes(path: Path) -> int:
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    rotator_as_installed()
     path = args.path.resolve()
     work = Path(tempfile.mkdtemp(prefix="rotator-bench-scan-"))
     env = {**os.environ, "ROTATOR_CACHE_DIR": str(work / "cache")}

@@ -184,6 +184,19 @@ def run_measured(command: list[str], cwd: Path | None = None, env: dict | None =
                cpu if _SUBREAPER else usage.ru_utime + usage.ru_stime)
 
 
+def rotator_as_installed() -> None:
+    """Compile rotator's bytecode, as `pip install` does at install time. An editable install
+    writes it on first import, unless PYTHONDONTWRITEBYTECODE is set (as on the machines these
+    figures come from): every run would then compile every module again, ~33 ms that no
+    installed copy pays (a tiny repository's audit: 0.150 s without bytecode, 0.117 s with)."""
+    import compileall
+
+    for name in ("rotator", "rotator.plugins"):
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            compileall.compile_dir(folder, quiet=1, maxlevels=0 if name == "rotator.plugins" else 10)
+
+
 def machine_description() -> str:
     cpu = "unknown CPU"
     try:

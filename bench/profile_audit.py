@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import rotator_as_installed
+
 IMPORTS = "import rotator.cli, rotator.scan.audit, hyperscan"
 # label -> functions whose cumulative CPU it is (summed: none of them calls another; of
 # several functions of one name in one file, the outermost: the libgit2 reader's `read` hands
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("repo", type=Path)
     parser.add_argument("--jobs", type=int, default=0, help="0: as rotator decides")
     args = parser.parse_args()
+    rotator_as_installed()
     os.environ.setdefault("ROTATOR_CACHE_DIR", tempfile.mkdtemp(prefix="rotator-profile-"))
     imports = min(import_cpu() for _ in range(3))
 
