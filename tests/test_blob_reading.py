@@ -3,6 +3,8 @@ the same bytes either way, damaged objects named rather than hung on, borrowed o
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from testkit import git, make_repo, random_token
@@ -121,3 +123,32 @@ def test_blobs_borrowed_through_alternates_are_read_from_the_lenders_packs(tmp_p
     borrowed = audit_repository(borrower, ScanSettings(), AuditOptions(use_cache=False))
     assert {f.secret_sha256 for f in borrowed.findings} == {f.secret_sha256 for f in lent.findings}
     assert len(borrowed.findings) == 9
+
+
+def test_sha256_repository_is_read_through_git(tmp_path, monkeypatch):
+    """libgit2 as pygit2 ships it reads SHA-1 stores only: a SHA-256 repository's blobs all go
+    to `git cat-file`, and the audit finds what is there."""
+    monkeypatch.setattr(audit_module, "SMALL_HISTORY_BYTES", 0)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    _commit_versions(repo, 3, "sha256")
+    git(repo, "gc", "-q")
+    result = audit_repository(repo, ScanSettings(), AuditOptions(use_cache=False, jobs=1))
+    assert len(result.findings) == 3 and not result.stats.missing_objects
+
+
+def test_without_pygit2_every_blob_is_read_through_git(tmp_path):
+    """Where pygit2 cannot be imported (no wheel for the platform), the audit reads through
+    `git cat-file` and finds the same."""
+    repo = _packed_then_loose(tmp_path)
+    probe = ("import sys\nsys.modules['pygit2'] = None  # import pygit2 raises ImportError\n"
+             "from pathlib import Path\n"
+             "from rotator.scan import audit\nfrom rotator.config import ScanSettings\n"
+             "audit.SMALL_HISTORY_BYTES = 0\n"
+             "from rotator.scan.sources.history import LibgitBlobReader\n"
+             "assert LibgitBlobReader.open(Path(sys.argv[1])) is None\n"
+             "result = audit.audit_repository(Path(sys.argv[1]), ScanSettings(), audit.AuditOptions(use_cache=False))\n"
+             "print(len(result.findings), result.stats.missing_objects)\n")
+    completed = subprocess.run([sys.executable, "-c", probe, str(repo)], capture_output=True, text=True, timeout=120)
+    assert completed.stdout.split() == ["9", "0"], completed.stdout + completed.stderr
