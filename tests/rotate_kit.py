@@ -24,7 +24,12 @@ from rotator.rotate.journal import RotationJournal, journal_path
 from rotator.sandbox.health_proxy import BackendHealthProxy
 from rotator.sandbox.postgres_server import LocalPostgres
 from rotator.sandbox.rotation_config import sandbox_rotation_config, secret_group_toml
-from rotator.sandbox.sandbox import DATABASE_URL_REFERENCE, IncidentSecrets, Sandbox
+from rotator.sandbox.sandbox import (
+    BACKEND_SERVICE,
+    DATABASE_URL_REFERENCE,
+    IncidentSecrets,
+    Sandbox,
+)
 
 VARIABLE = "NEXTAUTH_SECRET"
 BACKEND_UNIT = "railway:backend@production"
@@ -175,6 +180,7 @@ def rig(request: pytest.FixtureRequest, postgres_server: LocalPostgres,
     with Sandbox(postgres=postgres_server, step_delay=0.02) as sandbox:
         sandbox.railway.use_plan(railway_plan(request))
         seeded = sandbox.seed_incident()
+        _until_backend_healthy(sandbox)
         health = BackendHealthProxy(sandbox)
         state_dir = tmp_path / "state"
         config = write_config(tmp_path / "rotator.toml", sandbox, health.url, state_dir)
@@ -184,6 +190,20 @@ def rig(request: pytest.FixtureRequest, postgres_server: LocalPostgres,
             yield RotationRig(sandbox, seeded, config, state_dir, environ, health)
         finally:
             health.stop()
+
+
+def _until_backend_healthy(sandbox: Sandbox, attempts: int = 3) -> None:
+    """Every rig starts from the healthy layout it promises. On a loaded machine the seed's
+    backend deploy can fail its healthcheck (the backend's /health asks the frontend for a
+    session, with a short timeout) and leave no live deployment: deploy it again, as an
+    operator would, before the test begins (a rotation's preflight then saw HTTP 502 in one
+    clean-clone run of ~1650 tests)."""
+    for _ in range(attempts):
+        if sandbox.backend_health()[0] == 200:
+            return
+        sandbox.deploy_railway_service(BACKEND_SERVICE)
+    status, body = sandbox.backend_health()
+    assert status == 200, f"the seeded backend never came up healthy: {status} {body}"
 
 
 def _process_env(pid: int) -> dict[str, str]:
