@@ -246,3 +246,32 @@ def test_interrupting_the_rotation_stops_every_process_and_removes_the_directory
     _, still = psutil.wait_procs(postgres, timeout=15)
     assert _running(psutil, still) == []
     assert list(home.iterdir()) == [] and list(cwd.iterdir()) == [] and list(tmp.iterdir()) == []
+
+
+def test_a_sandbox_request_that_fails_writes_nothing_to_the_terminal(capfd) -> None:
+    """A request the sandbox fails mid-answer (its client gone, the sandbox stopping under
+    Ctrl-C) must not print socketserver's traceback after `error: interrupted`."""
+    import threading
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler
+
+    from rotator.sandbox.server import QuietServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            raise ConnectionResetError("the client went away")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = QuietServer(("127.0.0.1", 0), Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/", timeout=5)  # noqa: S310
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capfd.readouterr().err == ""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
 
 from rotator.sandbox.app import JsonHandler
 from rotator.sandbox.sandbox import Sandbox
+from rotator.sandbox.server import QuietServer
 
 
 class BackendHealthProxy:
@@ -34,7 +34,7 @@ class BackendHealthProxy:
                     status = status or 502
                 self._send(status, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

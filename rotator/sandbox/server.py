@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -14,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from rotator.sandbox.faults import HTTP_FAULT_KINDS, Faults
 from rotator.sandbox.rate_limit import RequestWindow, WindowState
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,10 +49,18 @@ class Response:
         return b"" if self.body is None else json.dumps(self.body).encode()
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
+    """A loopback server that never writes to the user's terminal: a request that fails
+    mid-answer (its client gone, the sandbox stopping under Ctrl-C) is logged at debug level
+    instead of socketserver's traceback on stderr, which `rotator demo` would show after
+    `error: interrupted`."""
+
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:
+        logger.debug("sandbox request from %s failed", client_address, exc_info=True)
 
 
 class LoopbackServer:
@@ -63,7 +74,7 @@ class LoopbackServer:
     def __init__(self, faults: Faults | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.faults = faults or Faults()
         self._address = (host, port)
-        self._httpd: _QuietServer | None = None
+        self._httpd: QuietServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[tuple[str, str]] = []  # (method, path) seen, for tests
         # the platform's request budget (None: not modelled); tests may set a small one
@@ -128,7 +139,7 @@ class LoopbackServer:
 
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch
 
-        self._httpd = _QuietServer(self._address, Handler)
+        self._httpd = QuietServer(self._address, Handler)
         # A short poll interval keeps stop() fast: shutdown() waits for the next poll.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
