@@ -311,20 +311,15 @@ def _region_matches(ruleset: RuleSet, index: int, data: bytes, lines: _Lines, re
                        and (region_start == 0 or data[region_start] == 10)
                        and (region_end == size or data[region_end] == 10))
         if not whole_lines:
-            for match in regex.finditer(data, region_start, region_end):
-                start, end = _secret_span(match, data, rule)
-                if end > start:
-                    yield start, end, lambda match=match, start=start, end=end: _details(match, data, lines, start, end)
+            for match, start, end in _secret_spans(regex, data, rule, region_start, region_end):
+                yield start, end, lambda match=match, start=start, end=end: _details(match, data, lines, start, end)
             continue
         # the byte before the region decides what `^` and lookbehinds see at its first byte
         key = (index, region_start == 0, data[max(region_start - 1, 0):region_end])
         found = memo.get(key)
         if found is None:
-            found = []
-            for match in regex.finditer(data, region_start, region_end):
-                start, end = _secret_span(match, data, rule)
-                if end > start:
-                    found.append((start - region_start, end - region_start, _details(match, data, lines, start, end)))
+            found = [(start - region_start, end - region_start, _details(match, data, lines, start, end))
+                     for match, start, end in _secret_spans(regex, data, rule, region_start, region_end)]
             if ruleset.region_memo_bytes > REGION_MEMO_BYTES:
                 memo.clear()
                 ruleset.region_memo_bytes = 0
@@ -334,11 +329,15 @@ def _region_matches(ruleset: RuleSet, index: int, data: bytes, lines: _Lines, re
             yield region_start + start, region_start + end, details
 
 
-def _secret_span(match: re.Match[bytes], data: bytes, rule: Rule) -> tuple[int, int]:
-    start, end = match.span("secret")
-    if not rule.placeholders_are_findings:
-        end = _strip_trailing_punctuation(data, start, end)
-    return start, end
+def _secret_spans(regex: re.Pattern[bytes], data: bytes, rule: Rule, region_start: int, region_end: int):
+    """Each match in data[region_start:region_end] with its secret's span, less trailing
+    punctuation; matches whose secret is then empty are left out."""
+    for match in regex.finditer(data, region_start, region_end):
+        start, end = match.span("secret")
+        if not rule.placeholders_are_findings:
+            end = _strip_trailing_punctuation(data, start, end)
+        if end > start:
+            yield match, start, end
 
 
 def _details(match: re.Match[bytes], data: bytes, lines: _Lines, start: int, end: int):
